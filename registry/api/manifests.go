@@ -1,0 +1,144 @@
+package api
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/gorilla/mux"
+	"github.com/sirupsen/logrus"
+
+	"github.com/layerlab/layerlab/registry/accesslog"
+	"github.com/layerlab/layerlab/registry/storage"
+)
+
+// referenceVar parses the {reference} path variable: a tag or a digest.
+func referenceVar(r *http.Request) (string, error) {
+	ref := mux.Vars(r)["reference"]
+	rec := accesslog.From(r.Context())
+	if _, ok := storage.AsDigest(ref); ok {
+		rec.Digest = ref
+	} else {
+		rec.Reference = ref
+	}
+	return ref, ParseReference(ref)
+}
+
+// getManifest serves a manifest's exact bytes with the media type it was
+// pushed with.
+func (a *API) getManifest(w http.ResponseWriter, r *http.Request) error {
+	ref, err := referenceVar(r)
+	if err != nil {
+		return err
+	}
+	name := mux.Vars(r)["name"]
+	body, mt, d, err := a.store.GetManifest(name, ref)
+	if err != nil {
+		return err
+	}
+	accesslog.From(r.Context()).Digest = d.String()
+	h := w.Header()
+	h.Set("Content-Type", mt)
+	h.Set("Docker-Content-Digest", d.String())
+	h.Set("ETag", `"`+d.String()+`"`)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	w.Write(body)
+	accesslog.Event(r.Context(), "manifest_pulled", "manifest pulled: "+name+":"+ref,
+		logrus.Fields{"digest": d.String(), "media_type": mt})
+	return nil
+}
+
+// putManifest stores a manifest under a tag or digest (and any ?tag=).
+func (a *API) putManifest(w http.ResponseWriter, r *http.Request) error {
+	ref, err := referenceVar(r)
+	if err != nil {
+		return err
+	}
+	name := mux.Vars(r)["name"]
+	tags := r.URL.Query()["tag"]
+	for _, t := range tags {
+		if err := ValidateTag(t); err != nil {
+			return err
+		}
+	}
+	if r.ContentLength > storage.MaxManifestSize {
+		return toError(fmt.Errorf("Content-Length %d: %w", r.ContentLength, storage.ErrManifestTooLarge))
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, storage.MaxManifestSize+1))
+	if err != nil {
+		return newError("MANIFEST_INVALID", fmt.Errorf("reading the manifest: %w", err))
+	}
+	d, m, err := a.store.PutManifest(name, ref, r.Header.Get("Content-Type"), body, tags)
+	if err != nil {
+		return err
+	}
+	accesslog.From(r.Context()).Digest = d.String()
+	h := w.Header()
+	h.Set("Location", "/v2/"+name+"/manifests/"+d.String())
+	h.Set("Docker-Content-Digest", d.String())
+	if m.Subject != nil {
+		h.Set("OCI-Subject", m.Subject.Digest.String())
+	}
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusCreated)
+	a.manifestPushedEvent(r, name, ref, d.String(), m)
+	return nil
+}
+
+// manifestPushedEvent tells the learner what the manifest holds and how
+// many of its layers other repositories already share.
+func (a *API) manifestPushedEvent(r *http.Request, name, ref, d string, m *storage.Manifest) {
+	if !accesslog.From(r.Context()).DebugEnabled() {
+		return
+	}
+	f := logrus.Fields{"digest": d, "media_type": m.MediaType}
+	msg := fmt.Sprintf("manifest pushed: %s:%s → %s", name, ref, d)
+	if m.IsIndex() {
+		f["manifests"] = len(m.Manifests)
+		msg += fmt.Sprintf(", an index of %d manifests", len(m.Manifests))
+	} else {
+		shared, with := a.store.SharedLayers(name, m.Layers)
+		f["layers"], f["shared"] = len(m.Layers), shared
+		msg += fmt.Sprintf(", %d layers", len(m.Layers))
+		if shared > 0 {
+			msg += fmt.Sprintf(", %d shared with %s", shared, with)
+		}
+	}
+	if m.Subject != nil {
+		f["subject"] = m.Subject.Digest.String()
+		msg += ", a referrer of " + m.Subject.Digest.String()
+	}
+	accesslog.Event(r.Context(), "manifest_pushed", msg, f)
+}
+
+// deleteManifest deletes by digest (the manifest, its tags and referrer
+// entry) or by tag (only that tag).
+func (a *API) deleteManifest(w http.ResponseWriter, r *http.Request) error {
+	if err := a.deleteAllowed(); err != nil {
+		return err
+	}
+	ref, err := referenceVar(r)
+	if err != nil {
+		return err
+	}
+	name := mux.Vars(r)["name"]
+	if d, ok := storage.AsDigest(ref); ok {
+		if err := a.store.DeleteManifest(name, d); err != nil {
+			return err
+		}
+		accesslog.Event(r.Context(), "manifest_deleted", "manifest deleted with the tags that pointed at it",
+			logrus.Fields{"digest": ref})
+	} else {
+		if err := a.store.DeleteTag(name, ref); err != nil {
+			return err
+		}
+		accesslog.Event(r.Context(), "tag_deleted", "tag deleted: "+name+":"+ref+" — the manifest stays, reachable by digest",
+			logrus.Fields{"tag": ref})
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}

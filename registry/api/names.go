@@ -1,0 +1,54 @@
+package api
+
+import (
+	"fmt"
+	"regexp"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/layerlab/layerlab/registry/storage"
+)
+
+// The spec's grammar, checked before any value touches a path.
+var (
+	namePattern = regexp.MustCompile(`^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$`)
+	tagPattern  = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+)
+
+// maxNameLength bounds a repository name (with the host it makes a
+// reference that clients cap at 255 characters).
+const maxNameLength = 255
+
+// ValidateName checks a repository name against the spec's grammar.
+func ValidateName(name string) error {
+	if len(name) > maxNameLength || !namePattern.MatchString(name) {
+		return newError("NAME_INVALID", fmt.Errorf("%.300q does not match the repository name grammar", name))
+	}
+	return nil
+}
+
+// ValidateTag checks a tag against the spec's grammar.
+func ValidateTag(tag string) error {
+	if !tagPattern.MatchString(tag) {
+		return newError("TAG_INVALID", fmt.Errorf("%.300q does not match the tag grammar", tag))
+	}
+	return nil
+}
+
+// ParseDigest checks a digest's syntax and algorithm.
+func ParseDigest(s string) (digest.Digest, error) {
+	d := digest.Digest(s)
+	if err := storage.ValidateDigest(d); err != nil {
+		return "", newError("DIGEST_INVALID", fmt.Errorf("%.300q: %v", s, err))
+	}
+	return d, nil
+}
+
+// ParseReference checks a manifest reference: a tag or a digest.
+func ParseReference(ref string) error {
+	if _, ok := storage.AsDigest(ref); ok {
+		_, err := ParseDigest(ref)
+		return err
+	}
+	return ValidateTag(ref)
+}

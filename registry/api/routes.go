@@ -1,0 +1,125 @@
+// Package api speaks the OCI Distribution Specification over HTTP: routes,
+// handlers (one file per resource) and the one table of error codes.
+package api
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/layerlab/layerlab/registry/accesslog"
+	"github.com/layerlab/layerlab/registry/storage"
+)
+
+// Options are the API's switches.
+type Options struct {
+	DeleteEnabled bool
+	ReadOnly      bool
+	// ChunkMinLength is advertised as OCI-Chunk-Min-Length (0: not sent).
+	ChunkMinLength int64
+}
+
+// API serves /v2/ from a store.
+type API struct {
+	store *storage.Store
+	opts  Options
+}
+
+// handlerFunc is a handler that returns its error; handle writes it.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Register adds the whole /v2 route table to router.
+func Register(router *mux.Router, store *storage.Store, opts Options) {
+	a := &API{store: store, opts: opts}
+	v2 := router.PathPrefix("/v2").Subrouter()
+	const name = "/{name:.+}"
+
+	v2.Handle("/", a.handle("base", a.base)).Methods("GET", "HEAD")
+	v2.Handle("/_catalog", a.handle("catalog", a.catalog)).Methods("GET")
+
+	v2.Handle(name+"/blobs/uploads/", a.handle("upload.start", a.startUpload)).Methods("POST")
+	v2.Handle(name+"/blobs/uploads/{uuid}", a.handle("upload.status", a.uploadStatus)).Methods("GET")
+	v2.Handle(name+"/blobs/uploads/{uuid}", a.handle("upload.patch", a.patchUpload)).Methods("PATCH")
+	v2.Handle(name+"/blobs/uploads/{uuid}", a.handle("upload.put", a.putUpload)).Methods("PUT")
+	v2.Handle(name+"/blobs/uploads/{uuid}", a.handle("upload.cancel", a.cancelUpload)).Methods("DELETE")
+
+	v2.Handle(name+"/blobs/{digest}", a.handle("blob.get", a.getBlob)).Methods("GET", "HEAD")
+	v2.Handle(name+"/blobs/{digest}", a.handle("blob.delete", a.deleteBlob)).Methods("DELETE")
+
+	v2.Handle(name+"/manifests/{reference}", a.handle("manifest.get", a.getManifest)).Methods("GET", "HEAD")
+	v2.Handle(name+"/manifests/{reference}", a.handle("manifest.put", a.putManifest)).Methods("PUT")
+	v2.Handle(name+"/manifests/{reference}", a.handle("manifest.delete", a.deleteManifest)).Methods("DELETE")
+
+	v2.Handle(name+"/tags/list", a.handle("tags.list", a.listTags)).Methods("GET")
+	v2.Handle(name+"/referrers/{digest}", a.handle("referrers", a.referrers)).Methods("GET")
+
+	v2.NotFoundHandler = a.handle("notfound", func(w http.ResponseWriter, r *http.Request) error {
+		return newError("NOT_FOUND", nil)
+	})
+	v2.MethodNotAllowedHandler = a.handle("notallowed", func(w http.ResponseWriter, r *http.Request) error {
+		return newError("UNSUPPORTED", nil)
+	})
+}
+
+// handle adapts a handlerFunc: it names the route for the log, validates
+// the repository name, refuses writes in read-only mode and writes any
+// error as the spec's JSON envelope.
+func (a *API) handle(route string, fn handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := accesslog.From(r.Context())
+		rec.Route = route
+		err := a.precheck(r, rec)
+		if err == nil {
+			err = fn(w, r)
+		}
+		if err != nil {
+			writeError(w, r, err)
+		}
+	})
+}
+
+func (a *API) precheck(r *http.Request, rec *accesslog.Record) error {
+	vars := mux.Vars(r)
+	if name, ok := vars["name"]; ok {
+		rec.Repository = name
+		if err := ValidateName(name); err != nil {
+			return err
+		}
+	}
+	if a.opts.ReadOnly {
+		switch r.Method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+			e := newError("UNSUPPORTED", nil)
+			e.Message = "the registry is in read-only mode: pushes and deletes are refused"
+			return e
+		}
+	}
+	return nil
+}
+
+// CommonHeaders sets the headers every response carries.
+func CommonHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (a *API) base(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", "2")
+	if r.Method != http.MethodHead {
+		w.Write([]byte("{}"))
+	}
+	return nil
+}
+
+// deleteAllowed refuses deletes when they are switched off.
+func (a *API) deleteAllowed() error {
+	if !a.opts.DeleteEnabled {
+		e := newError("UNSUPPORTED", nil)
+		e.Message = "deletes are disabled on this registry"
+		return e
+	}
+	return nil
+}

@@ -1,0 +1,231 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+
+	"github.com/gorilla/mux"
+	"github.com/opencontainers/go-digest"
+	"github.com/sirupsen/logrus"
+
+	"github.com/layerlab/layerlab/registry/accesslog"
+	"github.com/layerlab/layerlab/registry/storage"
+)
+
+// startUpload is POST /v2/<name>/blobs/uploads/: a cross-repository or
+// anonymous mount (?mount=), a monolithic upload (?digest=), or a new
+// upload session.
+func (a *API) startUpload(w http.ResponseWriter, r *http.Request) error {
+	name := mux.Vars(r)["name"]
+	q := r.URL.Query()
+	if m := q.Get("mount"); m != "" {
+		mounted, err := a.mount(w, r, name, m, q.Get("from"))
+		if mounted || err != nil {
+			return err
+		}
+	}
+	if ds := q.Get("digest"); ds != "" {
+		d, err := ParseDigest(ds)
+		if err != nil {
+			return err
+		}
+		accesslog.From(r.Context()).Digest = ds
+		n, err := a.store.PutBlob(name, d, r.ContentLength, r.Body)
+		if err != nil {
+			return err
+		}
+		accesslog.Event(r.Context(), "blob_committed", "blob committed in one request (monolithic upload)",
+			logrus.Fields{"digest": ds, "size": humanBytes(n)})
+		return blobCreated(w, name, d)
+	}
+	alg := digest.Canonical
+	if as := q.Get("digest-algorithm"); as != "" {
+		alg = digest.Algorithm(as)
+		if !storage.Supported(alg) {
+			return newError("DIGEST_INVALID", fmt.Errorf("digest algorithm %.50q is not supported (sha256, sha512 are)", as))
+		}
+	}
+	io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20)) // a body here carries nothing
+	id, err := a.store.StartUpload(name, alg)
+	if err != nil {
+		return err
+	}
+	accesslog.From(r.Context()).UploadID = id
+	accesslog.Event(r.Context(), "upload_started", "upload session started — the client will send the blob's bytes to the Location",
+		logrus.Fields{"upload_id": id, "algorithm": alg.String()})
+	return a.uploadAccepted(w, name, id, 0, http.StatusAccepted)
+}
+
+// mount links a blob from another repository (or, with from empty, from
+// anywhere in the store). Not finding it is not an error: the client gets
+// an upload session instead, as the spec says.
+func (a *API) mount(w http.ResponseWriter, r *http.Request, name, m, from string) (bool, error) {
+	d, err := ParseDigest(m)
+	if err != nil {
+		return false, err
+	}
+	accesslog.From(r.Context()).Digest = m
+	if from != "" {
+		if err := ValidateName(from); err != nil {
+			return false, err
+		}
+	}
+	ok, err := a.store.Mount(name, from, d)
+	if err != nil || !ok {
+		return false, err
+	}
+	src := from
+	if src == "" {
+		src = "the registry's shared blob store"
+	}
+	accesslog.Event(r.Context(), "blob_mounted", "blob mounted from "+src+" — no bytes sent",
+		logrus.Fields{"digest": m, "from": from})
+	return true, blobCreated(w, name, d)
+}
+
+// blobCreated answers 201 for a blob now in the repository.
+func blobCreated(w http.ResponseWriter, name string, d digest.Digest) error {
+	h := w.Header()
+	h.Set("Location", "/v2/"+name+"/blobs/"+d.String())
+	h.Set("Docker-Content-Digest", d.String())
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusCreated)
+	return nil
+}
+
+// uploadAccepted answers for an open session: where to send more, and how
+// much the registry holds (Range: 0-<last byte>).
+func (a *API) uploadAccepted(w http.ResponseWriter, name, id string, size int64, status int) error {
+	h := w.Header()
+	h.Set("Location", "/v2/"+name+"/blobs/uploads/"+id)
+	h.Set("Docker-Upload-UUID", id)
+	h.Set("Range", rangeHeader(size))
+	h.Set("Content-Length", "0")
+	if a.opts.ChunkMinLength > 0 {
+		h.Set("OCI-Chunk-Min-Length", strconv.FormatInt(a.opts.ChunkMinLength, 10))
+	}
+	w.WriteHeader(status)
+	return nil
+}
+
+func rangeHeader(size int64) string {
+	end := size - 1
+	if end < 0 {
+		end = 0
+	}
+	return "0-" + strconv.FormatInt(end, 10)
+}
+
+func uploadVar(r *http.Request) string {
+	id := mux.Vars(r)["uuid"]
+	accesslog.From(r.Context()).UploadID = id
+	return id
+}
+
+func (a *API) uploadStatus(w http.ResponseWriter, r *http.Request) error {
+	name, id := mux.Vars(r)["name"], uploadVar(r)
+	size, err := a.store.UploadStatus(name, id)
+	if err != nil {
+		return err
+	}
+	return a.uploadAccepted(w, name, id, size, http.StatusNoContent)
+}
+
+// patchUpload appends a chunk: with Content-Range it must start where the
+// upload ends (else 416), without it the body is streamed on.
+func (a *API) patchUpload(w http.ResponseWriter, r *http.Request) error {
+	name, id := mux.Vars(r)["name"], uploadVar(r)
+	start, length, err := chunkRange(r)
+	if err != nil {
+		return err
+	}
+	size, err := a.store.AppendUpload(name, id, start, length, r.Body)
+	if err != nil {
+		if errors.Is(err, storage.ErrRangeInvalid) {
+			w.Header().Set("Location", "/v2/"+name+"/blobs/uploads/"+id)
+			w.Header().Set("Range", rangeHeader(size))
+			w.Header().Set("Docker-Upload-UUID", id)
+		}
+		return err
+	}
+	accesslog.Event(r.Context(), "chunk_received", fmt.Sprintf("chunk received, upload now holds bytes %s", rangeHeader(size)),
+		logrus.Fields{"upload_id": id, "content_range": r.Header.Get("Content-Range"), "total": humanBytes(size)})
+	return a.uploadAccepted(w, name, id, size, http.StatusAccepted)
+}
+
+// putUpload closes a session with ?digest=, taking an optional last chunk.
+func (a *API) putUpload(w http.ResponseWriter, r *http.Request) error {
+	name, id := mux.Vars(r)["name"], uploadVar(r)
+	ds := r.URL.Query().Get("digest")
+	if ds == "" {
+		return newError("DIGEST_INVALID", errors.New("closing an upload needs ?digest="))
+	}
+	d, err := ParseDigest(ds)
+	if err != nil {
+		return err
+	}
+	accesslog.From(r.Context()).Digest = ds
+	start, length, err := chunkRange(r)
+	if err != nil {
+		return err
+	}
+	var body io.Reader
+	if r.ContentLength != 0 {
+		body = r.Body
+	}
+	size, err := a.store.FinishUpload(name, id, d, start, length, body)
+	if err != nil {
+		return err
+	}
+	accesslog.Event(r.Context(), "blob_committed", "blob committed, digest verified",
+		logrus.Fields{"digest": ds, "size": humanBytes(size)})
+	return blobCreated(w, name, d)
+}
+
+func (a *API) cancelUpload(w http.ResponseWriter, r *http.Request) error {
+	name, id := mux.Vars(r)["name"], uploadVar(r)
+	if err := a.store.CancelUpload(name, id); err != nil {
+		return err
+	}
+	accesslog.Event(r.Context(), "upload_cancelled", "upload cancelled, its bytes are deleted", logrus.Fields{"upload_id": id})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+var contentRangePattern = regexp.MustCompile(`^(?:bytes[ =])?([0-9]{1,19})-([0-9]{1,19})(?:/(?:[0-9]{1,19}|\*))?$`)
+
+// ParseContentRange parses "start-end" (also "bytes start-end/total").
+func ParseContentRange(s string) (start, end int64, err error) {
+	m := contentRangePattern.FindStringSubmatch(s)
+	if m == nil {
+		return 0, 0, fmt.Errorf("Content-Range %.100q is not start-end", s)
+	}
+	start, err1 := strconv.ParseInt(m[1], 10, 64)
+	end, err2 := strconv.ParseInt(m[2], 10, 64)
+	if err1 != nil || err2 != nil || end < start {
+		return 0, 0, fmt.Errorf("Content-Range %.100q is not a valid range", s)
+	}
+	return start, end, nil
+}
+
+// chunkRange reads Content-Range and Content-Length of a chunk: start is
+// -1 without Content-Range, length -1 when unknown.
+func chunkRange(r *http.Request) (start, length int64, err error) {
+	cr := r.Header.Get("Content-Range")
+	length = r.ContentLength
+	if cr == "" {
+		return -1, length, nil
+	}
+	start, end, err := ParseContentRange(cr)
+	if err != nil {
+		return 0, 0, newError("BLOB_UPLOAD_INVALID", err).withStatus(http.StatusRequestedRangeNotSatisfiable)
+	}
+	if length >= 0 && length != end-start+1 {
+		return 0, 0, newError("SIZE_INVALID", fmt.Errorf("Content-Range %s is %d bytes, Content-Length says %d", cr, end-start+1, length))
+	}
+	return start, end - start + 1, nil
+}

@@ -1,0 +1,147 @@
+// Package config holds the registry's one Config: defaults, then REGISTRY_*
+// environment variables, then command-line flags, then Validate.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything the registry can be told.
+type Config struct {
+	Addr           string
+	Root           string
+	LogLevel       string
+	LogFormat      string
+	Verbose        bool
+	DeleteEnabled  bool
+	ReadOnly       bool
+	UploadMaxAge   time.Duration
+	DebugAddr      string
+	GCInterval     time.Duration
+	ChunkMinLength int64
+	ShutdownGrace  time.Duration
+}
+
+// Defaults returns the configuration used when nothing is set.
+func Defaults() Config {
+	return Config{
+		Addr:          ":5000",
+		Root:          "./data",
+		LogLevel:      "info",
+		LogFormat:     "text",
+		DeleteEnabled: true,
+		UploadMaxAge:  24 * time.Hour,
+		ShutdownGrace: 30 * time.Second,
+	}
+}
+
+// setting ties a flag to its environment variable and help text.
+type setting struct {
+	flag, env, help string
+	ptr             any
+}
+
+func (c *Config) settings() []setting {
+	return []setting{
+		{"addr", "REGISTRY_ADDR", "address to listen on, HOST:PORT", &c.Addr},
+		{"root", "REGISTRY_ROOT", "storage root directory", &c.Root},
+		{"log-level", "REGISTRY_LOG_LEVEL", "log level: error, warn, info, debug (debug adds the learner's events)", &c.LogLevel},
+		{"log-format", "REGISTRY_LOG_FORMAT", "log format: text or json", &c.LogFormat},
+		{"verbose", "REGISTRY_VERBOSE", "explain every request in plain words (same as --log-level debug)", &c.Verbose},
+		{"delete-enabled", "REGISTRY_DELETE_ENABLED", "allow DELETE of tags, manifests, blobs and uploads", &c.DeleteEnabled},
+		{"read-only", "REGISTRY_READ_ONLY", "refuse every write (pushes, deletes, uploads)", &c.ReadOnly},
+		{"upload-max-age", "REGISTRY_UPLOAD_MAX_AGE", "remove upload sessions idle for longer than this", &c.UploadMaxAge},
+		{"debug-addr", "REGISTRY_DEBUG_ADDR", "separate address for /metrics and pprof (empty: metrics on the main listener, no pprof)", &c.DebugAddr},
+		{"gc-interval", "REGISTRY_GC_INTERVAL", "run garbage collection in the server this often (0: never)", &c.GCInterval},
+		{"chunk-min-length", "REGISTRY_CHUNK_MIN_LENGTH", "advertise OCI-Chunk-Min-Length (bytes, 0: no minimum)", &c.ChunkMinLength},
+		{"shutdown-grace", "REGISTRY_SHUTDOWN_GRACE", "how long in-flight requests may finish on SIGINT/SIGTERM", &c.ShutdownGrace},
+	}
+}
+
+// Load builds the configuration from defaults, the environment and args
+// (flags of the serve command). It returns the remaining arguments.
+func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, []string, error) {
+	c := Defaults()
+	for _, s := range c.settings() {
+		if v := getenv(s.env); v != "" {
+			if err := set(s.ptr, v); err != nil {
+				return c, nil, fmt.Errorf("%s=%q: %w", s.env, v, err)
+			}
+		}
+		help := fmt.Sprintf("%s (env %s)", s.help, s.env)
+		switch p := s.ptr.(type) {
+		case *string:
+			fs.StringVar(p, s.flag, *p, help)
+		case *bool:
+			fs.BoolVar(p, s.flag, *p, help)
+		case *time.Duration:
+			fs.DurationVar(p, s.flag, *p, help)
+		case *int64:
+			fs.Int64Var(p, s.flag, *p, help)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, nil, err
+	}
+	return c, fs.Args(), c.Validate()
+}
+
+func set(ptr any, v string) error {
+	switch p := ptr.(type) {
+	case *string:
+		*p = v
+	case *bool:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return err
+		}
+		*p = b
+	case *time.Duration:
+		if v == "0" || v == "off" {
+			*p = 0
+			return nil
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		*p = d
+	case *int64:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return err
+		}
+		*p = n
+	}
+	return nil
+}
+
+// Validate checks the values that can be wrong.
+func (c *Config) Validate() error {
+	if c.Verbose {
+		c.LogLevel = "debug"
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log format %q: want text or json", c.LogFormat)
+	}
+	if c.Root == "" {
+		return fmt.Errorf("storage root is empty")
+	}
+	if !strings.Contains(c.Addr, ":") {
+		return fmt.Errorf("address %q: want HOST:PORT or :PORT", c.Addr)
+	}
+	if c.UploadMaxAge <= 0 || c.GCInterval < 0 || c.ChunkMinLength < 0 {
+		return fmt.Errorf("durations and lengths must not be negative")
+	}
+	return nil
+}
+
+// Getenv is os.Getenv, named for callers that pass it to Load.
+var Getenv = os.Getenv

@@ -1,0 +1,169 @@
+// Package server wires the registry together: store, /v2 API, health,
+// middleware, background cleaning, and the HTTP server's lifetime.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/sirupsen/logrus"
+
+	"github.com/layerlab/layerlab/registry/accesslog"
+	"github.com/layerlab/layerlab/registry/api"
+	"github.com/layerlab/layerlab/registry/config"
+	"github.com/layerlab/layerlab/registry/storage"
+)
+
+// Server is a configured registry, ready to serve.
+type Server struct {
+	cfg   config.Config
+	log   *logrus.Logger
+	store *storage.Store
+	http  *http.Server
+}
+
+// New opens the store and builds the handler chain.
+func New(cfg config.Config, log *logrus.Logger) (*Server, error) {
+	store, err := storage.Open(cfg.Root, storage.Options{})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, store: store}
+	s.http = &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          nil,
+	}
+	return s, nil
+}
+
+// Store is the server's store.
+func (s *Server) Store() *storage.Store { return s.store }
+
+// Handler is the whole HTTP surface: /v2, health, and the middleware.
+func (s *Server) Handler() http.Handler {
+	router := mux.NewRouter()
+	router.SkipClean(true) // names are validated, never cleaned into something else
+	api.Register(router, s.store, api.Options{
+		DeleteEnabled:  s.cfg.DeleteEnabled,
+		ReadOnly:       s.cfg.ReadOnly,
+		ChunkMinLength: s.cfg.ChunkMinLength,
+	})
+	router.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	}).Methods("GET", "HEAD")
+	router.HandleFunc("/readyz", s.ready).Methods("GET", "HEAD")
+	var h http.Handler = router
+	h = recoverPanics(s.log, h)
+	h = accesslog.Middleware(s.log, nil)(h)
+	return api.CommonHeaders(h)
+}
+
+// ready answers 200 when the storage root is writable, 503 otherwise.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	if err := checkWritable(s.cfg.Root); err != nil {
+		s.log.WithError(err).Warn("storage root not writable")
+		http.Error(w, "storage not writable: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Write([]byte("ready\n"))
+}
+
+func checkWritable(root string) error {
+	f, err := os.CreateTemp(filepath.Join(root, "tmp"), "ready-")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	_, err = f.Write([]byte("ok"))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	os.Remove(name)
+	return err
+}
+
+func recoverPanics(log *logrus.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.WithField("panic", fmt.Sprint(v)).WithField("stack", string(debug.Stack())).Error("handler panicked")
+				accesslog.From(r.Context()).ErrCode = "UNKNOWN"
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusInternalServerError)
+				w.Write([]byte(`{"errors":[{"code":"UNKNOWN","message":"internal error"}]}`))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Run serves until ctx is done, then shuts down gracefully: in-flight
+// requests finish (up to the configured grace), new ones are refused.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on a listener the caller opened.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "root": s.cfg.Root,
+		"delete_enabled": s.cfg.DeleteEnabled, "read_only": s.cfg.ReadOnly}).Info("registry listening")
+	bg, stopBg := context.WithCancel(ctx)
+	defer stopBg()
+	go s.cleanUploads(bg)
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace)
+	defer cancel()
+	err := s.http.Shutdown(sctx)
+	if e := <-errc; err == nil && !errors.Is(e, http.ErrServerClosed) {
+		err = e
+	}
+	s.log.Info("stopped")
+	return err
+}
+
+// cleanUploads removes abandoned upload sessions and temp files now and
+// then, and once at start.
+func (s *Server) cleanUploads(ctx context.Context) {
+	every := min(s.cfg.UploadMaxAge/2, time.Hour)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := s.store.CleanUploads(s.cfg.UploadMaxAge)
+		if err != nil {
+			s.log.WithError(err).Warn("cleaning upload sessions failed")
+		} else if n > 0 {
+			s.log.WithField("sessions", n).Info("removed abandoned upload sessions")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,186 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// copyBufferSize is the unit of streaming: big enough for few syscalls,
+// small enough that memory stays flat whatever the blob size.
+const copyBufferSize = 1 << 20
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
+
+// StatBlob returns the size of a blob the repository may serve.
+func (s *Store) StatBlob(name string, d digest.Digest) (int64, error) {
+	if !exists(s.layerLinkPath(name, d)) {
+		return 0, fmt.Errorf("%s in %s: %w", d, name, ErrBlobUnknown)
+	}
+	st, err := os.Stat(s.blobPath(d))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0, fmt.Errorf("%s: %w", d, ErrBlobUnknown)
+		}
+		return 0, err
+	}
+	return st.Size(), nil
+}
+
+// OpenBlob opens a blob the repository may serve. The caller closes it.
+func (s *Store) OpenBlob(name string, d digest.Digest) (*os.File, int64, error) {
+	if !exists(s.layerLinkPath(name, d)) {
+		return nil, 0, fmt.Errorf("%s in %s: %w", d, name, ErrBlobUnknown)
+	}
+	f, err := os.Open(s.blobPath(d))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, 0, fmt.Errorf("%s: %w", d, ErrBlobUnknown)
+		}
+		return nil, 0, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, st.Size(), nil
+}
+
+// BlobSize returns the size of a blob anywhere in the store.
+func (s *Store) BlobSize(d digest.Digest) (int64, bool) {
+	st, err := os.Stat(s.blobPath(d))
+	if err != nil {
+		return 0, false
+	}
+	return st.Size(), true
+}
+
+// RepoHasBlob reports whether the repository links the blob (and it exists).
+func (s *Store) RepoHasBlob(name string, d digest.Digest) bool {
+	_, err := s.StatBlob(name, d)
+	return err == nil
+}
+
+// LinkBlob lets the repository serve a blob that exists in the store.
+func (s *Store) LinkBlob(name string, d digest.Digest) error {
+	if _, ok := s.BlobSize(d); !ok {
+		return fmt.Errorf("%s: %w", d, ErrBlobUnknown)
+	}
+	s.touchBlob(d)
+	link := s.layerLinkPath(name, d)
+	if exists(link) {
+		return nil
+	}
+	return s.writeFileAtomic(link, []byte(d.String()))
+}
+
+// touchBlob marks a blob as just used, so that a garbage collection running
+// now treats it as new and keeps it.
+func (s *Store) touchBlob(d digest.Digest) {
+	now := time.Now()
+	_ = os.Chtimes(s.blobPath(d), now, now)
+}
+
+// Mount links a blob into name from repository from; with from empty, any
+// blob the store holds can be mounted (anonymous mount). It reports whether
+// the blob was mounted.
+func (s *Store) Mount(name, from string, d digest.Digest) (bool, error) {
+	if from != "" && !s.RepoHasBlob(from, d) {
+		return false, nil
+	}
+	if _, ok := s.BlobSize(d); !ok {
+		return false, nil
+	}
+	if err := s.LinkBlob(name, d); err != nil {
+		if errors.Is(err, ErrBlobUnknown) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// DeleteBlob removes the repository's link to a blob. The blob's bytes stay
+// until garbage collection finds no repository referencing them.
+func (s *Store) DeleteBlob(name string, d digest.Digest) error {
+	link := s.layerLinkPath(name, d)
+	if !exists(link) {
+		return fmt.Errorf("%s in %s: %w", d, name, ErrBlobUnknown)
+	}
+	return removeFile(link)
+}
+
+// PutBlob streams r into the store as one blob, verifying it against want
+// (and against size when size >= 0) before it becomes visible, and links it
+// into the repository. It returns the number of bytes read.
+func (s *Store) PutBlob(name string, want digest.Digest, size int64, r io.Reader) (int64, error) {
+	f, err := s.createTemp()
+	if err != nil {
+		return 0, err
+	}
+	h := newHash(want.Algorithm())
+	n, err := copyHashed(f, h, r)
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return n, err
+	}
+	if got := digest.NewDigest(want.Algorithm(), h); got != want {
+		f.Close()
+		os.Remove(f.Name())
+		return n, fmt.Errorf("computed %s, client said %s: %w", got, want, ErrDigestInvalid)
+	}
+	if size >= 0 && n != size {
+		f.Close()
+		os.Remove(f.Name())
+		return n, fmt.Errorf("received %d bytes, client said %d: %w", n, size, ErrSizeInvalid)
+	}
+	if err := s.commitBlob(f, want); err != nil {
+		return n, err
+	}
+	return n, s.LinkBlob(name, want)
+}
+
+// commitBlob moves a verified temp file into the blob tree. When the blob
+// already exists (another client won the race) the temp file is dropped:
+// both hold the same bytes.
+func (s *Store) commitBlob(f *os.File, d digest.Digest) error {
+	dst := s.blobPath(d)
+	if exists(dst) {
+		f.Close()
+		os.Remove(f.Name())
+		return nil
+	}
+	return s.commitFile(f, dst)
+}
+
+// copyHashed copies r to w, feeding every byte to h as well.
+func copyHashed(w io.Writer, h io.Writer, r io.Reader) (int64, error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	var n int64
+	for {
+		m, rerr := r.Read(buf)
+		if m > 0 {
+			h.Write(buf[:m])
+			if _, err := w.Write(buf[:m]); err != nil {
+				return n, err
+			}
+			n += int64(m)
+		}
+		if rerr == io.EOF {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, rerr
+		}
+	}
+}

@@ -1,0 +1,141 @@
+package storage
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// The raw file operations of the store live in this file: a second backend
+// would replace these few functions.
+
+// newID returns a random 128-bit identifier in hex.
+func newID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// createTemp opens a new temp file in the store's tmp directory, which is on
+// the same filesystem as everything it will be renamed onto.
+func (s *Store) createTemp() (*os.File, error) {
+	f, err := os.CreateTemp(s.tmpDir(), "tmp-")
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = os.MkdirAll(s.tmpDir(), 0o755); err == nil {
+			f, err = os.CreateTemp(s.tmpDir(), "tmp-")
+		}
+	}
+	return f, err
+}
+
+// commitFile fsyncs and closes f, then renames it onto dst (creating dst's
+// directory) and syncs that directory. The temp file is removed on failure.
+func (s *Store) commitFile(f *os.File, dst string) error {
+	err := f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = renameInto(f.Name(), dst, s.fsync)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
+// renameInto moves src onto dst atomically, creating dst's parent directory
+// when needed, and makes the new directory entry durable.
+func renameInto(src, dst string, syncDirs bool) error {
+	dir := filepath.Dir(dst)
+	err := os.Rename(src, dst)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		err = os.Rename(src, dst)
+	}
+	if err != nil || !syncDirs {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// writeFileAtomic replaces dst with data: temp file, fsync, rename, dir sync.
+func (s *Store) writeFileAtomic(dst string, data []byte) error {
+	f, err := s.createTemp()
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	return s.commitFile(f, dst)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// removeFile removes path; a file that is already gone is not an error.
+func removeFile(path string) error {
+	err := os.Remove(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// readSmallFile reads a bookkeeping file (link, tag, descriptor), capped.
+func readSmallFile(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > limit {
+		return nil, fmt.Errorf("%s: %d bytes, more than %d", path, st.Size(), limit)
+	}
+	buf := make([]byte, st.Size())
+	_, err = f.ReadAt(buf, 0)
+	if err != nil && st.Size() > 0 {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// exists reports whether path exists.
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// pruneEmptyDirs removes dir and its empty parents up to (not including) stop.
+func pruneEmptyDirs(dir, stop string) {
+	for dir != stop && len(dir) > len(stop) {
+		if os.Remove(dir) != nil {
+			return
+		}
+		dir = filepath.Dir(dir)
+	}
+}

@@ -1,0 +1,93 @@
+package storage
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// RepoExists reports whether anything was ever stored under the name.
+func (s *Store) RepoExists(name string) bool {
+	st, err := os.Stat(s.repoDir(name))
+	return err == nil && st.IsDir()
+}
+
+// hasManifests reports whether the repository holds at least one manifest.
+func (s *Store) hasManifests(name string) bool {
+	algs, err := os.ReadDir(s.revisionsDir(name))
+	if err != nil {
+		return false
+	}
+	for _, a := range algs {
+		if f, err := os.Open(filepath.Join(s.revisionsDir(name), a.Name())); err == nil {
+			names, _ := f.Readdirnames(1)
+			f.Close()
+			if len(names) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Repositories lists, in lexical order, every repository that holds at
+// least one manifest: one left with no manifests and no tags is not listed.
+func (s *Store) Repositories() ([]string, error) {
+	var repos []string
+	var walk func(dir, prefix string) error
+	walk = func(dir, prefix string) error {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if !e.IsDir() || strings.HasPrefix(e.Name(), "_") {
+				continue
+			}
+			name := prefix + e.Name()
+			if s.hasManifests(name) {
+				repos = append(repos, name)
+			}
+			if err := walk(filepath.Join(dir, e.Name()), name+"/"); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk(s.reposDir(), ""); err != nil && !os.IsNotExist(err) {
+		return nil, err
+	}
+	sort.Strings(repos)
+	return repos, nil
+}
+
+// SharedLayers counts the layers that other repositories link too, and
+// names those repositories (for the learner's log; walks the tree).
+func (s *Store) SharedLayers(name string, layers []v1.Descriptor) (int, string) {
+	repos, err := s.Repositories()
+	if err != nil {
+		return 0, ""
+	}
+	shared := 0
+	var with []string
+	seen := map[string]bool{}
+	for _, l := range layers {
+		found := false
+		for _, other := range repos {
+			if other != name && exists(s.layerLinkPath(other, l.Digest)) {
+				found = true
+				if !seen[other] {
+					seen[other] = true
+					with = append(with, other)
+				}
+			}
+		}
+		if found {
+			shared++
+		}
+	}
+	return shared, strings.Join(with, ", ")
+}

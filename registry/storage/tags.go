@@ -1,0 +1,49 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sort"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// Tag points tag at the manifest d, replacing the tag file atomically:
+// concurrent pushes of one tag end with one of the values, never a mix.
+func (s *Store) Tag(name, tag string, d digest.Digest) error {
+	unlock := s.repoLocks.lock(name)
+	defer unlock()
+	return s.writeLink(s.tagPath(name, tag), d.String())
+}
+
+// DeleteTag removes a tag; the manifest it pointed at stays.
+func (s *Store) DeleteTag(name, tag string) error {
+	unlock := s.repoLocks.lock(name)
+	defer unlock()
+	path := s.tagPath(name, tag)
+	if !exists(path) {
+		return fmt.Errorf("tag %s in %s: %w", tag, name, ErrManifestUnknown)
+	}
+	return removeFile(path)
+}
+
+// Tags lists the repository's tags in lexical order.
+func (s *Store) Tags(name string) ([]string, error) {
+	if !s.RepoExists(name) {
+		return nil, fmt.Errorf("%s: %w", name, ErrNameUnknown)
+	}
+	entries, err := os.ReadDir(s.tagsDir(name))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	tags := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			tags = append(tags, e.Name())
+		}
+	}
+	sort.Strings(tags)
+	return tags, nil
+}

@@ -1,0 +1,281 @@
+package storage
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// An upload session is a directory uploads/<id>/ holding "info" (which
+// repository, when, which digest algorithm) and "data" (the bytes so far).
+// The running hash lives in memory; after a restart it is rebuilt from data,
+// so a session survives the process.
+
+var uploadIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// ValidUploadID reports whether id has the shape of an upload id.
+func ValidUploadID(id string) bool { return uploadIDPattern.MatchString(id) }
+
+type uploadInfo struct {
+	Repository string    `json:"repository"`
+	Started    time.Time `json:"started"`
+	Algorithm  string    `json:"algorithm"`
+}
+
+type uploadState struct {
+	mu   sync.Mutex
+	info uploadInfo
+	h    hash.Hash // hash of data[:size]; nil when it must be rebuilt
+	size int64
+	gone bool // finished or cancelled
+}
+
+// StartUpload opens a new upload session for the repository.
+func (s *Store) StartUpload(name string, alg digest.Algorithm) (string, error) {
+	id := newID()
+	info := uploadInfo{Repository: name, Started: time.Now().UTC(), Algorithm: alg.String()}
+	b, _ := json.Marshal(info)
+	dir := s.uploadDir(id)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	if err := s.writeFileAtomic(filepath.Join(dir, "info"), b); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "data"), os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o644)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	f.Close()
+	st := &uploadState{info: info, h: newHash(alg)}
+	s.mu.Lock()
+	s.uploads[id] = st
+	s.mu.Unlock()
+	return id, nil
+}
+
+// session finds the session and locks it; the caller calls unlock.
+func (s *Store) session(name, id string) (*uploadState, error) {
+	if !ValidUploadID(id) {
+		return nil, fmt.Errorf("upload %q: %w", id, ErrUploadUnknown)
+	}
+	s.mu.Lock()
+	st := s.uploads[id]
+	if st == nil {
+		b, err := readSmallFile(filepath.Join(s.uploadDir(id), "info"), 4096)
+		if err != nil {
+			s.mu.Unlock()
+			return nil, fmt.Errorf("upload %s: %w", id, ErrUploadUnknown)
+		}
+		st = &uploadState{size: -1}
+		if json.Unmarshal(b, &st.info) != nil {
+			s.mu.Unlock()
+			return nil, fmt.Errorf("upload %s: unreadable info: %w", id, ErrUploadUnknown)
+		}
+		s.uploads[id] = st
+	}
+	s.mu.Unlock()
+	st.mu.Lock()
+	if st.gone || st.info.Repository != name {
+		st.mu.Unlock()
+		return nil, fmt.Errorf("upload %s in %s: %w", id, name, ErrUploadUnknown)
+	}
+	if st.h == nil || st.size < 0 {
+		if err := s.rehash(id, st); err != nil {
+			st.mu.Unlock()
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// rehash rebuilds the running hash from the data file (after a restart or
+// a failed write).
+func (s *Store) rehash(id string, st *uploadState) error {
+	f, err := os.Open(filepath.Join(s.uploadDir(id), "data"))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("upload %s: %w", id, ErrUploadUnknown)
+		}
+		return err
+	}
+	defer f.Close()
+	h := newHash(digest.Algorithm(st.info.Algorithm))
+	n, err := copyHashed(io.Discard, h, f)
+	if err != nil {
+		return err
+	}
+	st.h, st.size = h, n
+	return nil
+}
+
+// UploadStatus returns how many bytes the session holds.
+func (s *Store) UploadStatus(name, id string) (int64, error) {
+	st, err := s.session(name, id)
+	if err != nil {
+		return 0, err
+	}
+	defer st.mu.Unlock()
+	return st.size, nil
+}
+
+// AppendUpload appends r to the session. With start >= 0 (a Content-Range
+// was sent) the chunk must begin exactly where the data ends; with
+// length >= 0 the body must be exactly that long. It returns the new size.
+func (s *Store) AppendUpload(name, id string, start, length int64, r io.Reader) (int64, error) {
+	st, err := s.session(name, id)
+	if err != nil {
+		return 0, err
+	}
+	defer st.mu.Unlock()
+	return s.appendLocked(id, st, start, length, r)
+}
+
+func (s *Store) appendLocked(id string, st *uploadState, start, length int64, r io.Reader) (int64, error) {
+	if start >= 0 && start != st.size {
+		return st.size, fmt.Errorf("chunk starts at %d, upload holds %d bytes: %w", start, st.size, ErrRangeInvalid)
+	}
+	f, err := os.OpenFile(filepath.Join(s.uploadDir(id), "data"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return st.size, err
+	}
+	n, err := copyHashed(f, st.h, r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	st.size += n
+	if err != nil {
+		st.h = nil // rebuilt from the file on next use
+		return st.size, err
+	}
+	if length >= 0 && n != length {
+		return st.size, fmt.Errorf("chunk held %d bytes, Content-Length said %d: %w", n, length, ErrSizeInvalid)
+	}
+	return st.size, nil
+}
+
+// FinishUpload appends the optional final chunk r, verifies the whole
+// upload against want, moves it into the blob tree and links it into the
+// repository. It returns the blob's size.
+func (s *Store) FinishUpload(name, id string, want digest.Digest, start, length int64, r io.Reader) (int64, error) {
+	st, err := s.session(name, id)
+	if err != nil {
+		return 0, err
+	}
+	defer st.mu.Unlock()
+	if r != nil {
+		if _, err := s.appendLocked(id, st, start, length, r); err != nil {
+			return st.size, err
+		}
+	}
+	dataPath := filepath.Join(s.uploadDir(id), "data")
+	h := st.h
+	if want.Algorithm().String() != st.info.Algorithm {
+		tmp := &uploadState{info: st.info}
+		tmp.info.Algorithm = want.Algorithm().String()
+		if err := s.rehash(id, tmp); err != nil {
+			return st.size, err
+		}
+		h = tmp.h
+	}
+	if got := digest.NewDigest(want.Algorithm(), h); got != want {
+		return st.size, fmt.Errorf("computed %s, client said %s: %w", got, want, ErrDigestInvalid)
+	}
+	f, err := os.OpenFile(dataPath, os.O_RDWR, 0)
+	if err != nil {
+		return st.size, err
+	}
+	if err := s.commitBlob(f, want); err != nil {
+		return st.size, err
+	}
+	if err := s.LinkBlob(name, want); err != nil {
+		return st.size, err
+	}
+	s.dropSession(id, st)
+	return st.size, nil
+}
+
+// CancelUpload ends a session and deletes its data.
+func (s *Store) CancelUpload(name, id string) error {
+	st, err := s.session(name, id)
+	if err != nil {
+		return err
+	}
+	defer st.mu.Unlock()
+	s.dropSession(id, st)
+	return nil
+}
+
+func (s *Store) dropSession(id string, st *uploadState) {
+	st.gone = true
+	s.mu.Lock()
+	delete(s.uploads, id)
+	s.mu.Unlock()
+	os.RemoveAll(s.uploadDir(id))
+}
+
+// CleanUploads removes sessions untouched for longer than maxAge and temp
+// files older than maxAge. It returns how many sessions it removed.
+func (s *Store) CleanUploads(maxAge time.Duration) (int, error) {
+	cutoff := time.Now().Add(-maxAge)
+	entries, err := os.ReadDir(s.uploadsDir())
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	for _, e := range entries {
+		dir := s.uploadDir(e.Name())
+		if !lastTouched(dir).Before(cutoff) {
+			continue
+		}
+		s.mu.Lock()
+		st := s.uploads[e.Name()]
+		s.mu.Unlock()
+		if st != nil && !st.mu.TryLock() {
+			continue // in use right now
+		}
+		if st != nil {
+			st.gone = true
+			s.mu.Lock()
+			delete(s.uploads, e.Name())
+			s.mu.Unlock()
+		}
+		if os.RemoveAll(dir) == nil {
+			removed++
+		}
+		if st != nil {
+			st.mu.Unlock()
+		}
+	}
+	if tmps, err := os.ReadDir(s.tmpDir()); err == nil {
+		for _, e := range tmps {
+			if info, err := e.Info(); err == nil && info.ModTime().Before(cutoff) {
+				os.Remove(filepath.Join(s.tmpDir(), e.Name()))
+			}
+		}
+	}
+	return removed, nil
+}
+
+// lastTouched is the newest modification time of a session's files.
+func lastTouched(dir string) time.Time {
+	var t time.Time
+	for _, name := range []string{"", "info", "data"} {
+		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && st.ModTime().After(t) {
+			t = st.ModTime()
+		}
+	}
+	return t
+}
