@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -19,6 +20,7 @@ import (
 	"github.com/layerlab/layerlab/registry/accesslog"
 	"github.com/layerlab/layerlab/registry/api"
 	"github.com/layerlab/layerlab/registry/config"
+	"github.com/layerlab/layerlab/registry/metrics"
 	"github.com/layerlab/layerlab/registry/storage"
 )
 
@@ -26,8 +28,10 @@ import (
 type Server struct {
 	cfg   config.Config
 	log   *logrus.Logger
-	store *storage.Store
-	http  *http.Server
+	store   *storage.Store
+	metrics *metrics.Metrics
+	http    *http.Server
+	debug   *http.Server
 }
 
 // New opens the store and builds the handler chain.
@@ -36,7 +40,7 @@ func New(cfg config.Config, log *logrus.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, store: store}
+	s := &Server{cfg: cfg, log: log, store: store, metrics: metrics.New(store)}
 	s.http = &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           s.Handler(),
@@ -64,9 +68,12 @@ func (s *Server) Handler() http.Handler {
 		w.Write([]byte("ok\n"))
 	}).Methods("GET", "HEAD")
 	router.HandleFunc("/readyz", s.ready).Methods("GET", "HEAD")
+	if s.cfg.DebugAddr == "" {
+		router.Handle("/metrics", s.metrics.Handler()).Methods("GET")
+	}
 	var h http.Handler = router
 	h = recoverPanics(s.log, h)
-	h = accesslog.Middleware(s.log, nil)(h)
+	h = accesslog.Middleware(s.log, s.metrics.Observe)(h)
 	return api.CommonHeaders(h)
 }
 
@@ -129,6 +136,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	bg, stopBg := context.WithCancel(ctx)
 	defer stopBg()
 	go s.cleanUploads(bg)
+	if s.cfg.DebugAddr != "" {
+		if err := s.serveDebug(); err != nil {
+			return err
+		}
+		defer s.debug.Close()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(ln) }()
 	select {
@@ -145,6 +158,26 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.log.Info("stopped")
 	return err
+}
+
+// serveDebug starts the debug listener: /metrics and pprof, kept off the
+// main address so profiles are never exposed to registry clients.
+func (s *Server) serveDebug() error {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", s.metrics.Handler())
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ln, err := net.Listen("tcp", s.cfg.DebugAddr)
+	if err != nil {
+		return fmt.Errorf("debug address: %w", err)
+	}
+	s.debug = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.log.WithField("addr", ln.Addr().String()).Info("debug listener: /metrics, /debug/pprof/")
+	go s.debug.Serve(ln)
+	return nil
 }
 
 // cleanUploads removes abandoned upload sessions and temp files now and

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -148,17 +149,63 @@ func (s *Store) PutBlob(name string, want digest.Digest, size int64, r io.Reader
 	return n, s.LinkBlob(name, want)
 }
 
-// commitBlob moves a verified temp file into the blob tree. When the blob
-// already exists (another client won the race) the temp file is dropped:
-// both hold the same bytes.
+// commitBlob moves a verified temp file into the blob tree. It links
+// rather than renames, so an existing blob is never replaced: when another
+// client won the race, both hold the same bytes and the temp file is dropped.
 func (s *Store) commitBlob(f *os.File, d digest.Digest) error {
+	defer os.Remove(f.Name())
 	dst := s.blobPath(d)
 	if exists(dst) {
 		f.Close()
-		os.Remove(f.Name())
 		return nil
 	}
-	return s.commitFile(f, dst)
+	err := f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	st, err := os.Stat(f.Name())
+	if err != nil {
+		return err
+	}
+	err = os.Link(f.Name(), dst)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = os.MkdirAll(filepath.Dir(dst), 0o755); err == nil {
+			err = os.Link(f.Name(), dst)
+		}
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s.stats.blobs.Add(1)
+	s.stats.blobBytes.Add(st.Size())
+	if s.fsync {
+		return syncDir(filepath.Dir(dst))
+	}
+	return nil
+}
+
+// writeBlob stores small bytes (a manifest) as a blob, if not there yet.
+func (s *Store) writeBlob(d digest.Digest, data []byte) error {
+	if _, ok := s.BlobSize(d); ok {
+		s.touchBlob(d)
+		return nil
+	}
+	f, err := s.createTemp()
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	return s.commitBlob(f, d)
 }
 
 // copyHashed copies r to w, feeding every byte to h as well.

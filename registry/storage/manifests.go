@@ -35,15 +35,20 @@ func (s *Store) PutManifest(name, ref, contentType string, body []byte, tags []s
 	if err := s.validateReferences(name, m); err != nil {
 		return "", nil, err
 	}
-	if _, ok := s.BlobSize(d); ok {
-		s.touchBlob(d)
-	} else if err := s.writeFileAtomic(s.blobPath(d), body); err != nil {
+	if err := s.writeBlob(d, body); err != nil {
 		return "", nil, err
 	}
 	unlock := s.repoLocks.lock(name)
 	defer unlock()
+	newRevision, firstManifest := !exists(s.revisionPath(name, d)), !s.hasManifests(name)
 	if err := s.writeLink(s.revisionPath(name, d), m.MediaType); err != nil {
 		return "", nil, err
+	}
+	if newRevision {
+		s.stats.manifests.Add(1)
+	}
+	if firstManifest {
+		s.stats.repos.Add(1)
 	}
 	if m.Subject != nil {
 		if err := s.addReferrer(name, d, int64(len(body)), m); err != nil {
@@ -165,7 +170,14 @@ func (s *Store) DeleteManifest(name string, d digest.Digest) error {
 		}
 		pruneEmptyDirs(s.referrersDir(name, m.Subject.Digest), s.repoDir(name))
 	}
-	return removeFile(s.revisionPath(name, d))
+	if err := removeFile(s.revisionPath(name, d)); err != nil {
+		return err
+	}
+	s.stats.manifests.Add(-1)
+	if !s.hasManifests(name) {
+		s.stats.repos.Add(-1)
+	}
+	return nil
 }
 
 // AsDigest reports whether ref is a digest (rather than a tag).

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -31,6 +32,21 @@ func (s *Store) hasManifests(name string) bool {
 		}
 	}
 	return false
+}
+
+// revisions lists the digests of the manifests stored in a repository.
+func (s *Store) revisions(name string) []digest.Digest {
+	var out []digest.Digest
+	algs, _ := os.ReadDir(s.revisionsDir(name))
+	for _, a := range algs {
+		files, _ := os.ReadDir(filepath.Join(s.revisionsDir(name), a.Name()))
+		for _, f := range files {
+			if d := digest.NewDigestFromEncoded(digest.Algorithm(a.Name()), f.Name()); ValidateDigest(d) == nil {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
 }
 
 // Repositories lists, in lexical order, every repository that holds at

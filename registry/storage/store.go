@@ -26,6 +26,7 @@ type Store struct {
 	mu        sync.Mutex
 	uploads   map[string]*uploadState // open upload sessions with their running hash
 	repoLocks keyedMutex              // serialises manifest and tag changes per repository
+	stats     counters
 }
 
 // Open prepares the tree under root and returns a Store.
@@ -38,6 +39,9 @@ func Open(root string, opts Options) (*Store, error) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("prepare storage root: %w", err)
 		}
+	}
+	if err := s.countAll(); err != nil {
+		return nil, fmt.Errorf("count stored objects: %w", err)
 	}
 	return s, nil
 }

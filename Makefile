@@ -1,0 +1,35 @@
+# layerlab — a container registry you can see through.
+# `make help` lists the targets.
+
+GO       ?= go
+BIN      := bin/registry
+ADDR     ?= 127.0.0.1:5000
+ROOT     ?= ./data
+export GOFLAGS ?= -buildvcs=false
+
+.DEFAULT_GOAL := help
+
+.PHONY: help build test lint run bench clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*?## "} /^[a-zA-Z_-]+:.*?## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## build bin/registry
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./registry
+
+test: ## run the test suite (race detector on)
+	$(GO) test -race -count=1 ./...
+
+lint: ## gofmt, go vet, shellcheck
+	@test -z "$$(gofmt -l registry)" || { gofmt -l registry; exit 1; }
+	$(GO) vet ./...
+	@if command -v shellcheck >/dev/null; then shellcheck scripts/*.sh tutorials/*.sh .ci/run; fi
+
+run: build ## serve on $(ADDR) with storage in $(ROOT), learner events on
+	./$(BIN) serve --addr $(ADDR) --root $(ROOT) --verbose
+
+clean: ## remove build output and the local ./data store
+	rm -rf bin data
+
+-include scripts/lab.mk
+-include scripts/bench.mk
