@@ -2,6 +2,8 @@
 // registry on a content-addressable filesystem store.
 //
 //	registry [serve] [flags]   serve the registry (the default)
+//	registry gc                garbage collection, safe while serving
+//	registry du                storage report
 //	registry healthcheck       exit 0 when the local registry is ready
 //	registry version           print the version
 package main
@@ -29,6 +31,8 @@ const usage = `registry — layerlab's OCI container registry
 
 Usage:
   registry [serve] [flags]     serve the OCI Distribution API (default command)
+  registry gc [flags]          delete blobs no manifest references (safe while serving)
+  registry du [--json]         storage report: per repository, shared blobs, dedup savings
   registry healthcheck         exit 0 if the registry on REGISTRY_ADDR is ready, else 1
   registry version             print the version
 
@@ -50,6 +54,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args, stderr)
 	case "healthcheck":
 		return healthcheck(args, stderr)
+	case "gc":
+		return gc(args, stdout, stderr)
+	case "du":
+		return du(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "registry", version)
 		return 0

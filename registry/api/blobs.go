@@ -1,7 +1,6 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/layerlab/layerlab/registry/accesslog"
+	"github.com/layerlab/layerlab/registry/storage"
 )
 
 // digestVar parses the {digest} path variable and notes it for the log.
@@ -28,31 +28,39 @@ func (a *API) getBlob(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	name := mux.Vars(r)["name"]
-	f, size, err := a.store.OpenBlob(name, d)
-	if err != nil {
-		if r.Method == http.MethodHead {
+	h := w.Header()
+	if r.Method == http.MethodHead {
+		size, err := a.store.StatBlob(name, d)
+		if err != nil {
 			accesslog.Event(r.Context(), "blob_missing", "blob not here yet — the client will upload it",
 				logrus.Fields{"digest": d.String()})
+			return err
 		}
+		a.store.KeepFresh(d)
+		blobHeaders(h, d)
+		h.Set("Content-Length", strconv.FormatInt(size, 10))
+		h.Set("Accept-Ranges", "bytes")
+		accesslog.Event(r.Context(), "blob_exists", "blob already exists here — the client will skip uploading it",
+			logrus.Fields{"digest": d.String(), "size": storage.HumanSize(size)})
+		return nil
+	}
+	f, size, err := a.store.OpenBlob(name, d)
+	if err != nil {
 		return err
 	}
 	defer f.Close()
-	h := w.Header()
+	blobHeaders(h, d)
+	http.ServeContent(w, r, "", time.Time{}, f)
+	accesslog.Event(r.Context(), "blob_pulled", "blob pulled", logrus.Fields{"digest": d.String(),
+		"size": storage.HumanSize(size), "range": r.Header.Get("Range")})
+	return nil
+}
+
+func blobHeaders(h http.Header, d digest.Digest) {
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Docker-Content-Digest", d.String())
 	h.Set("ETag", `"`+d.String()+`"`)
 	h.Set("Cache-Control", "max-age=31536000")
-	if r.Method == http.MethodHead {
-		h.Set("Content-Length", strconv.FormatInt(size, 10))
-		h.Set("Accept-Ranges", "bytes")
-		accesslog.Event(r.Context(), "blob_exists", "blob already exists here — the client will skip uploading it",
-			logrus.Fields{"digest": d.String(), "size": humanBytes(size)})
-		return nil
-	}
-	http.ServeContent(w, r, "", time.Time{}, f)
-	accesslog.Event(r.Context(), "blob_pulled", "blob pulled", logrus.Fields{"digest": d.String(),
-		"size": humanBytes(size), "range": r.Header.Get("Range")})
-	return nil
 }
 
 func (a *API) deleteBlob(w http.ResponseWriter, r *http.Request) error {
@@ -71,18 +79,4 @@ func (a *API) deleteBlob(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Docker-Content-Digest", d.String())
 	w.WriteHeader(http.StatusAccepted)
 	return nil
-}
-
-// humanBytes formats a size for the learner's lines: 2.8 MiB.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -39,7 +39,7 @@ func (a *API) startUpload(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		accesslog.Event(r.Context(), "blob_committed", "blob committed in one request (monolithic upload)",
-			logrus.Fields{"digest": ds, "size": humanBytes(n)})
+			logrus.Fields{"digest": ds, "size": storage.HumanSize(n)})
 		return blobCreated(w, name, d)
 	}
 	alg := digest.Canonical
@@ -153,7 +153,7 @@ func (a *API) patchUpload(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	accesslog.Event(r.Context(), "chunk_received", fmt.Sprintf("chunk received, upload now holds bytes %s", rangeHeader(size)),
-		logrus.Fields{"upload_id": id, "content_range": r.Header.Get("Content-Range"), "total": humanBytes(size)})
+		logrus.Fields{"upload_id": id, "content_range": r.Header.Get("Content-Range"), "total": storage.HumanSize(size)})
 	return a.uploadAccepted(w, name, id, size, http.StatusAccepted)
 }
 
@@ -182,7 +182,7 @@ func (a *API) putUpload(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	accesslog.Event(r.Context(), "blob_committed", "blob committed, digest verified",
-		logrus.Fields{"digest": ds, "size": humanBytes(size)})
+		logrus.Fields{"digest": ds, "size": storage.HumanSize(size)})
 	return blobCreated(w, name, d)
 }
 

@@ -23,6 +23,7 @@ type Config struct {
 	UploadMaxAge   time.Duration
 	DebugAddr      string
 	GCInterval     time.Duration
+	GCGrace        time.Duration
 	ChunkMinLength int64
 	ShutdownGrace  time.Duration
 }
@@ -37,6 +38,7 @@ func Defaults() Config {
 		DeleteEnabled: true,
 		UploadMaxAge:  24 * time.Hour,
 		ShutdownGrace: 30 * time.Second,
+		GCGrace:       15 * time.Minute,
 	}
 }
 
@@ -58,6 +60,7 @@ func (c *Config) settings() []setting {
 		{"upload-max-age", "REGISTRY_UPLOAD_MAX_AGE", "remove upload sessions idle for longer than this", &c.UploadMaxAge},
 		{"debug-addr", "REGISTRY_DEBUG_ADDR", "separate address for /metrics and pprof (empty: metrics on the main listener, no pprof)", &c.DebugAddr},
 		{"gc-interval", "REGISTRY_GC_INTERVAL", "run garbage collection in the server this often (0: never)", &c.GCInterval},
+		{"gc-grace", "REGISTRY_GC_GRACE", "scheduled garbage collection keeps what was touched this recently", &c.GCGrace},
 		{"chunk-min-length", "REGISTRY_CHUNK_MIN_LENGTH", "advertise OCI-Chunk-Min-Length (bytes, 0: no minimum)", &c.ChunkMinLength},
 		{"shutdown-grace", "REGISTRY_SHUTDOWN_GRACE", "how long in-flight requests may finish on SIGINT/SIGTERM", &c.ShutdownGrace},
 	}

@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -26,8 +27,8 @@ import (
 
 // Server is a configured registry, ready to serve.
 type Server struct {
-	cfg   config.Config
-	log   *logrus.Logger
+	cfg     config.Config
+	log     *logrus.Logger
 	store   *storage.Store
 	metrics *metrics.Metrics
 	http    *http.Server
@@ -68,6 +69,7 @@ func (s *Server) Handler() http.Handler {
 		w.Write([]byte("ok\n"))
 	}).Methods("GET", "HEAD")
 	router.HandleFunc("/readyz", s.ready).Methods("GET", "HEAD")
+	router.HandleFunc("/api/du", s.diskUsage).Methods("GET")
 	if s.cfg.DebugAddr == "" {
 		router.Handle("/metrics", s.metrics.Handler()).Methods("GET")
 	}
@@ -136,6 +138,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	bg, stopBg := context.WithCancel(ctx)
 	defer stopBg()
 	go s.cleanUploads(bg)
+	if s.cfg.GCInterval > 0 {
+		go s.collectGarbage(bg)
+	}
 	if s.cfg.DebugAddr != "" {
 		if err := s.serveDebug(); err != nil {
 			return err
@@ -198,5 +203,38 @@ func (s *Server) cleanUploads(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// diskUsage serves the storage report (the same JSON as `registry du --json`).
+func (s *Server) diskUsage(w http.ResponseWriter, r *http.Request) {
+	u, err := s.store.DiskUsage()
+	if err != nil {
+		s.log.WithError(err).Error("storage report failed")
+		http.Error(w, "storage report failed", http.StatusInternalServerError)
+		return
+	}
+	b, _ := json.MarshalIndent(u, "", "  ")
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(append(b, '\n'))
+}
+
+// collectGarbage runs a collection every GCInterval while serving.
+func (s *Server) collectGarbage(ctx context.Context) {
+	t := time.NewTicker(s.cfg.GCInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		res, err := s.store.GC(storage.GCOptions{Grace: s.cfg.GCGrace})
+		if err != nil {
+			s.log.WithError(err).Error("garbage collection failed")
+			continue
+		}
+		s.log.WithFields(logrus.Fields{"deleted_blobs": len(res.DeletedBlobs), "freed_bytes": res.FreedBytes,
+			"kept_recent": res.KeptRecent, "duration_ms": res.DurationMS}).Info("garbage collection done")
 	}
 }

@@ -71,6 +71,11 @@ func (s *Store) RepoHasBlob(name string, d digest.Digest) bool {
 
 // LinkBlob lets the repository serve a blob that exists in the store.
 func (s *Store) LinkBlob(name string, d digest.Digest) error {
+	unlock, err := s.lockGC(false)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if _, ok := s.BlobSize(d); !ok {
 		return fmt.Errorf("%s: %w", d, ErrBlobUnknown)
 	}
@@ -80,6 +85,15 @@ func (s *Store) LinkBlob(name string, d digest.Digest) error {
 		return nil
 	}
 	return s.writeFileAtomic(link, []byte(d.String()))
+}
+
+// KeepFresh touches a blob a client just asked about (HEAD before a push
+// that will skip uploading it) unless it was touched within the last
+// minute, so a collection running now keeps it.
+func (s *Store) KeepFresh(d digest.Digest) {
+	if st, err := os.Stat(s.blobPath(d)); err == nil && time.Since(st.ModTime()) > time.Minute {
+		s.touchBlob(d)
+	}
 }
 
 // touchBlob marks a blob as just used, so that a garbage collection running
@@ -164,6 +178,10 @@ func (s *Store) commitBlob(f *os.File, d digest.Digest) error {
 		err = cerr
 	}
 	if err != nil {
+		return err
+	}
+	now := time.Now() // a new blob is young to garbage collection
+	if err := os.Chtimes(f.Name(), now, now); err != nil {
 		return err
 	}
 	st, err := os.Stat(f.Name())

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -32,6 +34,11 @@ func (s *Store) PutManifest(name, ref, contentType string, body []byte, tags []s
 	if want, ok := AsDigest(ref); ok && want != d {
 		return "", nil, fmt.Errorf("manifest bytes hash to %s, not %s: %w", d, want, ErrDigestInvalid)
 	}
+	release, err := s.lockGC(false)
+	if err != nil {
+		return "", nil, err
+	}
+	defer release()
 	if err := s.validateReferences(name, m); err != nil {
 		return "", nil, err
 	}
@@ -41,6 +48,10 @@ func (s *Store) PutManifest(name, ref, contentType string, body []byte, tags []s
 	unlock := s.repoLocks.lock(name)
 	defer unlock()
 	newRevision, firstManifest := !exists(s.revisionPath(name, d)), !s.hasManifests(name)
+	if !newRevision { // pushed again: young again to garbage collection
+		now := time.Now()
+		os.Chtimes(s.revisionPath(name, d), now, now)
+	}
 	if err := s.writeLink(s.revisionPath(name, d), m.MediaType); err != nil {
 		return "", nil, err
 	}
@@ -95,6 +106,7 @@ func (s *Store) validateReferences(name string, m *Manifest) error {
 		if size != b.Size {
 			return fmt.Errorf("descriptor of %s says %d bytes, the blob has %d: %w", b.Digest, b.Size, size, ErrManifestInvalid)
 		}
+		s.touchBlob(b.Digest)
 	}
 	for _, c := range m.Manifests {
 		if !exists(s.revisionPath(name, c.Digest)) {
@@ -103,6 +115,7 @@ func (s *Store) validateReferences(name string, m *Manifest) error {
 		if size, ok := s.BlobSize(c.Digest); ok && size != c.Size {
 			return fmt.Errorf("descriptor of %s says %d bytes, the manifest has %d: %w", c.Digest, c.Size, size, ErrManifestInvalid)
 		}
+		s.touchBlob(c.Digest)
 	}
 	return nil
 }

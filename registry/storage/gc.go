@@ -1,0 +1,241 @@
+package storage
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// DefaultGCGrace covers a push in flight: blobs uploaded (or checked with
+// HEAD) before its manifest arrives.
+const DefaultGCGrace = 15 * time.Minute
+
+// GCOptions steer a garbage collection.
+type GCOptions struct {
+	DryRun         bool          // report what would go, change nothing
+	DeleteUntagged bool          // also delete manifests no tag reaches
+	Grace          time.Duration // keep anything touched this long before the start
+}
+
+// GCBlob is a blob swept (or, in a dry run, to be swept).
+type GCBlob struct {
+	Digest digest.Digest `json:"digest"`
+	Size   int64         `json:"size"`
+}
+
+// GCManifest is an untagged manifest deleted (or to be deleted).
+type GCManifest struct {
+	Repository string        `json:"repository"`
+	Digest     digest.Digest `json:"digest"`
+}
+
+// GCResult says what a collection did.
+type GCResult struct {
+	DryRun           bool         `json:"dry_run"`
+	Started          time.Time    `json:"started"`
+	DurationMS       int64        `json:"duration_ms"`
+	MarkedBlobs      int          `json:"marked_blobs"`
+	KeptRecent       int          `json:"kept_recent"`
+	DeletedManifests []GCManifest `json:"deleted_manifests"`
+	DeletedBlobs     []GCBlob     `json:"deleted_blobs"`
+	FreedBytes       int64        `json:"freed_bytes"`
+	RemovedLinks     int          `json:"removed_links"`
+}
+
+// GC marks every blob reachable from a manifest of any repository (image
+// manifests, indexes and their children, referrers), then sweeps the rest.
+// It is safe while the registry serves: see gclock.go for the protocol.
+func (s *Store) GC(opts GCOptions) (*GCResult, error) {
+	res := &GCResult{DryRun: opts.DryRun, Started: time.Now(), DeletedManifests: []GCManifest{}, DeletedBlobs: []GCBlob{}}
+	cutoff := res.Started.Add(-opts.Grace)
+	repos, err := s.repoDirs()
+	if err != nil {
+		return nil, err
+	}
+	doomed := map[string]map[digest.Digest]bool{}
+	if opts.DeleteUntagged {
+		for _, name := range repos {
+			doomed[name] = s.untagged(name, cutoff)
+			for d := range doomed[name] {
+				res.DeletedManifests = append(res.DeletedManifests, GCManifest{name, d})
+			}
+		}
+		if !opts.DryRun {
+			if err := s.deleteUntagged(doomed, cutoff); err != nil {
+				return nil, err
+			}
+		}
+	}
+	marked := map[digest.Digest]bool{}
+	for _, name := range repos {
+		for _, d := range s.revisions(name) {
+			if doomed[name][d] {
+				continue
+			}
+			marked[d] = true
+			blobs, children, err := s.references(name, d)
+			if err != nil {
+				continue // unreadable: its blobs stay unless nothing else holds them
+			}
+			for _, b := range append(blobs, children...) {
+				marked[b] = true
+			}
+		}
+	}
+	res.MarkedBlobs = len(marked)
+	var candidates []GCBlob
+	err = s.eachBlob(func(d digest.Digest, info os.FileInfo) {
+		switch {
+		case marked[d]:
+		case !info.ModTime().Before(cutoff):
+			res.KeptRecent++
+		default:
+			candidates = append(candidates, GCBlob{d, info.Size()})
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(candidates, func(i, j int) bool { return candidates[i].Digest < candidates[j].Digest })
+	if opts.DryRun {
+		res.DeletedBlobs = candidates
+		for _, c := range candidates {
+			res.FreedBytes += c.Size
+		}
+	} else if err := s.sweep(candidates, cutoff, res); err != nil {
+		return res, err
+	}
+	if !opts.DryRun {
+		n, err := s.removeDanglingLinks(repos)
+		res.RemovedLinks = n
+		if err != nil {
+			return res, err
+		}
+	}
+	res.DurationMS = time.Since(res.Started).Milliseconds()
+	return res, nil
+}
+
+// untagged finds the manifests of a repository that no tag reaches —
+// directly, as a child of an index, or as a referrer of a reachable
+// manifest — and that were not stored or pushed again since cutoff.
+func (s *Store) untagged(name string, cutoff time.Time) map[digest.Digest]bool {
+	keep := map[digest.Digest]bool{}
+	var queue []digest.Digest
+	tags, _ := s.Tags(name)
+	for _, t := range tags {
+		if d, _, err := s.ResolveManifest(name, t); err == nil {
+			queue = append(queue, d)
+		}
+	}
+	for len(queue) > 0 {
+		d := queue[0]
+		queue = queue[1:]
+		if keep[d] {
+			continue
+		}
+		keep[d] = true
+		_, children, _ := s.references(name, d)
+		queue = append(queue, children...)
+		queue = append(queue, s.referrerDigests(name, d)...)
+	}
+	doomed := map[digest.Digest]bool{}
+	for _, d := range s.revisions(name) {
+		if st, err := os.Stat(s.revisionPath(name, d)); err == nil && !keep[d] && st.ModTime().Before(cutoff) {
+			doomed[d] = true
+		}
+	}
+	return doomed
+}
+
+// deleteUntagged deletes the doomed manifests under the exclusive lock,
+// re-checking that none was pushed again or tagged meanwhile.
+func (s *Store) deleteUntagged(doomed map[string]map[digest.Digest]bool, cutoff time.Time) error {
+	unlock, err := s.lockGC(true)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	for name, ds := range doomed {
+		tagged := map[digest.Digest]bool{}
+		tags, _ := s.Tags(name)
+		for _, t := range tags {
+			if d, _, err := s.ResolveManifest(name, t); err == nil {
+				tagged[d] = true
+			}
+		}
+		for d := range ds {
+			st, err := os.Stat(s.revisionPath(name, d))
+			if err != nil || tagged[d] || !st.ModTime().Before(cutoff) {
+				delete(ds, d)
+				continue
+			}
+			if err := s.DeleteManifest(name, d); err != nil {
+				return fmt.Errorf("delete untagged %s in %s: %w", d, name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// sweep deletes candidate blobs in batches under the exclusive lock,
+// re-reading each one's mtime: one touched since the mark is kept.
+func (s *Store) sweep(candidates []GCBlob, cutoff time.Time, res *GCResult) error {
+	const batch = 256
+	for len(candidates) > 0 {
+		n := min(batch, len(candidates))
+		unlock, err := s.lockGC(true)
+		if err != nil {
+			return err
+		}
+		for _, c := range candidates[:n] {
+			path := s.blobPath(c.Digest)
+			st, err := os.Stat(path)
+			if err != nil || !st.ModTime().Before(cutoff) {
+				res.KeptRecent++
+				continue
+			}
+			if err := os.Remove(path); err != nil {
+				unlock()
+				return err
+			}
+			s.stats.blobs.Add(-1)
+			s.stats.blobBytes.Add(-st.Size())
+			res.DeletedBlobs = append(res.DeletedBlobs, GCBlob{c.Digest, st.Size()})
+			res.FreedBytes += st.Size()
+		}
+		unlock()
+		candidates = candidates[n:]
+	}
+	return nil
+}
+
+// removeDanglingLinks removes repository links to blobs that no longer
+// exist, under the exclusive lock so no link being made right now is lost.
+func (s *Store) removeDanglingLinks(repos []string) (int, error) {
+	unlock, err := s.lockGC(true)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	removed := 0
+	for _, name := range repos {
+		for _, alg := range []digest.Algorithm{digest.SHA256, digest.SHA512} {
+			dir := s.layersDir(name) + "/" + alg.String()
+			entries, _ := os.ReadDir(dir)
+			for _, e := range entries {
+				d := digest.NewDigestFromEncoded(alg, e.Name())
+				if ValidateDigest(d) != nil || exists(s.blobPath(d)) {
+					continue
+				}
+				if removeFile(dir+"/"+e.Name()) == nil {
+					removed++
+				}
+			}
+		}
+	}
+	return removed, nil
+}

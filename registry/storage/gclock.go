@@ -1,0 +1,46 @@
+package storage
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// Garbage collection runs while the registry serves, possibly from another
+// process (`registry gc`). They agree through one lock file, <root>/gc.lock:
+//
+//   - every operation that makes a blob reachable (linking it into a
+//     repository, storing a manifest that references it) holds a shared
+//     lock while it touches the blob (sets its mtime to now) and commits;
+//   - the collector sweeps a blob only under the exclusive lock, and only
+//     after re-reading its mtime and finding it older than the collection's
+//     start minus a grace period.
+//
+// So a blob that became reachable during the collection was touched after
+// it started and is kept, and no sweep can fall between a client's check
+// that a blob exists and the commit that relies on it.
+
+func (s *Store) gcLockPath() string { return filepath.Join(s.root, "gc.lock") }
+
+// lockGC takes the GC lock, shared or exclusive, and returns its release.
+func (s *Store) lockGC(exclusive bool) (func(), error) {
+	f, err := os.OpenFile(s.gcLockPath(), os.O_RDONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	how := syscall.LOCK_SH
+	if exclusive {
+		how = syscall.LOCK_EX
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), how)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil // closing releases the lock
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/layerlab/layerlab/registry/config"
+	"github.com/layerlab/layerlab/registry/storage"
+)
+
+// openStore parses the flags of a storage command and opens the store.
+func openStore(fs *flag.FlagSet, args []string, stderr io.Writer) (*storage.Store, int) {
+	cfg, _, err := config.Load(fs, args, config.Getenv)
+	if err == flag.ErrHelp {
+		return nil, 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "registry:", err)
+		return nil, 2
+	}
+	store, err := storage.Open(cfg.Root, storage.Options{})
+	if err != nil {
+		fmt.Fprintln(stderr, "registry:", err)
+		return nil, 1
+	}
+	return store, -1
+}
+
+func gc(args []string, stdout, stderr io.Writer) int {
+	fs := flags("gc", `registry gc [--root DIR] [--dry-run] [--delete-untagged] [--grace 15m] [--json]
+
+Marks every blob a manifest of any repository reaches (image manifests,
+indexes and their children, referrers) and deletes the others. Safe while the
+registry serves: blobs touched less than --grace before the start are kept.`, stderr)
+	dry := fs.Bool("dry-run", false, "list what would be deleted and how many bytes, delete nothing")
+	untagged := fs.Bool("delete-untagged", false, "also delete manifests that no tag reaches")
+	grace := fs.Duration("grace", storage.DefaultGCGrace, "keep blobs and manifests touched this recently (pushes in flight)")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	store, code := openStore(fs, args, stderr)
+	if store == nil {
+		return code
+	}
+	res, err := store.GC(storage.GCOptions{DryRun: *dry, DeleteUntagged: *untagged, Grace: *grace})
+	if err != nil {
+		fmt.Fprintln(stderr, "gc:", err)
+		return 1
+	}
+	if *asJSON {
+		return printJSON(stdout, res)
+	}
+	verb := "deleted"
+	if *dry {
+		verb = "would delete"
+	}
+	for _, m := range res.DeletedManifests {
+		fmt.Fprintf(stdout, "%s manifest %s@%s\n", verb, m.Repository, m.Digest)
+	}
+	for _, b := range res.DeletedBlobs {
+		fmt.Fprintf(stdout, "%s blob %s (%d bytes)\n", verb, b.Digest, b.Size)
+	}
+	fmt.Fprintf(stdout, "%d blobs reachable, %d kept as recent, %d blobs %s, %s freed, %d dangling links removed, in %s\n",
+		res.MarkedBlobs, res.KeptRecent, len(res.DeletedBlobs), verb, storage.HumanSize(res.FreedBytes), res.RemovedLinks,
+		time.Duration(res.DurationMS)*time.Millisecond)
+	return 0
+}
+
+func du(args []string, stdout, stderr io.Writer) int {
+	fs := flags("du", `registry du [--root DIR] [--json]
+
+Per repository: the logical size (everything its manifests reference) and the
+bytes only it holds; for the store: bytes on disk, blobs shared between
+repositories and the bytes deduplication saves.`, stderr)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	store, code := openStore(fs, args, stderr)
+	if store == nil {
+		return code
+	}
+	u, err := store.DiskUsage()
+	if err != nil {
+		fmt.Fprintln(stderr, "du:", err)
+		return 1
+	}
+	if *asJSON {
+		return printJSON(stdout, u)
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "REPOSITORY\tMANIFESTS\tTAGS\tBLOBS\tLOGICAL\tEXCLUSIVE\t")
+	for _, r := range u.Repositories {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t\n", r.Name, r.Manifests, r.Tags, r.Blobs, storage.HumanSize(r.LogicalBytes), storage.HumanSize(r.ExclusiveBytes))
+	}
+	tw.Flush()
+	fmt.Fprintf(stdout, "\nblobs on disk:        %d, %s\n", u.Blobs, storage.HumanSize(u.PhysicalBytes))
+	fmt.Fprintf(stdout, "logical (all repos):  %s\n", storage.HumanSize(u.LogicalBytes))
+	fmt.Fprintf(stdout, "shared blobs:         %d, %s\n", u.SharedBlobs, storage.HumanSize(u.SharedBytes))
+	fmt.Fprintf(stdout, "saved by dedup:       %s\n", storage.HumanSize(u.DedupSavedBytes))
+	fmt.Fprintf(stdout, "unreferenced (gc):    %s\n", storage.HumanSize(u.UnreferencedBytes))
+	return 0
+}
+
+func printJSON(w io.Writer, v any) int {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return 1
+	}
+	return 0
+}
