@@ -83,6 +83,9 @@ func (a *API) putManifest(w http.ResponseWriter, r *http.Request) error {
 	if m.Subject != nil {
 		h.Set("OCI-Subject", m.Subject.Digest.String())
 	}
+	for _, t := range tags {
+		h.Add("OCI-Tag", t)
+	}
 	h.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusCreated)
 	a.manifestPushedEvent(r, name, ref, d.String(), m)
