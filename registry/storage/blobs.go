@@ -141,7 +141,7 @@ func (s *Store) PutBlob(name string, want digest.Digest, size int64, r io.Reader
 		return 0, err
 	}
 	h := newHash(want.Algorithm())
-	n, err := copyHashed(f, h, r)
+	n, err := copyHashed(s.writer(f), h, r)
 	if err != nil {
 		f.Close()
 		os.Remove(f.Name())
@@ -218,7 +218,7 @@ func (s *Store) writeBlob(d digest.Digest, data []byte) error {
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
+	if _, err := s.writer(f).Write(data); err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return err

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -67,13 +68,33 @@ func renameInto(src, dst string, syncDirs bool) error {
 	return syncDir(dir)
 }
 
+// writer returns w, failing writes as the store's WriteFault says.
+func (s *Store) writer(w io.Writer) io.Writer {
+	if s.fault == nil {
+		return w
+	}
+	return faultWriter{w, s.fault}
+}
+
+type faultWriter struct {
+	w     io.Writer
+	fault func() error
+}
+
+func (f faultWriter) Write(p []byte) (int, error) {
+	if err := f.fault(); err != nil {
+		return 0, err
+	}
+	return f.w.Write(p)
+}
+
 // writeFileAtomic replaces dst with data: temp file, fsync, rename, dir sync.
 func (s *Store) writeFileAtomic(dst string, data []byte) error {
 	f, err := s.createTemp()
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
+	if _, err := s.writer(f).Write(data); err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return err

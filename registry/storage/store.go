@@ -16,12 +16,17 @@ import (
 type Options struct {
 	// NoSync skips fsync (tests and benchmarks on throwaway data only).
 	NoSync bool
+	// WriteFault, when set, is asked before every write to a file of the
+	// store; the error it returns fails that write. Tests use it to inject
+	// ENOSPC or EIO where they cannot fill a real filesystem.
+	WriteFault func() error
 }
 
 // Store is the content-addressable filesystem store rooted at one directory.
 type Store struct {
 	root  string
 	fsync bool
+	fault func() error
 
 	mu        sync.Mutex
 	uploads   map[string]*uploadState // open upload sessions with their running hash
@@ -34,7 +39,7 @@ func Open(root string, opts Options) (*Store, error) {
 	if root == "" {
 		return nil, errors.New("storage root is empty")
 	}
-	s := &Store{root: root, fsync: !opts.NoSync, uploads: map[string]*uploadState{}}
+	s := &Store{root: root, fsync: !opts.NoSync, fault: opts.WriteFault, uploads: map[string]*uploadState{}}
 	for _, dir := range []string{s.blobsDir(), s.reposDir(), s.uploadsDir(), s.tmpDir()} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("prepare storage root: %w", err)
