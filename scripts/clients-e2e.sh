@@ -1,0 +1,729 @@
+#!/usr/bin/env bash
+# End-to-end check of the registry with real clients: crane, regctl, skopeo
+# and (when its engine answers) the docker CLI.
+#
+#   bash scripts/clients-e2e.sh
+#
+# It builds bin/registry when missing, starts it on a free 127.0.0.1 port
+# with a temporary root, runs every step and prints one PASS/FAIL/SKIP line
+# per step. Exits non-zero when any step fails.
+#
+# Environment:
+#   REGISTRY_BIN   registry binary to run as "BIN serve --addr A --root R"
+#                  (default: bin/registry, built when missing)
+#   REGISTRY_CMD   shell command that starts some other registry instead; it
+#                  gets E2E_ADDR (127.0.0.1:PORT), E2E_PORT and E2E_ROOT
+#   E2E_VERBOSE=1  clients log their HTTP exchanges into the step logs
+#   E2E_KEEP=1     keep the work directory (logs, layouts) after the run
+#   E2E_NO_INSTALL=1  never run scripts/tools.sh for missing clients
+#   E2E_TIMEOUT    seconds any one client command may take (default 120)
+set -euo pipefail
+shopt -s inherit_errexit
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+TOOLS_BIN="$ROOT/.tools/bin"
+export PATH="$TOOLS_BIN:$PATH"
+E2E_TIMEOUT="${E2E_TIMEOUT:-120}"
+E2E_VERBOSE="${E2E_VERBOSE:-0}"
+E2E_KEEP="${E2E_KEEP:-0}"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/layerlab-e2e.XXXXXX")"
+STATE="$WORK/state"
+LOGS="$WORK/logs"
+mkdir -p "$STATE" "$LOGS"
+REG_LOG="$WORK/registry.log"
+: >"$REG_LOG"
+
+REG_PID=""
+REG_PGROUP=0
+FAILED=()
+N_PASS=0
+N_FAIL=0
+N_SKIP=0
+STEP_NO=0
+
+say() { printf '%s\n' "$*"; }
+
+cleanup() {
+	local rc=$?
+	if [[ -n "$REG_PID" ]] && kill -0 "$REG_PID" 2>/dev/null; then
+		if [[ "$REG_PGROUP" == 1 ]]; then
+			kill -TERM -- "-$REG_PID" 2>/dev/null || true
+		else
+			kill -TERM "$REG_PID" 2>/dev/null || true
+		fi
+		local i
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$REG_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$REG_PID" 2>/dev/null || true
+		wait "$REG_PID" 2>/dev/null || true
+	fi
+	if [[ -s "$STATE/docker-images" ]] && command -v docker >/dev/null 2>&1; then
+		local img
+		while IFS= read -r img; do
+			docker rmi -f "$img" >/dev/null 2>&1 || true
+		done <"$STATE/docker-images"
+	fi
+	if [[ "$E2E_KEEP" == 1 || $rc -ne 0 ]]; then
+		say "work directory kept: $WORK"
+	else
+		rm -rf "$WORK"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- helpers
+
+# save/load pass values between steps (each step runs in a subshell).
+save() { printf '%s' "$2" >"$STATE/$1"; }
+load() {
+	if [[ ! -s "$STATE/$1" ]]; then
+		echo "missing '$1' (an earlier step did not produce it)" >&2
+		return 1
+	fi
+	cat "$STATE/$1"
+}
+
+fail() {
+	echo "ASSERT: $*" >&2
+	return 1
+}
+assert_eq() { # got want what
+	[[ "$1" == "$2" ]] || fail "$3: got '$1', want '$2'"
+}
+assert_digest() { # value what
+	[[ "$1" =~ ^sha256:[0-9a-f]{64}$ ]] || fail "$2: '$1' is not a sha256 digest"
+}
+assert_line() { # file line what
+	grep -qxF -- "$2" "$1" || fail "$3: '$2' not among: $(tr '\n' ' ' <"$1")"
+}
+assert_no_line() { # file line what
+	if grep -qxF -- "$2" "$1"; then fail "$3: '$2' still present"; fi
+}
+must_fail() { # what cmd...
+	local what="$1"
+	shift
+	if "$@" >"$WORK/must_fail.out" 2>&1; then
+		fail "$what: command succeeded but should have failed: $*"
+	fi
+	echo "expected failure ($what): $(tail -n 1 "$WORK/must_fail.out")"
+}
+sha256_of() { # file -> sha256:HEX
+	printf 'sha256:%s' "$(sha256sum "$1" | cut -d' ' -f1)"
+}
+
+with_timeout() { timeout --kill-after=10 "$E2E_TIMEOUT" "$@"; }
+
+crane() {
+	local v=()
+	[[ "$E2E_VERBOSE" == 1 ]] && v=(-v)
+	with_timeout "$TOOLS_BIN/crane" "${v[@]}" --insecure "$@"
+}
+regctl() {
+	local v=()
+	[[ "$E2E_VERBOSE" == 1 ]] && v=(-v debug)
+	with_timeout "$TOOLS_BIN/regctl" "${v[@]}" "$@"
+}
+skopeo() {
+	local v=()
+	[[ "$E2E_VERBOSE" == 1 ]] && v=(--debug)
+	with_timeout "$SKOPEO_BIN" "${v[@]}" --insecure-policy "$@"
+}
+docker() { with_timeout "$DOCKER_BIN" "$@"; }
+
+# step NAME FUNCTION: runs FUNCTION with errexit in a subshell, logs its
+# output, prints PASS/FAIL/SKIP (exit 77 means skip).
+step() {
+	local name="$1" fn="$2" rc=0 log reg_before
+	STEP_NO=$((STEP_NO + 1))
+	log="$LOGS/$(printf '%02d' "$STEP_NO")-$fn.log"
+	reg_before="$(wc -l <"$REG_LOG")"
+	(
+		set -euo pipefail
+		"$fn"
+	) >"$log" 2>&1 &
+	wait "$!" || rc=$?
+	if [[ $rc -eq 0 ]]; then
+		N_PASS=$((N_PASS + 1))
+		printf 'PASS  %s\n' "$name"
+	elif [[ $rc -eq 77 ]]; then
+		N_SKIP=$((N_SKIP + 1))
+		printf 'SKIP  %s: %s\n' "$name" "$(tail -n 1 "$log")"
+	else
+		N_FAIL=$((N_FAIL + 1))
+		FAILED+=("$name")
+		printf 'FAIL  %s (exit %d)\n' "$name" "$rc"
+		printf '      | %s\n' "--- client output (last 25 lines of $log)"
+		tail -n 25 "$log" | sed 's/^/      | /'
+		if [[ "$(wc -l <"$REG_LOG")" -gt "$reg_before" ]]; then
+			printf '      | %s\n' "--- registry log during the step (last 15 lines)"
+			tail -n +"$((reg_before + 1))" "$REG_LOG" | tail -n 15 | cut -c1-400 | sed 's/^/      | /'
+		fi
+	fi
+}
+
+skip() {
+	echo "$*"
+	exit 77
+}
+
+free_port() {
+	local i p
+	for ((i = 0; i < 50; i++)); do
+		p=$((20000 + RANDOM % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# ---------------------------------------------------------------- setup
+
+need_tools=0
+[[ -x "$TOOLS_BIN/crane" && -x "$TOOLS_BIN/regctl" ]] || need_tools=1
+command -v skopeo >/dev/null 2>&1 || need_tools=1
+command -v jq >/dev/null 2>&1 || need_tools=1
+if [[ $need_tools == 1 && "${E2E_NO_INSTALL:-0}" != 1 ]]; then
+	say "installing client tools (scripts/tools.sh)"
+	bash "$ROOT/scripts/tools.sh"
+fi
+for t in "$TOOLS_BIN/crane" "$TOOLS_BIN/regctl" jq curl sha256sum timeout; do
+	command -v "$t" >/dev/null 2>&1 || {
+		say "FAIL  setup: $t not found (run: bash scripts/tools.sh)"
+		exit 1
+	}
+done
+
+if [[ -z "${REGISTRY_CMD:-}" && -z "${REGISTRY_BIN:-}" ]]; then
+	REGISTRY_BIN="$ROOT/bin/registry"
+	if [[ ! -x "$REGISTRY_BIN" ]]; then
+		say "building bin/registry"
+		if ! go build -o bin/registry ./registry; then
+			say "FAIL  setup: go build -o bin/registry ./registry"
+			exit 1
+		fi
+	fi
+fi
+
+start_registry() {
+	local port="$1"
+	export E2E_PORT="$port" E2E_ADDR="127.0.0.1:$port" E2E_ROOT="$WORK/root-$port"
+	mkdir -p "$E2E_ROOT"
+	if [[ -n "${REGISTRY_CMD:-}" ]]; then
+		if command -v setsid >/dev/null 2>&1; then
+			setsid bash -c "$REGISTRY_CMD" >>"$REG_LOG" 2>&1 &
+			REG_PGROUP=1
+		else
+			bash -c "$REGISTRY_CMD" >>"$REG_LOG" 2>&1 &
+		fi
+	else
+		"$REGISTRY_BIN" serve --addr "$E2E_ADDR" --root "$E2E_ROOT" >>"$REG_LOG" 2>&1 &
+	fi
+	REG_PID=$!
+	local i code
+	for ((i = 0; i < 150; i++)); do
+		if ! kill -0 "$REG_PID" 2>/dev/null; then
+			wait "$REG_PID" 2>/dev/null || true
+			REG_PID=""
+			return 1
+		fi
+		code="$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://$E2E_ADDR/v2/" || true)"
+		[[ "$code" == 200 ]] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+started=0
+for attempt in 1 2 3; do
+	port="$(free_port)" || break
+	if start_registry "$port"; then
+		started=1
+		break
+	fi
+	say "registry did not come up on 127.0.0.1:$port (attempt $attempt)"
+	if [[ -n "$REG_PID" ]]; then
+		kill -TERM "$REG_PID" 2>/dev/null || true
+		wait "$REG_PID" 2>/dev/null || true
+		REG_PID=""
+	fi
+done
+if [[ $started != 1 ]]; then
+	say "FAIL  setup: registry never answered 200 on GET /v2/"
+	tail -n 30 "$REG_LOG" | sed 's/^/      | /'
+	exit 1
+fi
+
+REG="$E2E_ADDR"
+SKOPEO_BIN="$(command -v skopeo || true)"
+DOCKER_BIN="$(command -v docker || true)"
+export REGCTL_CONFIG="$WORK/regctl.json"
+say "registry: ${REGISTRY_CMD:-$REGISTRY_BIN} on http://$REG (pid $REG_PID)"
+say "work dir: $WORK"
+say ""
+
+# Local inputs: two random layers and a tiny static program for docker.
+make_layer() { # dir tarball
+	mkdir -p "$1/etc/layerlab"
+	head -c 4096 /dev/urandom | base64 >"$1/etc/layerlab/random.txt"
+	date -u +%FT%TZ >"$1/etc/layerlab/created"
+	tar -C "$1" -cf "$2" .
+}
+make_layer "$WORK/l1" "$WORK/layer1.tar"
+make_layer "$WORK/l2" "$WORK/layer2.tar"
+make_layer "$WORK/l3" "$WORK/layer3.tar"
+TOKEN="$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+save token "$TOKEN"
+
+# ---------------------------------------------------------------- steps
+
+t_base() {
+	local code
+	code="$(curl -s -o "$WORK/base.body" -D "$WORK/base.headers" -w '%{http_code}' "http://$REG/v2/")"
+	cat "$WORK/base.headers"
+	assert_eq "$code" 200 "GET /v2/ status"
+	grep -qi '^docker-distribution-api-version: *registry/2.0' "$WORK/base.headers" ||
+		echo "note: no Docker-Distribution-API-Version header"
+}
+
+# -- crane
+
+t_crane_push_tarball() {
+	crane append -f "$WORK/layer1.tar" -t "e2e.invalid/local/crane:1" -o "$WORK/img1.tar"
+	local want got
+	want="$(crane digest --tarball "$WORK/img1.tar")"
+	assert_digest "$want" "tarball digest"
+	got="$(crane push "$WORK/img1.tar" "$REG/e2e/crane:1")"
+	echo "pushed: $got"
+	assert_eq "$got" "$REG/e2e/crane@$want" "crane push result"
+	save crane1 "$want"
+}
+
+t_crane_append_remote() {
+	local got
+	got="$(crane append -b "$REG/e2e/crane:1" -f "$WORK/layer2.tar" -t "$REG/e2e/crane:2")"
+	echo "pushed: $got"
+	[[ "$got" == "$REG/e2e/crane@sha256:"* ]] || fail "unexpected crane append output '$got'"
+	save crane2 "${got##*@}"
+	got="$(crane append --oci-empty-base -f "$WORK/layer3.tar" -t "$REG/e2e/crane:oci")"
+	echo "pushed: $got"
+	save craneoci "${got##*@}"
+	# the second image is the first plus one layer: its first layer is shared
+	local l1 l2
+	l1="$(crane manifest "$REG/e2e/crane:1" | jq -r '.layers[0].digest')"
+	l2="$(crane manifest "$REG/e2e/crane:2" | jq -r '.layers[0].digest')"
+	assert_eq "$l2" "$l1" "shared base layer"
+	assert_eq "$(crane manifest "$REG/e2e/crane:2" | jq '.layers | length')" 2 "layers in :2"
+	assert_eq "$(crane manifest "$REG/e2e/crane:oci" | jq -r '.mediaType')" \
+		"application/vnd.oci.image.manifest.v1+json" "OCI manifest mediaType"
+}
+
+t_crane_digest() {
+	local d1
+	d1="$(load crane1)"
+	assert_eq "$(crane digest "$REG/e2e/crane:1")" "$d1" "crane digest :1"
+	assert_eq "$(crane digest "$REG/e2e/crane@$d1")" "$d1" "crane digest by digest"
+	assert_eq "$(crane digest "$REG/e2e/crane:2")" "$(load crane2)" "crane digest :2"
+	assert_eq "$(crane digest "$REG/e2e/crane:oci")" "$(load craneoci)" "crane digest :oci"
+}
+
+t_crane_manifest() {
+	local d1
+	d1="$(load crane1)"
+	crane manifest "$REG/e2e/crane:1" >"$WORK/m1.json"
+	cat "$WORK/m1.json"
+	echo
+	assert_eq "$(sha256_of "$WORK/m1.json")" "$d1" "sha256 of manifest body"
+	assert_eq "$(jq -r '.mediaType' "$WORK/m1.json")" \
+		"application/vnd.docker.distribution.manifest.v2+json" "manifest mediaType"
+	crane manifest "$REG/e2e/crane@$d1" >"$WORK/m1-by-digest.json"
+	cmp "$WORK/m1.json" "$WORK/m1-by-digest.json"
+	# config blob matches its descriptor
+	crane config "$REG/e2e/crane:1" >"$WORK/c1.json"
+	assert_eq "$(sha256_of "$WORK/c1.json")" "$(jq -r '.config.digest' "$WORK/m1.json")" "config digest"
+}
+
+t_crane_blob() {
+	local ldigest lsize
+	ldigest="$(jq -r '.layers[0].digest' "$WORK/m1.json")"
+	lsize="$(jq -r '.layers[0].size' "$WORK/m1.json")"
+	crane blob "$REG/e2e/crane@$ldigest" >"$WORK/blob1"
+	assert_eq "$(sha256_of "$WORK/blob1")" "$ldigest" "blob content digest"
+	assert_eq "$(stat -c %s "$WORK/blob1")" "$lsize" "blob size"
+	# the layer is the gzip of the tar that went in
+	gzip -dc "$WORK/blob1" | tar -tf - >"$WORK/blob1.list"
+	grep -q 'etc/layerlab/random.txt' "$WORK/blob1.list" || fail "layer does not hold random.txt"
+	must_fail "unknown blob" crane blob "$REG/e2e/crane@sha256:$(printf '%064d' 0)"
+}
+
+t_crane_validate() {
+	crane validate --remote "$REG/e2e/crane:1"
+	crane validate --remote "$REG/e2e/crane:2"
+	crane validate --remote "$REG/e2e/crane:oci"
+}
+
+t_crane_ls() {
+	crane ls "$REG/e2e/crane" | sort >"$WORK/tags"
+	cat "$WORK/tags"
+	assert_line "$WORK/tags" 1 "crane ls"
+	assert_line "$WORK/tags" 2 "crane ls"
+	assert_line "$WORK/tags" oci "crane ls"
+	must_fail "tags of unknown repo" crane ls "$REG/e2e/does-not-exist"
+}
+
+t_crane_copy_mount() {
+	local d1
+	d1="$(load crane1)"
+	with_timeout "$TOOLS_BIN/crane" -v --insecure copy "$REG/e2e/crane:1" "$REG/e2e/crane-copy:1" 2>"$WORK/copy.trace"
+	grep -E '^[0-9/: ]*(-->|<--) ' "$WORK/copy.trace" || true
+	assert_eq "$(crane digest "$REG/e2e/crane-copy:1")" "$d1" "digest after copy"
+	grep -qE -- '--> POST .*/v2/e2e/crane-copy/blobs/uploads/\?.*mount=' "$WORK/copy.trace" ||
+		fail "crane did not try a cross-repo mount"
+	grep -qE -- '<-- 201 .*/v2/e2e/crane-copy/blobs/uploads/\?.*mount=' "$WORK/copy.trace" ||
+		fail "cross-repo mount was not honoured (no 201 Created for POST ...?mount=&from=)"
+	crane validate --remote "$REG/e2e/crane-copy:1"
+}
+
+t_crane_index() {
+	local got d
+	got="$(crane index append -m "$REG/e2e/crane:1" -m "$REG/e2e/crane:oci" -t "$REG/e2e/crane:index")"
+	echo "pushed: $got"
+	d="${got##*@}"
+	assert_digest "$d" "index digest"
+	save craneindex "$d"
+	crane manifest "$REG/e2e/crane:index" >"$WORK/index.json"
+	cat "$WORK/index.json"
+	echo
+	assert_eq "$(sha256_of "$WORK/index.json")" "$d" "sha256 of index body"
+	assert_eq "$(jq -r '.mediaType' "$WORK/index.json")" "application/vnd.oci.image.index.v1+json" "index mediaType"
+	assert_eq "$(jq -r '.manifests[0].digest' "$WORK/index.json")" "$(load crane1)" "index child 0"
+	assert_eq "$(jq -r '.manifests[1].digest' "$WORK/index.json")" "$(load craneoci)" "index child 1"
+}
+
+t_crane_tag() {
+	crane tag "$REG/e2e/crane:1" latest
+	assert_eq "$(crane digest "$REG/e2e/crane:latest")" "$(load crane1)" "digest of :latest"
+	crane ls "$REG/e2e/crane" >"$WORK/tags"
+	assert_line "$WORK/tags" latest "crane ls after tag"
+	# moving a tag
+	crane tag "$REG/e2e/crane:2" latest
+	assert_eq "$(crane digest "$REG/e2e/crane:latest")" "$(load crane2)" "digest of moved :latest"
+}
+
+t_crane_catalog() {
+	crane catalog "$REG" | sort >"$WORK/catalog"
+	cat "$WORK/catalog"
+	assert_line "$WORK/catalog" e2e/crane "crane catalog"
+	assert_line "$WORK/catalog" e2e/crane-copy "crane catalog"
+}
+
+t_crane_delete() {
+	local d1
+	d1="$(load crane1)"
+	crane delete "$REG/e2e/crane-copy@$d1"
+	must_fail "manifest after delete" crane manifest "$REG/e2e/crane-copy@$d1"
+	must_fail "tag of deleted manifest" crane digest "$REG/e2e/crane-copy:1"
+	# the source repository is untouched
+	assert_eq "$(crane digest "$REG/e2e/crane:1")" "$d1" "source digest after delete in copy"
+	must_fail "delete of unknown manifest" crane delete "$REG/e2e/crane-copy@sha256:$(printf '%064d' 1)"
+}
+
+# -- regctl
+
+t_regctl_setup() {
+	regctl registry set --tls disabled "$REG"
+	regctl registry config "$REG" || true
+}
+
+t_regctl_copy() {
+	local d1
+	d1="$(load crane1)"
+	regctl image copy "$REG/e2e/crane:1" "$REG/e2e/regctl:1"
+	assert_eq "$(regctl image digest "$REG/e2e/regctl:1")" "$d1" "regctl image digest"
+	regctl image copy "$REG/e2e/crane:index" "$REG/e2e/regctl:index"
+	assert_eq "$(regctl image digest "$REG/e2e/regctl:index")" "$(load craneindex)" "regctl index digest"
+	regctl image copy "$REG/e2e/regctl:1" "$REG/e2e/regctl:to-delete"
+}
+
+t_regctl_tag_ls() {
+	regctl tag ls "$REG/e2e/regctl" | sort >"$WORK/rtags"
+	cat "$WORK/rtags"
+	assert_line "$WORK/rtags" 1 "regctl tag ls"
+	assert_line "$WORK/rtags" index "regctl tag ls"
+	assert_line "$WORK/rtags" to-delete "regctl tag ls"
+	# pagination (?n=1&last=...): one tag per page, in lexical order
+	regctl tag ls --limit 1 "$REG/e2e/regctl" >"$WORK/rtags1"
+	echo "page 1 with --limit 1: $(tr '\n' ' ' <"$WORK/rtags1")"
+	assert_eq "$(cat "$WORK/rtags1")" 1 "first page of one tag"
+	regctl tag ls --limit 1 --last 1 "$REG/e2e/regctl" >"$WORK/rtags2"
+	echo "page 2 with --limit 1 --last 1: $(tr '\n' ' ' <"$WORK/rtags2")"
+	assert_eq "$(cat "$WORK/rtags2")" index "second page of one tag"
+}
+
+t_regctl_manifest() {
+	local d1
+	d1="$(load crane1)"
+	regctl manifest get --format raw-body "$REG/e2e/regctl:1" >"$WORK/rm1.json"
+	assert_eq "$(sha256_of "$WORK/rm1.json")" "$d1" "sha256 of regctl manifest body"
+	cmp "$WORK/rm1.json" "$WORK/m1.json"
+	regctl manifest head "$REG/e2e/regctl:1" >"$WORK/rhead"
+	cat "$WORK/rhead"
+	regctl manifest get --format raw-body "$REG/e2e/regctl:index" >"$WORK/rindex.json"
+	cmp "$WORK/rindex.json" "$WORK/index.json"
+	regctl blob get "$REG/e2e/regctl" "$(jq -r '.config.digest' "$WORK/m1.json")" >"$WORK/rc1.json"
+	cmp "$WORK/rc1.json" "$WORK/c1.json"
+}
+
+t_regctl_artifact() {
+	local d1 out ad
+	d1="$(load crane1)"
+	printf '{"sbom":"layerlab-e2e","token":"%s"}\n' "$(load token)" >"$WORK/sbom.json"
+	out="$(regctl artifact put --artifact-type application/vnd.layerlab.e2e.sbom+json \
+		--file "$WORK/sbom.json" --file-media-type application/vnd.layerlab.e2e.sbom.layer+json \
+		--annotation org.layerlab.e2e=referrer \
+		--subject "$REG/e2e/regctl@$d1" --format '{{.Manifest.GetDescriptor.Digest}}' 2>&1)" ||
+		fail "regctl artifact put: $out"
+	echo "artifact: $out"
+	ad="$(tail -n 1 <<<"$out")"
+	assert_digest "$ad" "artifact digest"
+	save artifact "$ad"
+	regctl manifest get --format raw-body "$REG/e2e/regctl@$ad" >"$WORK/artifact.json"
+	cat "$WORK/artifact.json"
+	echo
+	assert_eq "$(jq -r '.subject.digest' "$WORK/artifact.json")" "$d1" "artifact subject"
+	regctl artifact get "$REG/e2e/regctl@$ad" >"$WORK/sbom.out"
+	cmp "$WORK/sbom.json" "$WORK/sbom.out"
+}
+
+t_regctl_referrers() {
+	local d1 ad code
+	d1="$(load crane1)"
+	ad="$(load artifact)"
+	regctl artifact list --format '{{json .}}' "$REG/e2e/regctl@$d1" >"$WORK/referrers.json"
+	cat "$WORK/referrers.json"
+	echo
+	assert_eq "$(jq -r '[.descriptors[] | select(.digest == "'"$ad"'")] | length' "$WORK/referrers.json")" 1 \
+		"artifact among referrers"
+	assert_eq "$(jq -r '.descriptors[0].artifactType' "$WORK/referrers.json")" \
+		application/vnd.layerlab.e2e.sbom+json "referrer artifactType"
+	regctl artifact list --filter-artifact-type application/vnd.layerlab.e2e.sbom+json \
+		--format '{{json .}}' "$REG/e2e/regctl@$d1" >"$WORK/referrers-f.json"
+	assert_eq "$(jq -r '.descriptors | length' "$WORK/referrers-f.json")" 1 "filtered referrers"
+	regctl artifact tree "$REG/e2e/regctl@$d1"
+	# which mechanism the registry offers: the referrers API or the tag schema
+	code="$(curl -s -o "$WORK/referrers-api.json" -w '%{http_code}' "http://$REG/v2/e2e/regctl/referrers/$d1")"
+	if [[ "$code" == 200 ]]; then
+		echo "registry serves the referrers API:"
+		cat "$WORK/referrers-api.json"
+		echo
+		assert_eq "$(jq -r '[.manifests[] | select(.digest == "'"$ad"'")] | length' "$WORK/referrers-api.json")" 1 \
+			"artifact in GET /v2/<name>/referrers/<digest>"
+	else
+		echo "no referrers API (HTTP $code): clients use the sha256-<hex> tag schema"
+	fi
+}
+
+t_regctl_tag_delete() {
+	regctl tag delete "$REG/e2e/regctl:to-delete"
+	regctl tag ls "$REG/e2e/regctl" >"$WORK/rtags"
+	cat "$WORK/rtags"
+	assert_no_line "$WORK/rtags" to-delete "tag after regctl tag delete"
+	assert_line "$WORK/rtags" 1 "other tag after regctl tag delete"
+	assert_eq "$(regctl image digest "$REG/e2e/regctl:1")" "$(load crane1)" ":1 after deleting another tag"
+	must_fail "deleted tag" regctl manifest head "$REG/e2e/regctl:to-delete"
+}
+
+t_regctl_image_delete() {
+	local d1 ad
+	d1="$(load crane1)"
+	ad="$(load artifact)"
+	regctl image delete --referrers "$REG/e2e/regctl@$ad"
+	must_fail "deleted artifact" regctl manifest head "$REG/e2e/regctl@$ad"
+	regctl artifact list --format '{{json .}}' "$REG/e2e/regctl@$d1" >"$WORK/referrers2.json"
+	assert_eq "$(jq -r '.descriptors | length' "$WORK/referrers2.json")" 0 "referrers after artifact delete"
+	regctl image delete "$REG/e2e/regctl@$d1"
+	must_fail "deleted image" regctl manifest head "$REG/e2e/regctl@$d1"
+	must_fail "tag of deleted image" regctl manifest head "$REG/e2e/regctl:1"
+	# the same content elsewhere is untouched
+	assert_eq "$(regctl image digest "$REG/e2e/crane:1")" "$d1" "e2e/crane:1 after delete in e2e/regctl"
+}
+
+# -- skopeo
+
+need_skopeo() {
+	[[ -n "$SKOPEO_BIN" ]] || fail "skopeo not installed (bash scripts/tools.sh)"
+}
+
+t_skopeo_inspect() {
+	need_skopeo
+	local d1
+	d1="$(load crane1)"
+	skopeo inspect --tls-verify=false "docker://$REG/e2e/crane:1" >"$WORK/sinspect.json"
+	cat "$WORK/sinspect.json"
+	assert_eq "$(jq -r '.Digest' "$WORK/sinspect.json")" "$d1" "skopeo inspect Digest"
+	assert_eq "$(jq -r '.Layers | length' "$WORK/sinspect.json")" 1 "skopeo inspect Layers"
+	skopeo inspect --tls-verify=false --raw "docker://$REG/e2e/crane:1" >"$WORK/sraw.json"
+	cmp "$WORK/sraw.json" "$WORK/m1.json"
+	skopeo inspect --tls-verify=false --config "docker://$REG/e2e/crane:1" >/dev/null
+	skopeo inspect --tls-verify=false --raw "docker://$REG/e2e/crane:index" >"$WORK/sindex.json"
+	assert_eq "$(sha256_of "$WORK/sindex.json")" "$(load craneindex)" "skopeo raw index digest"
+}
+
+t_skopeo_copy_docker() {
+	need_skopeo
+	local d1
+	d1="$(load crane1)"
+	skopeo copy --src-tls-verify=false --dest-tls-verify=false --preserve-digests \
+		"docker://$REG/e2e/crane:1" "docker://$REG/e2e/skopeo:1"
+	assert_eq "$(crane digest "$REG/e2e/skopeo:1")" "$d1" "digest after skopeo copy (crane)"
+	assert_eq "$(regctl image digest "$REG/e2e/skopeo:1")" "$d1" "digest after skopeo copy (regctl)"
+	assert_eq "$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$REG/e2e/skopeo:1")" "$d1" \
+		"digest after skopeo copy (skopeo)"
+	# skopeo may re-encode an index that mixes Docker and OCI children, so
+	# compare the children rather than the index digest.
+	skopeo copy --src-tls-verify=false --dest-tls-verify=false --all \
+		"docker://$REG/e2e/crane:index" "docker://$REG/e2e/skopeo:index"
+	crane manifest "$REG/e2e/skopeo:index" >"$WORK/sindex-copy.json"
+	cat "$WORK/sindex-copy.json"
+	echo
+	assert_eq "$(jq -c '[.manifests[].digest]' "$WORK/sindex-copy.json")" \
+		"$(jq -c '[.manifests[].digest]' "$WORK/index.json")" "children of the index copied by skopeo --all"
+	crane validate --remote "$REG/e2e/skopeo:index"
+}
+
+t_skopeo_oci_layout() {
+	need_skopeo
+	local layout="$WORK/oci-layout" d
+	skopeo copy --src-tls-verify=false "docker://$REG/e2e/crane:2" "oci:$layout:two"
+	jq . "$layout/index.json"
+	d="$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "two") | .digest' \
+		"$layout/index.json")"
+	assert_digest "$d" "digest in oci layout"
+	assert_eq "$(jq -r '.mediaType' "$layout/blobs/sha256/${d#sha256:}")" \
+		application/vnd.oci.image.manifest.v1+json "layout manifest mediaType"
+	skopeo copy --dest-tls-verify=false "oci:$layout:two" "docker://$REG/e2e/skopeo-oci:1"
+	assert_eq "$(crane digest "$REG/e2e/skopeo-oci:1")" "$d" "digest of pushed OCI layout (crane)"
+	assert_eq "$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$REG/e2e/skopeo-oci:1")" "$d" \
+		"digest of pushed OCI layout (skopeo)"
+	crane validate --remote "$REG/e2e/skopeo-oci:1"
+	save skopeooci "$d"
+	# and the same layout pushes the same way with crane
+	assert_eq "$(crane push "$layout" "$REG/e2e/crane-from-layout:1")" "$REG/e2e/crane-from-layout@$d" \
+		"crane push of the OCI layout"
+}
+
+t_skopeo_list_tags() {
+	need_skopeo
+	skopeo list-tags --tls-verify=false "docker://$REG/e2e/skopeo" >"$WORK/stags.json"
+	cat "$WORK/stags.json"
+	assert_eq "$(jq -r '.Repository' "$WORK/stags.json")" "$REG/e2e/skopeo" "list-tags Repository"
+	jq -r '.Tags[]' "$WORK/stags.json" >"$WORK/stags"
+	assert_line "$WORK/stags" 1 "skopeo list-tags"
+	assert_line "$WORK/stags" index "skopeo list-tags"
+}
+
+t_skopeo_delete() {
+	need_skopeo
+	local d
+	d="$(load skopeooci)"
+	skopeo delete --tls-verify=false "docker://$REG/e2e/skopeo-oci:1"
+	must_fail "inspect after skopeo delete" skopeo inspect --tls-verify=false --raw "docker://$REG/e2e/skopeo-oci@$d"
+	must_fail "crane digest after skopeo delete" crane digest "$REG/e2e/skopeo-oci:1"
+}
+
+# -- docker
+
+t_docker() {
+	[[ -n "$DOCKER_BIN" ]] || skip "docker CLI not installed"
+	docker info >/dev/null 2>&1 || skip "docker info fails: no engine"
+	local token img rootfs pushed d1 out
+	token="$(load token)"
+	img="$REG/e2e/docker:1"
+	rootfs="$WORK/rootfs"
+	mkdir -p "$WORK/hello" "$rootfs"
+	cat >"$WORK/hello/main.go" <<-'GO'
+		package main
+
+		import (
+			"fmt"
+			"os"
+			"strings"
+		)
+
+		func main() { fmt.Println("layerlab-e2e:" + strings.Join(os.Args[1:], " ")) }
+	GO
+	printf 'module layerlab.invalid/hello\n\ngo 1.21\n' >"$WORK/hello/go.mod"
+	(cd "$WORK/hello" && CGO_ENABLED=0 GOFLAGS='' GOWORK=off with_timeout go build -trimpath -ldflags='-s -w' -o "$rootfs/hello" .)
+	tar -C "$rootfs" -cf "$WORK/rootfs.tar" .
+	echo "$img" >>"$STATE/docker-images"
+	docker import -c 'ENTRYPOINT ["/hello"]' "$WORK/rootfs.tar" "$img"
+	out="$(docker push "$img" 2>&1)" || fail "docker push: $out"
+	echo "$out"
+	pushed="$(grep -oE 'digest: sha256:[0-9a-f]{64}' <<<"$out" | head -n 1 | cut -d' ' -f2)"
+	assert_digest "$pushed" "digest printed by docker push"
+	d1="$(crane digest "$img")"
+	assert_eq "$d1" "$pushed" "crane digest of docker-pushed image"
+	if [[ -n "$SKOPEO_BIN" ]]; then
+		assert_eq "$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$img")" "$pushed" \
+			"skopeo digest of docker-pushed image"
+	fi
+	assert_eq "$(regctl image digest "$img")" "$pushed" "regctl digest of docker-pushed image"
+	docker rmi "$img"
+	must_fail "image gone after rmi" docker image inspect "$img"
+	docker pull "$img"
+	docker image inspect --format '{{json .RepoDigests}}' "$img" | tee "$WORK/repodigests"
+	grep -qF "$REG/e2e/docker@$pushed" "$WORK/repodigests" || fail "RepoDigests lacks $REG/e2e/docker@$pushed"
+	echo "$REG/e2e/docker@$pushed" >>"$STATE/docker-images"
+	docker pull "$REG/e2e/docker@$pushed"
+	out="$(docker run --rm --network none "$img" "$token")"
+	echo "container said: $out"
+	assert_eq "$out" "layerlab-e2e:$token" "container output"
+	# and an image pushed by another client pulls into docker
+	echo "$REG/e2e/crane:2" >>"$STATE/docker-images"
+	docker pull "$REG/e2e/crane:2"
+}
+
+step "GET /v2/ answers 200" t_base
+step "crane push (tarball made by crane append -o)" t_crane_push_tarball
+step "crane append onto a remote base, OCI empty base" t_crane_append_remote
+step "crane digest" t_crane_digest
+step "crane manifest + config (digests of bodies)" t_crane_manifest
+step "crane blob (layer content and size)" t_crane_blob
+step "crane validate --remote" t_crane_validate
+step "crane ls" t_crane_ls
+step "crane copy to another repo (cross-repo mount)" t_crane_copy_mount
+step "crane index append (OCI index)" t_crane_index
+step "crane tag" t_crane_tag
+step "crane catalog" t_crane_catalog
+step "crane delete" t_crane_delete
+step "regctl registry set --tls disabled" t_regctl_setup
+step "regctl image copy + image digest" t_regctl_copy
+step "regctl tag ls" t_regctl_tag_ls
+step "regctl manifest get/head + blob get" t_regctl_manifest
+step "regctl artifact put --subject (referrer)" t_regctl_artifact
+step "regctl artifact list/tree (referrers)" t_regctl_referrers
+step "regctl tag delete" t_regctl_tag_delete
+step "regctl image delete (artifact, then image)" t_regctl_image_delete
+step "skopeo inspect (digest equals crane's)" t_skopeo_inspect
+step "skopeo copy docker:// -> docker://" t_skopeo_copy_docker
+step "skopeo copy docker:// -> oci: -> docker://" t_skopeo_oci_layout
+step "skopeo list-tags" t_skopeo_list_tags
+step "skopeo delete" t_skopeo_delete
+step "docker import/push/rmi/pull/run" t_docker
+
+say ""
+say "summary: $N_PASS passed, $N_FAIL failed, $N_SKIP skipped"
+if [[ $N_FAIL -gt 0 ]]; then
+	say "failed steps:"
+	printf '  - %s\n' "${FAILED[@]}"
+	say "registry log: $REG_LOG"
+	exit 1
+fi

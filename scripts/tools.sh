@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Installs the real registry clients used by scripts/clients-e2e.sh into
+# .tools/bin (crane, regctl) and, via apt, skopeo and shellcheck.
+# Idempotent: already-installed tools are left alone.
+#
+#   bash scripts/tools.sh            # install what is missing, print versions
+#   FORCE=1 bash scripts/tools.sh    # reinstall the Go tools
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+TOOLS_BIN="$ROOT/.tools/bin"
+mkdir -p "$TOOLS_BIN"
+
+# crane follows the go-containerregistry version pinned in go.mod.
+CRANE_VERSION="${CRANE_VERSION:-$(awk '$1 == "github.com/google/go-containerregistry" {print $2; exit}' go.mod)}"
+CRANE_VERSION="${CRANE_VERSION:-v0.22.1}"
+REGCTL_VERSION="${REGCTL_VERSION:-latest}"
+FORCE="${FORCE:-0}"
+
+log() { printf '[tools] %s\n' "$*"; }
+
+go_tool() {
+	local name="$1" pkg="$2" version="$3"
+	if [[ "$FORCE" != 1 && -x "$TOOLS_BIN/$name" ]]; then
+		log "$name already installed"
+		return 0
+	fi
+	log "installing $pkg@$version"
+	GOBIN="$TOOLS_BIN" GOFLAGS=-mod=mod go install "$pkg@$version"
+}
+
+as_root() {
+	[[ "$(id -u)" == 0 ]]
+}
+
+apt_updated=0
+apt_tool() {
+	local cmd="$1" pkg="$2"
+	if command -v "$cmd" >/dev/null 2>&1; then
+		log "$cmd already installed"
+		return 0
+	fi
+	if ! as_root; then
+		log "$cmd missing; install it with: sudo apt-get update && sudo apt-get install -y $pkg"
+		return 0
+	fi
+	if [[ "$apt_updated" == 0 ]]; then
+		log "apt-get update"
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		apt_updated=1
+	fi
+	log "apt-get install -y $pkg"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null
+}
+
+go_tool crane github.com/google/go-containerregistry/cmd/crane "$CRANE_VERSION"
+go_tool regctl github.com/regclient/regclient/cmd/regctl "$REGCTL_VERSION"
+apt_tool skopeo skopeo
+apt_tool shellcheck shellcheck
+
+log "versions:"
+printf '  crane:      %s\n' "$("$TOOLS_BIN/crane" version 2>&1 || echo unknown)"
+printf '  regctl:     %s\n' "$("$TOOLS_BIN/regctl" version --format '{{.VCSTag}}{{if not .VCSTag}}{{.VCSRef}}{{end}}' 2>/dev/null || "$TOOLS_BIN/regctl" version 2>&1 | head -n 1 || echo unknown)"
+if command -v skopeo >/dev/null 2>&1; then
+	printf '  skopeo:     %s\n' "$(skopeo --version 2>&1)"
+else
+	printf '  skopeo:     not installed\n'
+fi
+if command -v shellcheck >/dev/null 2>&1; then
+	printf '  shellcheck: %s\n' "$(shellcheck --version 2>&1 | awk '/^version:/ {print $2}')"
+else
+	printf '  shellcheck: not installed\n'
+fi
+if command -v docker >/dev/null 2>&1; then
+	printf '  docker:     %s\n' "$(docker version --format '{{.Client.Version}} (server {{.Server.Version}})' 2>/dev/null || echo 'client only')"
+fi
