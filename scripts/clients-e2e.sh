@@ -639,6 +639,33 @@ t_skopeo_delete() {
 	must_fail "crane digest after skopeo delete" crane digest "$REG/e2e/skopeo-oci:1"
 }
 
+# -- large layer: streamed (crane), chunked (regctl import), skopeo
+
+t_large_layer() {
+	local d got
+	mkdir -p "$WORK/big/data"
+	head -c $((24 * 1024 * 1024)) /dev/urandom >"$WORK/big/data/random.bin"
+	tar -C "$WORK/big" -cf "$WORK/big.tar" data
+	got="$(crane append -f "$WORK/big.tar" -t "$REG/e2e/big:1")"
+	echo "pushed: $got"
+	d="${got##*@}"
+	assert_digest "$d" "digest of large image"
+	crane validate --remote "$REG/e2e/big:1"
+	# export to a tarball and import into a fresh repository (regctl asks
+	# for a mount by digest without "from", then uploads what was not mounted)
+	regctl image export "$REG/e2e/big:1" "$WORK/big-export.tar"
+	regctl image import "$REG/e2e/big-import:1" "$WORK/big-export.tar"
+	assert_eq "$(crane digest "$REG/e2e/big-import:1")" "$d" "digest after regctl export/import"
+	crane validate --remote "$REG/e2e/big-import:1"
+	if [[ -n "$SKOPEO_BIN" ]]; then
+		skopeo copy --src-tls-verify=false --dest-tls-verify=false --preserve-digests \
+			"docker://$REG/e2e/big:1" "docker://$REG/e2e/big-skopeo:1"
+		assert_eq "$(crane digest "$REG/e2e/big-skopeo:1")" "$d" "digest after skopeo copy of large image"
+		crane validate --remote "$REG/e2e/big-skopeo:1"
+	fi
+	rm -rf "$WORK/big" "$WORK/big.tar" "$WORK/big-export.tar"
+}
+
 # -- docker
 
 t_docker() {
@@ -717,6 +744,7 @@ step "skopeo copy docker:// -> docker://" t_skopeo_copy_docker
 step "skopeo copy docker:// -> oci: -> docker://" t_skopeo_oci_layout
 step "skopeo list-tags" t_skopeo_list_tags
 step "skopeo delete" t_skopeo_delete
+step "large layer (24 MiB): crane push, regctl export/import, skopeo copy" t_large_layer
 step "docker import/push/rmi/pull/run" t_docker
 
 say ""

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real registry clients used by scripts/clients-e2e.sh into
-# .tools/bin (crane, regctl) and, via apt, skopeo and shellcheck.
+# .tools/bin (crane, regctl) and, via apt, skopeo, shellcheck, jq and curl.
 # Idempotent: already-installed tools are left alone.
 #
 #   bash scripts/tools.sh            # install what is missing, print versions
@@ -21,14 +21,21 @@ FORCE="${FORCE:-0}"
 
 log() { printf '[tools] %s\n' "$*"; }
 
+# go_tool NAME PKG VERSION [INSTALLED_VERSION_CMD...]: reinstalls when the
+# binary is missing or, given a command printing its version, when that
+# differs from VERSION.
 go_tool() {
 	local name="$1" pkg="$2" version="$3"
+	shift 3
 	if [[ "$FORCE" != 1 && -x "$TOOLS_BIN/$name" ]]; then
-		log "$name already installed"
-		return 0
+		if [[ $# -eq 0 || "$("$@" 2>/dev/null || true)" == "$version" ]]; then
+			log "$name already installed"
+			return 0
+		fi
+		log "$name is not $version: reinstalling"
 	fi
 	log "installing $pkg@$version"
-	GOBIN="$TOOLS_BIN" GOFLAGS=-mod=mod go install "$pkg@$version"
+	GOBIN="$TOOLS_BIN" GOFLAGS="" GOWORK=off go install "$pkg@$version"
 }
 
 as_root() {
@@ -55,10 +62,12 @@ apt_tool() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null
 }
 
-go_tool crane github.com/google/go-containerregistry/cmd/crane "$CRANE_VERSION"
+go_tool crane github.com/google/go-containerregistry/cmd/crane "$CRANE_VERSION" "$TOOLS_BIN/crane" version
 go_tool regctl github.com/regclient/regclient/cmd/regctl "$REGCTL_VERSION"
 apt_tool skopeo skopeo
 apt_tool shellcheck shellcheck
+apt_tool jq jq
+apt_tool curl curl
 
 log "versions:"
 printf '  crane:      %s\n' "$("$TOOLS_BIN/crane" version 2>&1 || echo unknown)"
