@@ -482,6 +482,33 @@ t_regctl_manifest() {
 	cmp "$WORK/rc1.json" "$WORK/c1.json"
 }
 
+t_regctl_blob() {
+	local want got
+	head -c $((5 * 1024 * 1024 + 123)) /dev/urandom >"$WORK/blob-5m"
+	want="$(sha256_of "$WORK/blob-5m")"
+	# digest unknown up front: regctl streams the upload in chunks
+	got="$(regctl blob put "$REG/e2e/blobs" <"$WORK/blob-5m")"
+	assert_eq "$got" "$want" "digest from regctl blob put (streamed)"
+	regctl blob head "$REG/e2e/blobs" "$want"
+	regctl blob get "$REG/e2e/blobs" "$want" >"$WORK/blob-5m.out"
+	cmp "$WORK/blob-5m" "$WORK/blob-5m.out"
+	# digest known up front
+	printf 'layerlab %s\n' "$(load token)" >"$WORK/blob-small"
+	want="$(sha256_of "$WORK/blob-small")"
+	got="$(regctl blob put --digest "$want" "$REG/e2e/blobs" <"$WORK/blob-small")"
+	assert_eq "$got" "$want" "digest from regctl blob put --digest"
+	want="$(sha256_of "$WORK/blob-5m")"
+	must_fail "blob put with a wrong digest" regctl blob put --digest "sha256:$(printf '%064d' 2)" \
+		"$REG/e2e/blobs" <"$WORK/blob-small"
+	regctl blob copy "$REG/e2e/blobs" "$REG/e2e/blobs-copy" "$want"
+	regctl blob get "$REG/e2e/blobs-copy" "$want" >"$WORK/blob-5m.copy"
+	cmp "$WORK/blob-5m" "$WORK/blob-5m.copy"
+	regctl blob delete "$REG/e2e/blobs-copy" "$want"
+	must_fail "blob after delete" regctl blob head "$REG/e2e/blobs-copy" "$want"
+	regctl blob head "$REG/e2e/blobs" "$want"
+	rm -f "$WORK"/blob-5m*
+}
+
 t_regctl_artifact() {
 	local d1 out ad
 	d1="$(load crane1)"
@@ -735,6 +762,7 @@ step "regctl registry set --tls disabled" t_regctl_setup
 step "regctl image copy + image digest" t_regctl_copy
 step "regctl tag ls" t_regctl_tag_ls
 step "regctl manifest get/head + blob get" t_regctl_manifest
+step "regctl blob put (streamed, by digest)/get/copy/delete" t_regctl_blob
 step "regctl artifact put --subject (referrer)" t_regctl_artifact
 step "regctl artifact list/tree (referrers)" t_regctl_referrers
 step "regctl tag delete" t_regctl_tag_delete
