@@ -93,14 +93,17 @@ func (rec *Record) write(r *http.Request, elapsed time.Duration) {
 	f["duration_ms"] = float64(elapsed.Microseconds()) / 1000
 	f["remote_addr"] = r.RemoteAddr
 	f["user_agent"] = r.UserAgent()
-	for k, v := range map[string]string{"route": rec.Route, "repository": rec.Repository,
-		"reference": rec.Reference, "digest": rec.Digest, "upload_id": rec.UploadID,
-		"error_code": rec.ErrCode, "error_message": rec.ErrMessage, "error_detail": rec.ErrDetail} {
-		if v != "" {
-			f[k] = v
+	optional := [...]struct{ key, value string }{{"route", rec.Route}, {"repository", rec.Repository},
+		{"reference", rec.Reference}, {"digest", rec.Digest}, {"upload_id", rec.UploadID},
+		{"error_code", rec.ErrCode}, {"error_message", rec.ErrMessage}, {"error_detail", rec.ErrDetail}}
+	for _, o := range optional {
+		if o.value != "" {
+			f[o.key] = o.value
 		}
 	}
-	rec.log.WithFields(f).Log(level, "request")
+	e := logrus.NewEntry(rec.log)
+	e.Data = f
+	e.Log(level, "request")
 }
 
 // Event writes a learner's line: what just happened, in plain words, tied

@@ -20,7 +20,7 @@ func New(out io.Writer, level, format string) (*logrus.Logger, error) {
 	l.SetLevel(lv)
 	switch format {
 	case "json":
-		l.SetFormatter(&logrus.JSONFormatter{TimestampFormat: "2006-01-02T15:04:05.000Z07:00"})
+		l.SetFormatter(jsonFormatter{})
 	case "text", "":
 		tty := false
 		if f, ok := out.(*os.File); ok {

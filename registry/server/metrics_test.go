@@ -1,0 +1,126 @@
+package server
+
+import (
+	"bufio"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// scrape reads /metrics into name{labels} → value.
+func scrape(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") || line == "" {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		out[line[:i]] = v
+	}
+	return out
+}
+
+// family sums every series of a metric family.
+func family(m map[string]float64, name string) (float64, bool) {
+	sum, found := 0.0, false
+	for k, v := range m {
+		if k == name || strings.HasPrefix(k, name+"{") {
+			sum += v
+			found = true
+		}
+	}
+	return sum, found
+}
+
+func TestMetricsMoveWithPushAndPull(t *testing.T) {
+	ts, _, _ := newTestServer(t, "info")
+	before := scrape(t, ts.URL)
+	for _, f := range []string{"registry_uploads_in_progress", "registry_blobs", "registry_storage_bytes", "registry_manifests", "registry_repositories"} {
+		if _, ok := family(before, f); !ok {
+			t.Errorf("metric family %s missing", f)
+		}
+	}
+	defer func() {
+		after := scrape(t, ts.URL)
+		for _, f := range []string{"registry_http_requests_total", "registry_bytes_pushed_total", "registry_bytes_pulled_total",
+			"registry_uploads_in_progress", "registry_blobs", "registry_storage_bytes", "registry_manifests", "registry_repositories"} {
+			if _, ok := family(after, f); !ok {
+				t.Errorf("metric family %s missing after requests", f)
+			}
+		}
+	}()
+	ref, _ := name.ParseReference(strings.TrimPrefix(ts.URL, "http://")+"/lab/metrics:1", name.Insecure)
+	img, err := random.Image(10000, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	layers, _ := img.Layers()
+	rc, err := layers[0].Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, rc)
+	rc.Close()
+	pulled, err := remote.Image(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, _ := pulled.Layers()
+	rc, err = pl[0].Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := io.Copy(io.Discard, rc)
+	rc.Close()
+	after := scrape(t, ts.URL)
+	diff := func(f string) float64 {
+		a, _ := family(after, f)
+		b, _ := family(before, f)
+		return a - b
+	}
+	if d := diff("registry_bytes_pushed_total"); d < 20000 {
+		t.Errorf("bytes pushed moved by %v, want at least the two 10000-byte layers", d)
+	}
+	if d := diff("registry_bytes_pulled_total"); d < float64(n) {
+		t.Errorf("bytes pulled moved by %v, pulled %d", d, n)
+	}
+	if d := diff("registry_blobs"); d != 4 { // 2 layers, config, manifest
+		t.Errorf("registry_blobs moved by %v, want 4", d)
+	}
+	if d := diff("registry_manifests"); d != 1 {
+		t.Errorf("registry_manifests moved by %v, want 1", d)
+	}
+	if d := diff("registry_repositories"); d != 1 {
+		t.Errorf("registry_repositories moved by %v, want 1", d)
+	}
+	if d := diff("registry_storage_bytes"); d < 20000 {
+		t.Errorf("registry_storage_bytes moved by %v", d)
+	}
+	if after[`registry_http_requests_total{method="PUT",route="manifest.put",status="201"}`] != 1 {
+		t.Errorf("manifest.put 201 not counted once: %v", after)
+	}
+	if _, ok := family(after, "registry_http_request_duration_seconds_bucket"); !ok {
+		t.Error("no request duration histogram")
+	}
+}
