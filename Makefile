@@ -23,7 +23,7 @@ test: ## run the test suite (race detector on)
 lint: ## gofmt, go vet, shellcheck
 	@test -z "$$(gofmt -l registry)" || { gofmt -l registry; exit 1; }
 	$(GO) vet ./...
-	@if command -v shellcheck >/dev/null; then shellcheck scripts/*.sh tutorials/*.sh .ci/run; fi
+	@if command -v shellcheck >/dev/null; then shellcheck $$(git ls-files '*.sh') .ci/run; else echo "shellcheck missing: bash scripts/tools.sh installs it"; exit 1; fi
 
 run: build ## serve on $(ADDR) with storage in $(ROOT), learner events on
 	./$(BIN) serve --addr $(ADDR) --root $(ROOT) --verbose
