@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/sirupsen/logrus"
@@ -34,5 +35,33 @@ func TestJSONFormatterWritesValidJSON(t *testing.T) {
 	}
 	if _, ok := m["time"].(string); !ok {
 		t.Error("no time")
+	}
+}
+
+func TestTextFormatterTellsTheStory(t *testing.T) {
+	var out bytes.Buffer
+	l, err := New(&out, "debug", "text")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.WithFields(logrus.Fields{"request_id": "r1", "event": "blob_mounted", "digest": "sha256:ab"}).Debug("blob mounted from lab/base — no bytes sent")
+	l.WithFields(logrus.Fields{"request_id": "r1", "method": "POST", "path": "/v2/lab/app/blobs/uploads/", "status": 201,
+		"bytes_in": int64(0), "bytes_out": int64(2048), "duration_ms": 1.5, "error_code": "X Y"}).Info("request")
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want 2 lines, got %q", out.String())
+	}
+	for _, want := range []string{"DEBUG", "» blob mounted from lab/base — no bytes sent", "[r1]", "event=blob_mounted", "digest=sha256:ab"} {
+		if !strings.Contains(lines[0], want) {
+			t.Errorf("event line %q lacks %q", lines[0], want)
+		}
+	}
+	for _, want := range []string{"INFO", "POST /v2/lab/app/blobs/uploads/ → 201", "out 2.0 KiB", "1.5 ms", "[r1]", `error_code="X Y"`} {
+		if !strings.Contains(lines[1], want) {
+			t.Errorf("access line %q lacks %q", lines[1], want)
+		}
+	}
+	if strings.Contains(lines[1], "method=") || strings.Contains(lines[0], "\x1b[") {
+		t.Errorf("fields repeated or colors off a terminal: %q", out.String())
 	}
 }

@@ -28,8 +28,7 @@ func New(out io.Writer, level, format string) (*logrus.Logger, error) {
 				tty = st.Mode()&os.ModeCharDevice != 0
 			}
 		}
-		l.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "15:04:05.000",
-			DisableColors: !tty, ForceColors: tty, PadLevelText: true, DisableQuote: false})
+		l.SetFormatter(textFormatter{color: tty})
 	default:
 		return nil, fmt.Errorf("log format %q: want json or text", format)
 	}

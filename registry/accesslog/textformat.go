@@ -1,0 +1,122 @@
+package accesslog
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+)
+
+// textFormatter is the lab's log: one aligned line per entry, the request's
+// story first and its details after. An access line reads
+//
+//	12:00:01.123 INFO  PUT /v2/lab/app/manifests/1.0 → 201  in 583 B  out 0 B  3.4 ms  [id]  key=value…
+//
+// and a learner's event, indented, just before the access line of its request,
+//
+//	12:00:01.120 DEBUG   » blob mounted from lab/base — no bytes sent  [id]  digest=sha256:…  event=blob_mounted
+//
+// Colors only when writing to a terminal.
+type textFormatter struct{ color bool }
+
+// fields the line itself already says, not repeated as key=value.
+var shownInLine = map[string]bool{"method": true, "path": true, "status": true, "bytes_in": true,
+	"bytes_out": true, "duration_ms": true, "request_id": true}
+
+func (f textFormatter) Format(e *logrus.Entry) ([]byte, error) {
+	var b []byte
+	if e.Buffer != nil {
+		b = e.Buffer.Bytes()[:0]
+	}
+	b = e.Time.AppendFormat(b, "15:04:05.000")
+	b = append(b, ' ')
+	b = f.level(b, e.Level)
+	id, _ := e.Data["request_id"].(string)
+	skip := map[string]bool{}
+	switch {
+	case e.Message == "request" && e.Data["method"] != nil:
+		b = fmt.Appendf(b, "%v %v → %v  in %s  out %s  %v ms", e.Data["method"], e.Data["path"], e.Data["status"],
+			size(e.Data["bytes_in"]), size(e.Data["bytes_out"]), e.Data["duration_ms"])
+		skip = shownInLine
+	case e.Data["event"] != nil:
+		b = append(b, "  » "...)
+		b = append(b, e.Message...)
+		skip = map[string]bool{"request_id": true}
+	default:
+		b = append(b, e.Message...)
+		skip = map[string]bool{"request_id": true}
+	}
+	if id != "" {
+		b = append(b, "  ["...)
+		b = append(b, id...)
+		b = append(b, ']')
+	}
+	keys := make([]string, 0, len(e.Data))
+	for k := range e.Data {
+		if !skip[k] {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		b = append(b, "  "...)
+		b = append(b, k...)
+		b = append(b, '=')
+		b = appendTextValue(b, fmt.Sprint(e.Data[k]))
+	}
+	return append(b, '\n'), nil
+}
+
+func (f textFormatter) level(b []byte, l logrus.Level) []byte {
+	name := strings.ToUpper(l.String())
+	if len(name) > 5 {
+		name = name[:4]
+	}
+	name = fmt.Sprintf("%-5s ", name)
+	if !f.color {
+		return append(b, name...)
+	}
+	code := 36 // debug, info: cyan
+	switch l {
+	case logrus.InfoLevel:
+		code = 32
+	case logrus.WarnLevel:
+		code = 33
+	case logrus.ErrorLevel, logrus.FatalLevel, logrus.PanicLevel:
+		code = 31
+	}
+	return fmt.Appendf(b, "\x1b[%dm%s\x1b[0m", code, name)
+}
+
+func size(v any) string {
+	switch n := v.(type) {
+	case int64:
+		return humanSize(n)
+	case int:
+		return humanSize(int64(n))
+	}
+	return fmt.Sprint(v)
+}
+
+// appendTextValue quotes a value only when it would not read as one word.
+func appendTextValue(b []byte, s string) []byte {
+	if s == "" || strings.ContainsAny(s, " \t\n\"=") {
+		return strconv.AppendQuote(b, s)
+	}
+	return append(b, s...)
+}
+
+func humanSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
