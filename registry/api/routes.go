@@ -34,8 +34,12 @@ func Register(router *mux.Router, store *storage.Store, opts Options) {
 	v2 := router.PathPrefix("/v2").Subrouter()
 	const name = "/{name:.+}"
 
-	v2.Handle("/", a.handle("base", a.base)).Methods("GET", "HEAD")
-	v2.Handle("/_catalog", a.handle("catalog", a.catalog)).Methods("GET")
+	// Hot routes first: gorilla/mux tries them in order.
+	v2.Handle(name+"/manifests/{reference}", a.handle("manifest.get", a.getManifest)).Methods("GET", "HEAD")
+	v2.Handle(name+"/blobs/{digest}", a.handle("blob.get", a.getBlob)).Methods("GET", "HEAD")
+	v2.Handle(name+"/manifests/{reference}", a.handle("manifest.put", a.putManifest)).Methods("PUT")
+	v2.Handle(name+"/manifests/{reference}", a.handle("manifest.delete", a.deleteManifest)).Methods("DELETE")
+	v2.Handle(name+"/blobs/{digest}", a.handle("blob.delete", a.deleteBlob)).Methods("DELETE")
 
 	v2.Handle(name+"/blobs/uploads/", a.handle("upload.start", a.startUpload)).Methods("POST")
 	v2.Handle(name+"/blobs/uploads/{uuid}", a.handle("upload.status", a.uploadStatus)).Methods("GET")
@@ -43,15 +47,10 @@ func Register(router *mux.Router, store *storage.Store, opts Options) {
 	v2.Handle(name+"/blobs/uploads/{uuid}", a.handle("upload.put", a.putUpload)).Methods("PUT")
 	v2.Handle(name+"/blobs/uploads/{uuid}", a.handle("upload.cancel", a.cancelUpload)).Methods("DELETE")
 
-	v2.Handle(name+"/blobs/{digest}", a.handle("blob.get", a.getBlob)).Methods("GET", "HEAD")
-	v2.Handle(name+"/blobs/{digest}", a.handle("blob.delete", a.deleteBlob)).Methods("DELETE")
-
-	v2.Handle(name+"/manifests/{reference}", a.handle("manifest.get", a.getManifest)).Methods("GET", "HEAD")
-	v2.Handle(name+"/manifests/{reference}", a.handle("manifest.put", a.putManifest)).Methods("PUT")
-	v2.Handle(name+"/manifests/{reference}", a.handle("manifest.delete", a.deleteManifest)).Methods("DELETE")
-
 	v2.Handle(name+"/tags/list", a.handle("tags.list", a.listTags)).Methods("GET")
 	v2.Handle(name+"/referrers/{digest}", a.handle("referrers", a.referrers)).Methods("GET")
+	v2.Handle("/", a.handle("base", a.base)).Methods("GET", "HEAD")
+	v2.Handle("/_catalog", a.handle("catalog", a.catalog)).Methods("GET")
 
 	v2.NotFoundHandler = a.handle("notfound", func(w http.ResponseWriter, r *http.Request) error {
 		return newError("NOT_FOUND", nil)

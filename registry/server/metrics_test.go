@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -93,7 +94,16 @@ func TestMetricsMoveWithPushAndPull(t *testing.T) {
 	}
 	n, _ := io.Copy(io.Discard, rc)
 	rc.Close()
-	after := scrape(t, ts.URL)
+	// A request is counted just after its response is sent: wait for the
+	// last pull to be observed (bounded).
+	var after map[string]float64
+	for i := 0; i < 100; i++ {
+		after = scrape(t, ts.URL)
+		if after[`registry_http_requests_total{method="GET",route="blob.get",status="200"}`] >= 1 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	diff := func(f string) float64 {
 		a, _ := family(after, f)
 		b, _ := family(before, f)

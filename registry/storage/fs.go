@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // The raw file operations of the store live in this file: a second backend
@@ -123,26 +124,42 @@ func removeFile(path string) error {
 	return err
 }
 
-// readSmallFile reads a bookkeeping file (link, tag, descriptor), capped.
+// readSmallFile reads a bookkeeping file (link, tag, descriptor, manifest)
+// of at most limit bytes. It is on the hot path of every manifest GET, so
+// it uses plain system calls: open, read until EOF, close.
 func readSmallFile(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	var fd int
+	var err error
+	for {
+		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
+			break
+		}
+	}
 	if err != nil {
-		return nil, err
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
+	defer syscall.Close(fd)
+	buf := make([]byte, 0, 512)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := syscall.Read(fd, buf[len(buf):cap(buf)])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n == 0 {
+			return buf, nil
+		}
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return nil, fmt.Errorf("%s: more than %d bytes", path, limit)
+		}
 	}
-	if st.Size() > limit {
-		return nil, fmt.Errorf("%s: %d bytes, more than %d", path, st.Size(), limit)
-	}
-	buf := make([]byte, st.Size())
-	_, err = f.ReadAt(buf, 0)
-	if err != nil && st.Size() > 0 {
-		return nil, err
-	}
-	return buf, nil
 }
 
 // exists reports whether path exists.

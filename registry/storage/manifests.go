@@ -147,6 +147,9 @@ func (s *Store) GetManifest(name, ref string) ([]byte, string, digest.Digest, er
 	if err != nil {
 		return nil, "", "", err
 	}
+	if body, ok := s.manifests.get(d); ok {
+		return body, mt, d, nil
+	}
 	body, err := readSmallFile(s.blobPath(d), MaxManifestSize)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -154,6 +157,7 @@ func (s *Store) GetManifest(name, ref string) ([]byte, string, digest.Digest, er
 		}
 		return nil, "", "", err
 	}
+	s.manifests.put(d, body)
 	return body, mt, d, nil
 }
 

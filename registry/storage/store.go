@@ -32,6 +32,7 @@ type Store struct {
 	uploads   map[string]*uploadState // open upload sessions with their running hash
 	repoLocks keyedMutex              // serialises manifest and tag changes per repository
 	stats     counters
+	manifests manifestCache
 }
 
 // Open prepares the tree under root and returns a Store.
@@ -39,7 +40,8 @@ func Open(root string, opts Options) (*Store, error) {
 	if root == "" {
 		return nil, errors.New("storage root is empty")
 	}
-	s := &Store{root: root, fsync: !opts.NoSync, fault: opts.WriteFault, uploads: map[string]*uploadState{}}
+	s := &Store{root: root, fsync: !opts.NoSync, fault: opts.WriteFault, uploads: map[string]*uploadState{},
+		manifests: manifestCache{max: manifestCacheBytes}}
 	for _, dir := range []string{s.blobsDir(), s.reposDir(), s.uploadsDir(), s.tmpDir()} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("prepare storage root: %w", err)
