@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -148,12 +149,20 @@ func TestAccessLogOfPushAndPull(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	lines := logs.lines(t)
+	// The line is written just after the response is sent: wait for the
+	// last one (bounded).
 	var access []map[string]any
-	for _, l := range lines {
-		if l["msg"] == "request" {
-			access = append(access, l)
+	for i := 0; i < 100; i++ {
+		access = access[:0]
+		for _, l := range logs.lines(t) {
+			if l["msg"] == "request" {
+				access = append(access, l)
+			}
 		}
+		if len(access) >= len(rec.exchanges) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if len(access) != len(rec.exchanges) {
 		t.Fatalf("%d requests made, %d access-log lines", len(rec.exchanges), len(access))
