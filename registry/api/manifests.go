@@ -46,9 +46,9 @@ func (a *API) getManifest(w http.ResponseWriter, r *http.Request) error {
 	if r.Method == http.MethodHead {
 		return nil
 	}
-	w.Write(body)
 	accesslog.Event(r.Context(), "manifest_pulled", "manifest pulled: "+name+":"+ref,
 		logrus.Fields{"digest": d.String(), "media_type": mt})
+	w.Write(body)
 	return nil
 }
 
@@ -87,8 +87,8 @@ func (a *API) putManifest(w http.ResponseWriter, r *http.Request) error {
 		h.Add("OCI-Tag", t)
 	}
 	h.Set("Content-Length", "0")
-	w.WriteHeader(http.StatusCreated)
 	a.manifestPushedEvent(r, name, ref, d.String(), m)
+	w.WriteHeader(http.StatusCreated)
 	return nil
 }
 
