@@ -32,7 +32,8 @@ type Record struct {
 	BytesOut   int64
 	Start      time.Time
 
-	log *logrus.Logger
+	log        *logrus.Logger
+	respHeader http.Header
 }
 
 type ctxKey struct{}
@@ -55,6 +56,7 @@ func Middleware(log *logrus.Logger, observe func(*http.Request, *Record, time.Du
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rec := &Record{ID: requestID(r.Header.Get("X-Request-Id")), Start: time.Now(), log: log}
 			w.Header().Set("X-Request-Id", rec.ID)
+			rec.respHeader = w.Header()
 			cw := &countingWriter{ResponseWriter: w, rec: rec}
 			if r.Body != nil && r.Body != http.NoBody {
 				r.Body = &countingBody{ReadCloser: r.Body, rec: rec}
@@ -101,9 +103,32 @@ func (rec *Record) write(r *http.Request, elapsed time.Duration) {
 			f[o.key] = o.value
 		}
 	}
+	if rec.log.IsLevelEnabled(logrus.DebugLevel) {
+		protocolHeaders(f, r.Header, rec.respHeader)
+	}
 	e := logrus.NewEntry(rec.log)
 	e.Data = f
 	e.Log(level, "request")
+}
+
+// The headers that carry the protocol, shown to learners on the access
+// line in verbose mode. Credentials are never among them.
+var (
+	requestHeaders  = []string{"Accept", "Content-Type", "Content-Range", "Range"}
+	responseHeaders = []string{"Content-Type", "Location", "Range", "Docker-Content-Digest", "Docker-Upload-UUID", "OCI-Subject"}
+)
+
+func protocolHeaders(f logrus.Fields, req, resp http.Header) {
+	for _, h := range requestHeaders {
+		if v := req.Values(h); len(v) > 0 {
+			f["req."+strings.ToLower(h)] = strings.Join(v, ", ")
+		}
+	}
+	for _, h := range responseHeaders {
+		if v := resp.Values(h); len(v) > 0 {
+			f["resp."+strings.ToLower(h)] = strings.Join(v, ", ")
+		}
+	}
 }
 
 // Event writes a learner's line: what just happened, in plain words, tied

@@ -368,3 +368,34 @@ func TestHealthAndReadiness(t *testing.T) {
 		t.Fatalf("readyz with an unwritable root: %d, want 503", resp.StatusCode)
 	}
 }
+
+func TestVerboseAccessLineShowsProtocolHeadersNotCredentials(t *testing.T) {
+	ts, logs, _ := newTestServer(t, "debug")
+	req, _ := http.NewRequest("POST", ts.URL+"/v2/lab/h/blobs/uploads/", nil)
+	req.Header.Set("Authorization", "Basic "+secret)
+	req.Header.Set("Cookie", "token="+secret)
+	req.Header.Set("Accept", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var line map[string]any
+	for i := 0; i < 100 && line == nil; i++ {
+		for _, l := range logs.lines(t) {
+			if l["msg"] == "request" {
+				line = l
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if line == nil {
+		t.Fatal("no access line")
+	}
+	if line["req.accept"] != "application/json" || line["resp.location"] != resp.Header.Get("Location") || line["resp.docker-upload-uuid"] == nil {
+		t.Errorf("protocol headers missing from the verbose access line: %v", line)
+	}
+	if strings.Contains(logs.String(), secret) {
+		t.Fatal("a credential reached the log")
+	}
+}
