@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/layerlab/layerlab/registry/storage"
 )
 
 // scrape reads /metrics into name{labels} → value.
@@ -133,4 +135,36 @@ func TestMetricsMoveWithPushAndPull(t *testing.T) {
 	if _, ok := family(after, "registry_http_request_duration_seconds_bucket"); !ok {
 		t.Error("no request duration histogram")
 	}
+}
+
+func TestMetricsFollowACollectionByAnotherProcess(t *testing.T) {
+	ts, _, root := newTestServer(t, "info")
+	ref, _ := name.ParseReference(strings.TrimPrefix(ts.URL, "http://")+"/lab/gone:1", name.Insecure)
+	img, err := random.Image(5000, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := img.Digest()
+	if err := remote.Delete(ref.Context().Digest(d.String())); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := family(scrape(t, ts.URL), "registry_blobs")
+	other, err := storage.Open(root, storage.Options{}) // as `registry gc` would
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := other.GC(storage.GCOptions{})
+	if err != nil || len(res.DeletedBlobs) != 4 {
+		t.Fatalf("gc: %v, deleted %d blobs, want 4", err, len(res.DeletedBlobs))
+	}
+	for i := 0; i < 100; i++ {
+		if now, _ := family(scrape(t, ts.URL), "registry_blobs"); now == before-4 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("registry_blobs did not follow the collection (was %v)", before)
 }

@@ -115,6 +115,9 @@ func (s *Store) GC(opts GCOptions) (*GCResult, error) {
 			return res, err
 		}
 	}
+	if !opts.DryRun {
+		s.markGCDone()
+	}
 	res.DurationMS = time.Since(res.Started).Milliseconds()
 	return res, nil
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"time"
 )
 
 // Stats are the store's running totals, kept up to date as blobs and
@@ -18,10 +19,22 @@ type Stats struct {
 
 type counters struct {
 	blobs, blobBytes, manifests, repos atomic.Int64
+	gcSeen                             atomic.Int64 // mtime of gc.done when last counted
+	recounting                         atomic.Bool
 }
 
-// Stats returns the current totals.
+// Stats returns the current totals. A collection run by another process
+// (`registry gc`) leaves its mark in gc.done; seeing a new one, the totals
+// are counted again in the background.
 func (s *Store) Stats() Stats {
+	if st, err := os.Stat(s.gcDonePath()); err == nil && st.ModTime().UnixNano() != s.stats.gcSeen.Load() &&
+		s.stats.recounting.CompareAndSwap(false, true) {
+		s.stats.gcSeen.Store(st.ModTime().UnixNano())
+		go func() {
+			defer s.stats.recounting.Store(false)
+			s.recount()
+		}()
+	}
 	st := Stats{Blobs: s.stats.blobs.Load(), BlobBytes: s.stats.blobBytes.Load(),
 		Manifests: s.stats.manifests.Load(), Repositories: s.stats.repos.Load()}
 	if f, err := os.Open(s.uploadsDir()); err == nil {
@@ -30,6 +43,31 @@ func (s *Store) Stats() Stats {
 		st.Uploads = int64(len(names))
 	}
 	return st
+}
+
+func (s *Store) gcDonePath() string { return filepath.Join(s.root, "gc.done") }
+
+// markGCDone tells every process serving this root to count again.
+func (s *Store) markGCDone() {
+	now := time.Now()
+	if err := os.Chtimes(s.gcDonePath(), now, now); err != nil {
+		os.WriteFile(s.gcDonePath(), nil, 0o644)
+	}
+	if st, err := os.Stat(s.gcDonePath()); err == nil {
+		s.stats.gcSeen.Store(st.ModTime().UnixNano()) // this process counted as it swept
+	}
+}
+
+// recount replaces the totals by a fresh count.
+func (s *Store) recount() {
+	fresh := &Store{root: s.root}
+	if fresh.countAll() != nil {
+		return
+	}
+	s.stats.blobs.Store(fresh.stats.blobs.Load())
+	s.stats.blobBytes.Store(fresh.stats.blobBytes.Load())
+	s.stats.manifests.Store(fresh.stats.manifests.Load())
+	s.stats.repos.Store(fresh.stats.repos.Load())
 }
 
 // countAll walks the tree once, when the store opens.

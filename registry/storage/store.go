@@ -50,6 +50,9 @@ func Open(root string, opts Options) (*Store, error) {
 	if err := s.countAll(); err != nil {
 		return nil, fmt.Errorf("count stored objects: %w", err)
 	}
+	if st, err := os.Stat(s.gcDonePath()); err == nil {
+		s.stats.gcSeen.Store(st.ModTime().UnixNano())
+	}
 	return s, nil
 }
 
