@@ -66,6 +66,7 @@ show_cmd() {
 	local out="" w
 	for w in "$@"; do
 		if [[ "$w" == "Accept: $ACCEPT_MANIFESTS" ]]; then
+			# shellcheck disable=SC2016 # printed for the learner to type
 			out+='"Accept: $ACCEPT_MANIFESTS" '
 		elif [[ "$w" =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then
 			out+="$w "
@@ -82,6 +83,12 @@ show_cmd() {
 run() {
 	show_cmd "$@"
 	"$@"
+}
+
+# runi CMD ARGS...: shows the command, runs it with its output indented.
+runi() {
+	show_cmd "$@"
+	"$@" 2>&1 | sed 's/^/     /'
 }
 
 # pause: waits for Enter on a terminal, unless LAB_NONINTERACTIVE is set.
@@ -182,8 +189,8 @@ http_quiet() {
 
 # hdr NAME: a header of the last response ("" when absent).
 hdr() {
-	tr -d '\r' <"$HTTP_HEADERS" | awk -v n="$(printf '%s' "$1" | tr 'A-Z' 'a-z')" '
-		{ i = index($0, ":"); if (i && tolower(substr($0, 1, i - 1)) == n) { v = substr($0, i + 1); sub(/^ +/, "", v); print v; exit } }'
+	tr -d '\r' <"$HTTP_HEADERS" | awk -v n="$1" '
+		{ i = index($0, ":"); if (i && tolower(substr($0, 1, i - 1)) == tolower(n)) { v = substr($0, i + 1); sub(/^ +/, "", v); print v; exit } }'
 }
 
 # api METHOD PATH [CURL-ARGS...]: the body of a quiet exchange on stdout;
@@ -275,7 +282,12 @@ show_log_since() {
 	((n <= LAB_MAX_LINES)) || note "… $((n - LAB_MAX_LINES)) more lines"
 }
 
-# busybox ARGS...: a throwaway busybox container that mounts the registry's
+# event_counts MARK: how many learner events of each kind since MARK.
+event_counts() {
+	log_since "$1" | grep -oE 'event=[a-z_]+' | sort | uniq -c | sort -rn | sed 's/^ */     /'
+}
+
+# storage_shell ARGS...: a throwaway busybox container that mounts the registry's
 # storage read-only at /var/lib/registry (the registry image has no shell).
 LAB_BUSYBOX="${BASE_IMAGE:-busybox:1.36}"
 storage_shell() {
@@ -290,10 +302,16 @@ storage_shell() {
 # build_image NAME: builds images/NAME as $REGISTRY/lab/NAME:1.0.
 build_image() {
 	local name="$1"
-	run docker build -q \
-		--build-arg "REGISTRY=$REGISTRY" \
-		--build-arg "BASE_IMAGE=$LAB_BUSYBOX" \
-		-t "$REGISTRY/lab/$name:1.0" "$LAB_ROOT/images/$name"
+	local args=(--build-arg "REGISTRY=$REGISTRY" --build-arg "BASE_IMAGE=$LAB_BUSYBOX"
+		-t "$REGISTRY/lab/$name:1.0" "$LAB_ROOT/images/$name")
+	show_cmd docker build "${args[@]}"
+	# The classic builder's deprecation notice is noise here; real errors
+	# are printed.
+	if ! docker build -q "${args[@]}" 2>"$LAB_TMP/build.err" | sed 's/^/     image id /'; then
+		cat "$LAB_TMP/build.err" >&2
+		return 1
+	fi
+	grep -vE '^(DEPRECATED|  +BuildKit|  +environment-variable|$)' "$LAB_TMP/build.err" >&2 || true
 }
 
 # ---------------------------------------------------------------- checks
