@@ -105,7 +105,11 @@ die() {
 
 # pretty [FILE]: JSON pretty-printed and cut at LAB_MAX_LINES lines.
 pretty() {
-	local file="${1:-/dev/stdin}" out
+	local file="${1:-}" out
+	if [[ -z "$file" ]]; then
+		file="$LAB_TMP/pretty.in"
+		cat >"$file"
+	fi
 	if ! out="$(jq -C . <"$file" 2>/dev/null)"; then
 		head -c 2000 "$file"
 		echo

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# 04 — List the registry's repositories and a repository's tags, page by
+# page, following the Link header.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+need_registry
+manifest lab/base 1.0 >/dev/null 2>&1 || die "lab/base:1.0 is not in the registry yet: run tutorials 02 and 03 first"
+
+title "04 · list repositories and tags"
+explain "Two listing endpoints: GET /v2/_catalog (every repository) and GET /v2/<name>/tags/list (the tags of one). Both can be asked for pages of n entries; a 'Link: <…>; rel=\"next\"' response header gives the URL of the next page, and its absence says this was the last."
+pause
+
+# next_link: the URL of the next page from the last response's Link header.
+next_link() {
+	hdr Link | sed -n 's/^<\([^>]*\)>.*rel="\{0,1\}next"\{0,1\}.*/\1/p'
+}
+
+step "All repositories at once"
+http GET /v2/_catalog
+jq -r '.repositories[]' "$HTTP_BODY" >"$LAB_TMP/catalog.all"
+pause
+
+step "The same list, two at a time"
+url="/v2/_catalog?n=2"
+: >"$LAB_TMP/catalog.pages"
+pages=0
+while [[ -n "$url" ]]; do
+	http GET "$url"
+	pages=$((pages + 1))
+	jq -r '.repositories[]' "$HTTP_BODY" >>"$LAB_TMP/catalog.pages"
+	url="$(next_link)"
+	[[ -z "$url" ]] || explain "Link says the next page is $url — the 'last' parameter is the last name of this page; the list is sorted, so the next page starts after it."
+	((pages < 20)) || die "more than 20 pages: the Link header does not end"
+done
+explain "No Link header on the last page: $pages pages for $(wc -l <"$LAB_TMP/catalog.all") repositories."
+pause
+
+step "The tags of lab/base"
+http GET /v2/lab/base/tags/list
+jq -r '.tags[]' "$HTTP_BODY" >"$LAB_TMP/tags.all"
+explain "Tags are listed in lexical order. A tag is a movable name; the manifest digest is the fixed one."
+pause
+
+step "One tag per page"
+url="/v2/lab/base/tags/list?n=1"
+: >"$LAB_TMP/tags.pages"
+tag_pages=0
+while [[ -n "$url" ]]; do
+	http GET "$url"
+	tag_pages=$((tag_pages + 1))
+	jq -r '.tags[]' "$HTTP_BODY" >>"$LAB_TMP/tags.pages"
+	url="$(next_link)"
+	((tag_pages < 20)) || die "more than 20 pages: the Link header does not end"
+done
+pause
+
+step "What each tag points at"
+while read -r tag; do
+	manifest lab/base "$tag" >/dev/null
+	printf '     lab/base:%-12s → %s\n' "$tag" "$(hdr Docker-Content-Digest)"
+done <"$LAB_TMP/tags.all"
+explain "1.0 and latest share one digest: two names, one image."
+
+step "A repository that does not exist"
+http GET /v2/lab/nothing-here/tags/list
+unknown_status="$HTTP_STATUS"
+unknown_code="$(jq -r '.errors[0].code' "$HTTP_BODY" 2>/dev/null || true)"
+
+step "Checks"
+for repo in lab/base lab/app lab/tools; do
+	check "the catalog lists $repo" grep -qx "$repo" "$LAB_TMP/catalog.all"
+done
+check_eq "page by page gives the same catalog" "$(cat "$LAB_TMP/catalog.pages")" "$(cat "$LAB_TMP/catalog.all")"
+check "the catalog took more than one page of 2" test "$pages" -gt 1
+check "lab/base has the tags 1.0 and latest" grep -qx latest "$LAB_TMP/tags.all"
+check_eq "page by page gives the same tags" "$(cat "$LAB_TMP/tags.pages")" "$(cat "$LAB_TMP/tags.all")"
+check_eq "one tag per page: as many pages as tags" "$tag_pages" "$(wc -l <"$LAB_TMP/tags.all" | tr -d ' ')"
+check_eq "tags of an unknown repository: 404" "$unknown_status" 404
+check_eq "… with the code NAME_UNKNOWN" "$unknown_code" NAME_UNKNOWN
+finish
