@@ -91,6 +91,14 @@ runi() {
 	"$@" 2>&1 | sed 's/^/     /'
 }
 
+# capture FILE CMD ARGS...: like runi, and keeps the output in FILE.
+capture() {
+	local file="$1"
+	shift
+	show_cmd "$@"
+	"$@" 2>&1 | tee "$file" | sed 's/^/     /'
+}
+
 # pause: waits for Enter on a terminal, unless LAB_NONINTERACTIVE is set.
 pause() {
 	if [[ -t 0 && -t 1 && -z "${LAB_NONINTERACTIVE:-}" ]]; then

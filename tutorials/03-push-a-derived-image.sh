@@ -27,7 +27,7 @@ push_derived() {
 	step "Push lab/$name"
 	local m
 	m="$(log_mark)"
-	runi docker push "$REGISTRY/lab/$name:1.0" | tee "$out"
+	capture "$out" docker push "$REGISTRY/lab/$name:1.0"
 	explain "'Mounted from lab/…': docker remembers which repositories of this registry it pushed these layers to (lab/base, or a sibling pushed earlier), so it asks the registry to link them into lab/$name — POST /v2/lab/$name/blobs/uploads/?mount=<digest>&from=lab/base → 201 Created — instead of sending them. 'Layer already exists': a HEAD found the blob already linked to lab/$name. Either way, no bytes travel. 'Pushed': the image's own layers."
 	show_log_since "$m" 'mount=|event=blob_(mounted|exists)'
 	note "In the log: event=blob_mounted (\"blob mounted from … — no bytes sent\") or event=blob_exists for each base layer; upload_started / chunk_received only for lab/$name's own layers."
