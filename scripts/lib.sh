@@ -163,7 +163,7 @@ http() {
 	esac
 	local a
 	for a in "$@"; do
-		if [[ "$a" == @* && "${#a}" -gt 60 ]]; then shown+=("@…${a: -30}"); else shown+=("$a"); fi
+		if [[ "$a" == @/* ]]; then shown+=("@${a##*/}"); else shown+=("$a"); fi
 	done
 	shown+=("$url")
 	show_cmd "${shown[@]}"
