@@ -67,6 +67,7 @@ explain "201 Created: the registry linked the existing blob into $REPO — no by
 pause
 
 step "Upload the new layer in chunks: POST, PATCH…, PUT"
+upload_mark="$(log_mark)"
 http POST "/v2/$REPO/blobs/uploads/"
 start_status="$HTTP_STATUS"
 location="$(absolute "$(hdr Location)")"
@@ -90,7 +91,7 @@ explain "Each PATCH says which bytes it carries (Content-Range: first-last) and 
 http PUT "$(with_digest "$location" "$layer_digest")"
 commit_status="$HTTP_STATUS"
 explain "PUT with ?digest= closes the session: the registry compares the hash of everything it received with the digest and only then makes the blob visible (201, its URL in Location)."
-note "In the log: event=upload_started, one event=chunk_received per PATCH, event=blob_committed."
+show_log_since "$upload_mark" 'event='
 pause
 
 step "Upload the config in one request: POST …/blobs/uploads/?digest="
