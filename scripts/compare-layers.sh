@@ -12,7 +12,7 @@
 # 127.0.0.1:5000). For an index, the entry for PLATFORM (default linux/amd64,
 # else the first) is compared.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
+# shellcheck source=scripts/lib.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 json=0

@@ -10,7 +10,7 @@
 # Uses its own compose project (layerlab-e2e) so it never touches a lab you
 # started yourself — but it needs port ${LAB_PORT:-5000} free.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
+# shellcheck source=scripts/lib.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 export LAB_NONINTERACTIVE=1
 export COMPOSE_PROJECT_NAME="${COMPOSE_PROJECT_NAME:-layerlab-e2e}"
@@ -25,8 +25,8 @@ fail() {
 cleanup() {
 	local rc=$?
 	if ((rc != 0)); then
-		printf '\n[e2e] registry log (last 60 lines):\n' >&2
-		compose logs --no-color --tail 60 registry >&2 2>/dev/null || true
+		printf '\n[e2e] registry log (last 40 lines, cut at 200 characters):\n' >&2
+		compose logs --no-color --tail 40 registry 2>/dev/null | cut -c1-200 >&2 || true
 	fi
 	say "docker compose down -v"
 	compose down -v --remove-orphans >/dev/null 2>&1 || true

@@ -4,7 +4,7 @@
 #
 #   scripts/wait-healthy.sh [TIMEOUT_SECONDS]     (default 90)
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
+# shellcheck source=scripts/lib.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 timeout="${1:-90}"

@@ -2,7 +2,7 @@
 # 01 — Talk to the registry's HTTP API: the /v2/ endpoint, its headers, and
 # what an error looks like.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
+# shellcheck source=scripts/lib.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 need_registry
 

@@ -2,7 +2,7 @@
 # 02 — Build the base image and push it; read the registry's log of every
 # request the push made.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
+# shellcheck source=scripts/lib.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 need_registry
 need_tools docker

@@ -2,7 +2,7 @@
 # 03 — Build two images FROM lab/base and push them: the base's layers are
 # not uploaded again. Why, and how the registry tells.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
+# shellcheck source=scripts/lib.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 need_registry
 need_tools docker

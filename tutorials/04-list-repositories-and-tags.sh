@@ -2,7 +2,7 @@
 # 04 — List the registry's repositories and a repository's tags, page by
 # page, following the Link header.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
+# shellcheck source=scripts/lib.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 need_registry
 manifest lab/base 1.0 >/dev/null 2>&1 || die "lab/base:1.0 is not in the registry yet: run tutorials 02 and 03 first"

@@ -2,7 +2,7 @@
 # 05 — Inspect an image with curl alone: its manifest, its config, one of
 # its layers; an index; Docker and OCI media types.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
+# shellcheck source=scripts/lib.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 need_registry
 manifest lab/app 1.0 >/dev/null 2>&1 || die "lab/app:1.0 is not in the registry yet: run tutorials 02 and 03 first"

@@ -2,7 +2,7 @@
 # 06 — Compare the base and derived images layer by layer: the digests they
 # share, the sizes, the bytes saved on the wire and on disk.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
+# shellcheck source=scripts/lib.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 need_registry
 for r in base app tools; do

@@ -2,7 +2,7 @@
 # 07 — Delete the lab images from this machine and pull them back from the
 # lab registry.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
+# shellcheck source=scripts/lib.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 need_registry
 need_tools docker

@@ -3,7 +3,7 @@
 # layer in chunks, upload a config, put a manifest. Then pull and run it with
 # docker.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
+# shellcheck source=scripts/lib.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 need_registry
 need_tools docker tar gzip split

@@ -2,7 +2,7 @@
 # 09 — Delete a tag, then a manifest; collect the garbage; watch the disk
 # usage with /api/du.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
+# shellcheck source=scripts/lib.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 need_registry
 need_tools docker

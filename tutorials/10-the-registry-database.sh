@@ -3,7 +3,7 @@
 # 10 — What kind of database does the registry use? Can we query it?
 # Explore the storage tree and answer with find, cat, jq — and the HTTP API.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
+# shellcheck source=scripts/lib.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 need_registry
 need_tools docker
