@@ -12,7 +12,7 @@ export GOFLAGS ?= -buildvcs=false
 .PHONY: help build test lint run bench clean
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*?## "} /^[a-zA-Z_-]+:.*?## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*?## "} /^[a-zA-Z0-9_-]+:.*?## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## build bin/registry
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./registry

@@ -59,6 +59,9 @@ registry serves: blobs touched less than --grace before the start are kept.`, st
 	for _, m := range res.DeletedManifests {
 		fmt.Fprintf(stdout, "%s manifest %s@%s\n", verb, m.Repository, m.Digest)
 	}
+	for _, r := range res.RemovedRepos {
+		fmt.Fprintf(stdout, "removed empty repository %s\n", r)
+	}
 	for _, b := range res.DeletedBlobs {
 		fmt.Fprintf(stdout, "%s blob %s (%d bytes)\n", verb, b.Digest, b.Size)
 	}

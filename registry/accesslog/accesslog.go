@@ -31,6 +31,9 @@ type Record struct {
 	BytesIn    int64
 	BytesOut   int64
 	Start      time.Time
+	// Quiet marks routine requests (health probes): logged at debug level
+	// when they succeed.
+	Quiet bool
 
 	log        *logrus.Logger
 	respHeader http.Header
@@ -81,6 +84,8 @@ func (rec *Record) write(r *http.Request, elapsed time.Duration) {
 		level = logrus.ErrorLevel
 	case rec.Status >= 400:
 		level = logrus.WarnLevel
+	case rec.Quiet:
+		level = logrus.DebugLevel
 	}
 	if !rec.log.IsLevelEnabled(level) {
 		return

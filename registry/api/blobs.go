@@ -36,7 +36,7 @@ func (a *API) getBlob(w http.ResponseWriter, r *http.Request) error {
 				logrus.Fields{"digest": d.String()})
 			return err
 		}
-		a.store.KeepFresh(d)
+		a.store.KeepFresh(name, d)
 		blobHeaders(h, d)
 		h.Set("Content-Length", strconv.FormatInt(size, 10))
 		h.Set("Accept-Ranges", "bytes")
@@ -51,8 +51,11 @@ func (a *API) getBlob(w http.ResponseWriter, r *http.Request) error {
 	defer f.Close()
 	blobHeaders(h, d)
 	http.ServeContent(w, r, "", time.Time{}, f)
-	accesslog.Event(r.Context(), "blob_pulled", "blob pulled", logrus.Fields{"digest": d.String(),
-		"size": storage.HumanSize(size), "range": r.Header.Get("Range")})
+	ev := logrus.Fields{"digest": d.String(), "size": storage.HumanSize(size)}
+	if rg := r.Header.Get("Range"); rg != "" {
+		ev["range"] = rg
+	}
+	accesslog.Event(r.Context(), "blob_pulled", "blob pulled", ev)
 	return nil
 }
 

@@ -152,8 +152,11 @@ func (a *API) patchUpload(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	accesslog.Event(r.Context(), "chunk_received", fmt.Sprintf("chunk received, upload now holds bytes %s", rangeHeader(size)),
-		logrus.Fields{"upload_id": id, "content_range": r.Header.Get("Content-Range"), "total": storage.HumanSize(size)})
+	f := logrus.Fields{"upload_id": id, "total": storage.HumanSize(size)}
+	if cr := r.Header.Get("Content-Range"); cr != "" {
+		f["content_range"] = cr
+	}
+	accesslog.Event(r.Context(), "chunk_received", fmt.Sprintf("chunk received, upload now holds bytes %s", rangeHeader(size)), f)
 	return a.uploadAccepted(w, name, id, size, http.StatusAccepted)
 }
 

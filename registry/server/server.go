@@ -66,6 +66,7 @@ func (s *Server) Handler() http.Handler {
 		ChunkMinLength: s.cfg.ChunkMinLength,
 	})
 	router.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		quiet(r, "healthz")
 		w.Write([]byte("ok\n"))
 	}).Methods("GET", "HEAD")
 	router.HandleFunc("/readyz", s.ready).Methods("GET", "HEAD")
@@ -81,12 +82,20 @@ func (s *Server) Handler() http.Handler {
 
 // ready answers 200 when the storage root is writable, 503 otherwise.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	quiet(r, "readyz")
 	if err := checkWritable(s.cfg.Root); err != nil {
 		s.log.WithError(err).Warn("storage root not writable")
 		http.Error(w, "storage not writable: "+err.Error(), http.StatusServiceUnavailable)
 		return
 	}
 	w.Write([]byte("ready\n"))
+}
+
+// quiet names a health route and keeps its successes out of the info log:
+// probes every few seconds would drown what a learner wants to read.
+func quiet(r *http.Request, route string) {
+	rec := accesslog.From(r.Context())
+	rec.Route, rec.Quiet = route, true
 }
 
 func checkWritable(root string) error {

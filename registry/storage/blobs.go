@@ -82,17 +82,22 @@ func (s *Store) LinkBlob(name string, d digest.Digest) error {
 	s.touchBlob(d)
 	link := s.layerLinkPath(name, d)
 	if exists(link) {
+		now := time.Now()
+		os.Chtimes(link, now, now)
 		return nil
 	}
 	return s.writeFileAtomic(link, []byte(d.String()))
 }
 
 // KeepFresh touches a blob a client just asked about (HEAD before a push
-// that will skip uploading it) unless it was touched within the last
-// minute, so a collection running now keeps it.
-func (s *Store) KeepFresh(d digest.Digest) {
-	if st, err := os.Stat(s.blobPath(d)); err == nil && time.Since(st.ModTime()) > time.Minute {
-		s.touchBlob(d)
+// that will skip uploading it), and the repository's link to it, unless
+// touched within the last minute, so a collection running now keeps both.
+func (s *Store) KeepFresh(name string, d digest.Digest) {
+	for _, path := range []string{s.blobPath(d), s.layerLinkPath(name, d)} {
+		if st, err := os.Stat(path); err == nil && time.Since(st.ModTime()) > time.Minute {
+			now := time.Now()
+			os.Chtimes(path, now, now)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package storage
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"time"
 
@@ -43,13 +44,14 @@ type GCResult struct {
 	DeletedBlobs     []GCBlob     `json:"deleted_blobs"`
 	FreedBytes       int64        `json:"freed_bytes"`
 	RemovedLinks     int          `json:"removed_links"`
+	RemovedRepos     []string     `json:"removed_repositories"`
 }
 
 // GC marks every blob reachable from a manifest of any repository (image
 // manifests, indexes and their children, referrers), then sweeps the rest.
 // It is safe while the registry serves: see gclock.go for the protocol.
 func (s *Store) GC(opts GCOptions) (*GCResult, error) {
-	res := &GCResult{DryRun: opts.DryRun, Started: time.Now(), DeletedManifests: []GCManifest{}, DeletedBlobs: []GCBlob{}}
+	res := &GCResult{DryRun: opts.DryRun, Started: time.Now(), DeletedManifests: []GCManifest{}, DeletedBlobs: []GCBlob{}, RemovedRepos: []string{}}
 	cutoff := res.Started.Add(-opts.Grace)
 	repos, err := s.repoDirs()
 	if err != nil {
@@ -86,7 +88,7 @@ func (s *Store) GC(opts GCOptions) (*GCResult, error) {
 		}
 	}
 	res.MarkedBlobs = len(marked)
-	var candidates []GCBlob
+	candidates := []GCBlob{}
 	err = s.eachBlob(func(d digest.Digest, info os.FileInfo) {
 		switch {
 		case marked[d]:
@@ -112,6 +114,9 @@ func (s *Store) GC(opts GCOptions) (*GCResult, error) {
 		n, err := s.removeDanglingLinks(repos)
 		res.RemovedLinks = n
 		if err != nil {
+			return res, err
+		}
+		if res.RemovedRepos, err = s.removeEmptyRepos(repos, cutoff); err != nil {
 			return res, err
 		}
 	}
@@ -241,4 +246,51 @@ func (s *Store) removeDanglingLinks(repos []string) (int, error) {
 		}
 	}
 	return removed, nil
+}
+
+// removeEmptyRepos removes the repositories left with no manifest and no
+// tag whose blob links are all older than cutoff (a push in flight links
+// its blobs before its manifest arrives: those stay).
+func (s *Store) removeEmptyRepos(repos []string, cutoff time.Time) ([]string, error) {
+	unlock, err := s.lockGC(true)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	removed := []string{}
+	for _, name := range repos {
+		if s.hasManifests(name) {
+			continue
+		}
+		if tags, _ := s.Tags(name); len(tags) > 0 || newerThan(s.layersDir(name), cutoff) {
+			continue
+		}
+		for _, dir := range []string{"_layers", "_manifests", "_referrers"} {
+			if err := os.RemoveAll(filepath.Join(s.repoDir(name), dir)); err != nil {
+				return removed, err
+			}
+		}
+		pruneEmptyDirs(s.repoDir(name), s.reposDir())
+		removed = append(removed, name)
+	}
+	return removed, nil
+}
+
+// newerThan reports whether a file under dir changed at or after t.
+func newerThan(dir string, t time.Time) bool {
+	newer := false
+	filepath.WalkDir(dir, func(path string, e os.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if e.IsDir() {
+			return nil
+		}
+		if info, err := e.Info(); err == nil && !info.ModTime().Before(t) {
+			newer = true
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	return newer
 }
