@@ -3,6 +3,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/gorilla/mux"
@@ -52,11 +53,23 @@ func Register(router *mux.Router, store *storage.Store, opts Options) {
 	v2.Handle("/", a.handle("base", a.base)).Methods("GET", "HEAD")
 	v2.Handle("/_catalog", a.handle("catalog", a.catalog)).Methods("GET")
 
+	// A path no route takes is NOT_FOUND; a path a route takes with another
+	// method is UNSUPPORTED (405). gorilla/mux loses the method mismatch
+	// on some paths once a subrouter has a NotFoundHandler, so it is asked
+	// again here.
 	v2.NotFoundHandler = a.handle("notfound", func(w http.ResponseWriter, r *http.Request) error {
+		for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			var match mux.RouteMatch
+			if m != r.Method && v2.Match(probe, &match) && match.MatchErr == nil {
+				return newError("UNSUPPORTED", fmt.Errorf("%s is not allowed on %s", r.Method, r.URL.Path))
+			}
+		}
 		return newError("NOT_FOUND", nil)
 	})
 	v2.MethodNotAllowedHandler = a.handle("notallowed", func(w http.ResponseWriter, r *http.Request) error {
-		return newError("UNSUPPORTED", nil)
+		return newError("UNSUPPORTED", fmt.Errorf("%s is not allowed on %s", r.Method, r.URL.Path))
 	})
 }
 
