@@ -1,0 +1,114 @@
+package config
+
+import (
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func load(t *testing.T, env map[string]string, args ...string) (Config, []string, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return Load(fs, args, func(k string) string { return env[k] })
+}
+
+func TestDefaults(t *testing.T) {
+	c, rest, err := load(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rest) != 0 {
+		t.Fatalf("remaining args %v", rest)
+	}
+	want := Defaults()
+	if c != want {
+		t.Fatalf("loaded %+v, want the defaults %+v", c, want)
+	}
+	if !c.DeleteEnabled || c.ReadOnly || c.Addr != ":5000" || c.UploadMaxAge != 24*time.Hour || c.LogFormat != "text" {
+		t.Fatalf("unexpected defaults %+v", c)
+	}
+}
+
+func TestEnvironmentThenFlags(t *testing.T) {
+	env := map[string]string{
+		"REGISTRY_ADDR":             "127.0.0.1:6000",
+		"REGISTRY_ROOT":             "/srv/env",
+		"REGISTRY_LOG_FORMAT":       "json",
+		"REGISTRY_DELETE_ENABLED":   "false",
+		"REGISTRY_READ_ONLY":        "true",
+		"REGISTRY_UPLOAD_MAX_AGE":   "2h",
+		"REGISTRY_GC_INTERVAL":      "off",
+		"REGISTRY_CHUNK_MIN_LENGTH": "1048576",
+		"REGISTRY_SHUTDOWN_GRACE":   "5s",
+	}
+	c, _, err := load(t, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:6000" || c.Root != "/srv/env" || c.LogFormat != "json" || c.DeleteEnabled || !c.ReadOnly ||
+		c.UploadMaxAge != 2*time.Hour || c.GCInterval != 0 || c.ChunkMinLength != 1<<20 || c.ShutdownGrace != 5*time.Second {
+		t.Fatalf("environment not applied: %+v", c)
+	}
+	// Flags win over the environment.
+	c, rest, err := load(t, env, "--root", "/srv/flag", "--read-only=false", "--gc-interval", "1h", "extra")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Root != "/srv/flag" || c.ReadOnly || c.GCInterval != time.Hour || c.Addr != "127.0.0.1:6000" {
+		t.Fatalf("flags did not win: %+v", c)
+	}
+	if len(rest) != 1 || rest[0] != "extra" {
+		t.Fatalf("remaining args %v", rest)
+	}
+}
+
+func TestVerboseMeansDebug(t *testing.T) {
+	c, _, err := load(t, map[string]string{"REGISTRY_VERBOSE": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LogLevel != "debug" {
+		t.Fatalf("verbose: log level %q", c.LogLevel)
+	}
+}
+
+func TestInvalid(t *testing.T) {
+	cases := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"bad bool in env", map[string]string{"REGISTRY_READ_ONLY": "maybe"}, nil, "REGISTRY_READ_ONLY"},
+		{"bad duration in env", map[string]string{"REGISTRY_UPLOAD_MAX_AGE": "soon"}, nil, "REGISTRY_UPLOAD_MAX_AGE"},
+		{"bad number in env", map[string]string{"REGISTRY_CHUNK_MIN_LENGTH": "big"}, nil, "REGISTRY_CHUNK_MIN_LENGTH"},
+		{"log format", nil, []string{"--log-format", "xml"}, "log format"},
+		{"empty root", nil, []string{"--root", ""}, "root"},
+		{"address without port", nil, []string{"--addr", "localhost"}, "address"},
+		{"zero upload age", nil, []string{"--upload-max-age", "0s"}, "negative"},
+		{"negative gc interval", nil, []string{"--gc-interval", "-1m"}, "negative"},
+		{"negative chunk length", nil, []string{"--chunk-min-length", "-5"}, "negative"},
+		{"unknown flag", nil, []string{"--no-such-flag"}, "no-such-flag"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := load(t, c.env, c.args...)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %q does not mention %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestHelpIsErrHelp(t *testing.T) {
+	_, _, err := load(t, nil, "--help")
+	if err != flag.ErrHelp {
+		t.Fatalf("--help: %v, want flag.ErrHelp", err)
+	}
+}
