@@ -45,6 +45,10 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
@@ -62,10 +66,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "registry", version)
 		return 0
 	case "help":
-		fmt.Fprint(stdout, usage)
-		return 0
-	}
-	if len(args) == 0 && (cmd == "-h" || cmd == "--help") {
 		fmt.Fprint(stdout, usage)
 		return 0
 	}

@@ -134,3 +134,13 @@ func TestGCAndDU(t *testing.T) {
 		t.Fatalf("gc deleted the manifest: %v", err)
 	}
 }
+// "registry --help" and "registry -h" print the usage with the list of
+// commands (run has a branch for it).
+func TestTopLevelHelpShowsCommands(t *testing.T) {
+	for _, arg := range []string{"--help", "-h"} {
+		code, out, errOut := runCmd(t, arg)
+		if code != 0 || !strings.Contains(out+errOut, "registry gc") || !strings.Contains(out+errOut, "registry du") {
+			t.Errorf("registry %s: exit %d, output does not list the commands:\n%s%s", arg, code, out, errOut)
+		}
+	}
+}

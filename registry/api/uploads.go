@@ -145,12 +145,7 @@ func (a *API) patchUpload(w http.ResponseWriter, r *http.Request) error {
 	}
 	size, err := a.store.AppendUpload(name, id, start, length, r.Body)
 	if err != nil {
-		if errors.Is(err, storage.ErrRangeInvalid) {
-			w.Header().Set("Location", "/v2/"+name+"/blobs/uploads/"+id)
-			w.Header().Set("Range", rangeHeader(size))
-			w.Header().Set("Docker-Upload-UUID", id)
-		}
-		return err
+		return rangeError(w, name, id, size, err)
 	}
 	f := logrus.Fields{"upload_id": id, "total": storage.HumanSize(size)}
 	if cr := r.Header.Get("Content-Range"); cr != "" {
@@ -182,11 +177,22 @@ func (a *API) putUpload(w http.ResponseWriter, r *http.Request) error {
 	}
 	size, err := a.store.FinishUpload(name, id, d, start, length, body)
 	if err != nil {
-		return err
+		return rangeError(w, name, id, size, err)
 	}
 	accesslog.Event(r.Context(), "blob_committed", "blob committed, digest verified",
 		logrus.Fields{"digest": ds, "size": storage.HumanSize(size)})
 	return blobCreated(w, name, d)
+}
+
+// rangeError adds, to a 416, where the upload stands, so the client can
+// resume from the right offset.
+func rangeError(w http.ResponseWriter, name, id string, size int64, err error) error {
+	if errors.Is(err, storage.ErrRangeInvalid) {
+		w.Header().Set("Location", "/v2/"+name+"/blobs/uploads/"+id)
+		w.Header().Set("Range", rangeHeader(size))
+		w.Header().Set("Docker-Upload-UUID", id)
+	}
+	return err
 }
 
 func (a *API) cancelUpload(w http.ResponseWriter, r *http.Request) error {

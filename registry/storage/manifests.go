@@ -187,7 +187,10 @@ func (s *Store) DeleteManifest(name string, d digest.Digest) error {
 		}
 		pruneEmptyDirs(s.referrersDir(name, m.Subject.Digest), s.repoDir(name))
 	}
-	if err := removeFile(s.revisionPath(name, d)); err != nil {
+	if err := os.Remove(s.revisionPath(name, d)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) { // a concurrent delete won
+			return fmt.Errorf("manifest %s in %s: %w", d, name, ErrManifestUnknown)
+		}
 		return err
 	}
 	s.stats.manifests.Add(-1)

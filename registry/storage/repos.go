@@ -10,12 +10,6 @@ import (
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// RepoExists reports whether anything was ever stored under the name.
-func (s *Store) RepoExists(name string) bool {
-	st, err := os.Stat(s.repoDir(name))
-	return err == nil && st.IsDir()
-}
-
 // hasManifests reports whether the repository holds at least one manifest.
 func (s *Store) hasManifests(name string) bool {
 	algs, err := os.ReadDir(s.revisionsDir(name))
@@ -52,7 +46,7 @@ func (s *Store) revisions(name string) []digest.Digest {
 // Repositories lists, in lexical order, every repository that holds at
 // least one manifest: one left with no manifests and no tags is not listed.
 func (s *Store) Repositories() ([]string, error) {
-	var repos []string
+	repos := []string{}
 	var walk func(dir, prefix string) error
 	walk = func(dir, prefix string) error {
 		entries, err := os.ReadDir(dir)

@@ -31,7 +31,7 @@ func (s *Store) DeleteTag(name, tag string) error {
 
 // Tags lists the repository's tags in lexical order.
 func (s *Store) Tags(name string) ([]string, error) {
-	if !s.RepoExists(name) {
+	if !exists(s.tagsDir(name)) && !s.hasManifests(name) {
 		return nil, fmt.Errorf("%s: %w", name, ErrNameUnknown)
 	}
 	entries, err := os.ReadDir(s.tagsDir(name))
