@@ -134,6 +134,7 @@ func TestGCAndDU(t *testing.T) {
 		t.Fatalf("gc deleted the manifest: %v", err)
 	}
 }
+
 // "registry --help" and "registry -h" print the usage with the list of
 // commands (run has a branch for it).
 func TestTopLevelHelpShowsCommands(t *testing.T) {
