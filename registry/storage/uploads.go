@@ -161,6 +161,11 @@ func (s *Store) appendLocked(id string, st *uploadState, start, length int64, r 
 		return st.size, err
 	}
 	if length >= 0 && n != length {
+		// The chunk is not what the client announced: take it back whole.
+		if os.Truncate(filepath.Join(s.uploadDir(id), "data"), st.size-n) == nil {
+			st.size -= n
+		}
+		st.h = nil
 		return st.size, fmt.Errorf("chunk held %d bytes, Content-Length said %d: %w", n, length, ErrSizeInvalid)
 	}
 	return st.size, nil
