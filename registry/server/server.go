@@ -41,6 +41,12 @@ func New(cfg config.Config, log *logrus.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	return NewWithStore(cfg, log, store), nil
+}
+
+// NewWithStore serves a store the caller opened (tests open it with
+// storage options of their own, such as injected write faults).
+func NewWithStore(cfg config.Config, log *logrus.Logger, store *storage.Store) *Server {
 	s := &Server{cfg: cfg, log: log, store: store, metrics: metrics.New(store)}
 	s.http = &http.Server{
 		Addr:              cfg.Addr,
@@ -48,9 +54,8 @@ func New(cfg config.Config, log *logrus.Logger) (*Server, error) {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          nil,
 	}
-	return s, nil
+	return s
 }
 
 // Store is the server's store.
