@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// refVersion is the reference registry measured beside ours.
+const refVersion = "v3.1.2"
+
+// registry is one registry under test: how to start it fresh.
+type registry struct {
+	name  string
+	start func(root, addr, logFile string) *exec.Cmd
+}
+
+// running is a started registry process.
+type running struct {
+	cmd  *exec.Cmd
+	addr string
+	root string
+}
+
+func ours(bin string) registry {
+	return registry{name: "layerlab", start: func(root, addr, logFile string) *exec.Cmd {
+		cmd := exec.Command(bin, "serve", "--addr", addr, "--root", root, "--log-format", "json", "--log-level", "info")
+		cmd.Stderr = openLog(logFile)
+		return cmd
+	}}
+}
+
+func reference(bin string) registry {
+	return registry{name: "distribution", start: func(root, addr, logFile string) *exec.Cmd {
+		cfg := filepath.Join(filepath.Dir(root), "config.yml")
+		os.WriteFile(cfg, []byte(fmt.Sprintf(`version: 0.1
+log:
+  level: info
+  formatter: json
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: %s
+  delete:
+    enabled: true
+  cache:
+    blobdescriptor: inmemory
+http:
+  addr: %s
+  secret: bench-only
+`, root, addr)), 0o644)
+		cmd := exec.Command(bin, "serve", cfg)
+		cmd.Stdout = openLog(logFile)
+		cmd.Stderr = cmd.Stdout
+		return cmd
+	}}
+}
+
+func openLog(path string) *os.File {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		fatal(err)
+	}
+	return f
+}
+
+// launch starts a registry on a fresh root and waits until /v2/ answers.
+func (r registry) launch(work string) *running {
+	root, err := os.MkdirTemp(work, r.name+"-")
+	if err != nil {
+		fatal(err)
+	}
+	store := filepath.Join(root, "store")
+	os.MkdirAll(store, 0o755)
+	addr := freeAddr()
+	cmd := r.start(store, addr, filepath.Join(work, r.name+".log"))
+	if err := cmd.Start(); err != nil {
+		fatal(fmt.Errorf("start %s: %w", r.name, err))
+	}
+	for i := 0; i < 300; i++ {
+		if resp, err := http.Get("http://" + addr + "/v2/"); err == nil {
+			resp.Body.Close()
+			return &running{cmd: cmd, addr: addr, root: root}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	fatal(fmt.Errorf("%s did not start on %s", r.name, addr))
+	return nil
+}
+
+// stop ends the process, reports its peak resident memory, and deletes
+// its storage.
+func (p *running) stop() (peakMiB float64) {
+	peakMiB = peakRSS(p.cmd.Process.Pid)
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
+	os.RemoveAll(p.root)
+	return peakMiB
+}
+
+// peakRSS reads VmHWM of a process, in MiB.
+func peakRSS(pid int) float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func freeAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// buildBinaries builds our registry and the reference one (from the Go
+// module proxy, into a cache directory outside the repository).
+func buildBinaries(withRef bool) (oursBin, refBin string) {
+	oursBin = "bin/registry"
+	run("go", "build", "-o", oursBin, "./registry")
+	if !withRef {
+		return oursBin, ""
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	dir := filepath.Join(cache, "layerlab-bench", "distribution-"+refVersion)
+	refBin = filepath.Join(dir, "registry")
+	if _, err := os.Stat(refBin); err != nil {
+		fmt.Fprintf(os.Stderr, "building the reference registry %s into %s\n", refVersion, dir)
+		cmd := exec.Command("go", "install", "github.com/distribution/distribution/v3/cmd/registry@"+refVersion)
+		cmd.Env = append(os.Environ(), "GOBIN="+dir, "CGO_ENABLED=0")
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fatal(fmt.Errorf("build the reference registry: %w", err))
+		}
+	}
+	return oursBin, refBin
+}
+
+func run(name string, args ...string) {
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fatal(fmt.Errorf("%s %v: %w", name, args, err))
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	cleanup()
+	os.Exit(1)
+}
