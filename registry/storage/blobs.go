@@ -219,13 +219,8 @@ func (s *Store) writeBlob(d digest.Digest, data []byte) error {
 		s.touchBlob(d)
 		return nil
 	}
-	f, err := s.createTemp()
+	f, err := s.tempWith(data)
 	if err != nil {
-		return err
-	}
-	if _, err := s.writer(f).Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
 		return err
 	}
 	return s.commitBlob(f, d)

@@ -91,16 +91,25 @@ func (f faultWriter) Write(p []byte) (int, error) {
 
 // writeFileAtomic replaces dst with data: temp file, fsync, rename, dir sync.
 func (s *Store) writeFileAtomic(dst string, data []byte) error {
-	f, err := s.createTemp()
+	f, err := s.tempWith(data)
 	if err != nil {
 		return err
+	}
+	return s.commitFile(f, dst)
+}
+
+// tempWith returns a temp file holding data, still open for committing.
+func (s *Store) tempWith(data []byte) (*os.File, error) {
+	f, err := s.createTemp()
+	if err != nil {
+		return nil, err
 	}
 	if _, err := s.writer(f).Write(data); err != nil {
 		f.Close()
 		os.Remove(f.Name())
-		return err
+		return nil, err
 	}
-	return s.commitFile(f, dst)
+	return f, nil
 }
 
 func syncDir(dir string) error {
