@@ -1,0 +1,11 @@
+//go:build !linux
+
+package storage
+
+import (
+	"io"
+	"os"
+)
+
+// newFlushBehind is a plain file where sync_file_range does not exist.
+func newFlushBehind(f *os.File) io.Writer { return f }
