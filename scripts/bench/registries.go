@@ -29,9 +29,11 @@ type running struct {
 	root string
 }
 
-func ours(bin string) registry {
+// ours runs our registry; logLevel "info" writes the JSON access log,
+// "error" leaves it off (to measure what logging costs).
+func ours(bin, logLevel string) registry {
 	return registry{name: "layerlab", start: func(root, addr, logFile string) *exec.Cmd {
-		cmd := exec.Command(bin, "serve", "--addr", addr, "--root", root, "--log-format", "json", "--log-level", "info")
+		cmd := exec.Command(bin, "serve", "--addr", addr, "--root", root, "--log-format", "json", "--log-level", logLevel)
 		cmd.Stderr = openLog(logFile)
 		return cmd
 	}}
