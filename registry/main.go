@@ -99,6 +99,7 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "registry:", err)
 		return 2
 	}
+	defer accesslog.Flush(log)
 	srv, err := server.New(cfg, log)
 	if err != nil {
 		log.WithError(err).Error("cannot start")

@@ -21,12 +21,7 @@ func (jsonFormatter) Format(e *logrus.Entry) ([]byte, error) {
 	if e.Buffer != nil {
 		b = e.Buffer.Bytes()[:0]
 	}
-	b = append(b, `{"time":`...)
-	b = appendString(b, e.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
-	b = append(b, `,"level":`...)
-	b = appendString(b, e.Level.String())
-	b = append(b, `,"msg":`...)
-	b = appendString(b, e.Message)
+	b = appendJSONHead(b, e.Time, e.Level, e.Message)
 	keys := make([]string, 0, len(e.Data))
 	for k := range e.Data {
 		keys = append(keys, k)
@@ -40,6 +35,16 @@ func (jsonFormatter) Format(e *logrus.Entry) ([]byte, error) {
 	}
 	b = append(b, '}', '\n')
 	return b, nil
+}
+
+// appendJSONHead opens a line: time, level, message.
+func appendJSONHead(b []byte, t time.Time, level logrus.Level, msg string) []byte {
+	b = append(b, `{"time":"`...)
+	b = t.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	b = append(b, `","level":`...)
+	b = appendString(b, level.String())
+	b = append(b, `,"msg":`...)
+	return appendString(b, msg)
 }
 
 func appendValue(b []byte, v any) []byte {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sirupsen/logrus"
 )
@@ -63,5 +65,34 @@ func TestTextFormatterTellsTheStory(t *testing.T) {
 	}
 	if strings.Contains(lines[1], "method=") || strings.Contains(lines[0], "\x1b[") {
 		t.Errorf("fields repeated or colors off a terminal: %q", out.String())
+	}
+}
+
+func TestBufferedOutputFlushes(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	l, err := New(f, "info", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Info("first")
+	deadline := time.Now().Add(2 * time.Second)
+	for { // written within flushEvery without anything else happening
+		b, _ := os.ReadFile(f.Name())
+		if strings.Contains(string(b), `"msg":"first"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a buffered line was never written")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	l.Info("second")
+	Flush(l)
+	if b, _ := os.ReadFile(f.Name()); strings.Count(string(b), "\n") != 2 {
+		t.Fatalf("after Flush the file holds %q", b)
 	}
 }

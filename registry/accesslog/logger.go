@@ -13,6 +13,9 @@ import (
 func New(out io.Writer, level, format string) (*logrus.Logger, error) {
 	l := logrus.New()
 	l.SetOutput(out)
+	if f, ok := out.(*os.File); ok {
+		l.SetOutput(newBufferedOut(f)) // batched writes; Flush on shutdown
+	}
 	lv, err := logrus.ParseLevel(level)
 	if err != nil {
 		return nil, fmt.Errorf("log level %q: %w", level, err)
