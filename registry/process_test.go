@@ -39,25 +39,12 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startRegistry runs the binary and waits until /v2/ answers.
-func startRegistry(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
+// startRegistry runs the binary on a new root, stopped when the test ends.
+func startRegistry(t *testing.T, bin string) (*exec.Cmd, string) {
 	t.Helper()
-	addr := freeAddr(t)
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--root", t.TempDir(), "--log-level", "warn"}, args...)...)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, addr := serveOn(t, bin, t.TempDir())
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; i < 100; i++ {
-		if resp, err := http.Get("http://" + addr + "/v2/"); err == nil {
-			resp.Body.Close()
-			return cmd, addr
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatal("registry did not start")
-	return nil, ""
+	return cmd, addr
 }
 
 // peakRSS reads the process's high-water mark of resident memory, in bytes.
