@@ -149,3 +149,53 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	defer func() { <-w.mu }()
 	return w.b.Write(p)
 }
+
+// TestReadOnlyOrForbiddenStorage: a filesystem remounted read-only or a
+// permission error answers 503 with an OCI error saying so; nothing stored
+// is touched and writes work again when the fault clears.
+func TestReadOnlyOrForbiddenStorage(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.EROFS, syscall.EACCES} {
+		t.Run(errno.Error(), func(t *testing.T) {
+			var broken atomic.Bool
+			root := t.TempDir()
+			store, err := storage.Open(root, storage.Options{WriteFault: func() error {
+				if broken.Load() {
+					return errno
+				}
+				return nil
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			log, _ := accesslog.New(io.Discard, "error", "json")
+			cfg := config.Defaults()
+			cfg.Root = root
+			ts := httptest.NewServer(server.NewWithStore(cfg, log, store).Handler())
+			defer ts.Close()
+			push := func() int {
+				data := randomBytes(t, 4096)
+				resp, err := http.Post(ts.URL+"/v2/lab/ro/blobs/uploads/?digest="+digest.FromBytes(data).String(), "", bytes.NewReader(data))
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusServiceUnavailable && !strings.Contains(string(body), "cannot write to its storage") {
+					t.Errorf("503 without saying why: %s", body)
+				}
+				return resp.StatusCode
+			}
+			broken.Store(true)
+			if got := push(); got != http.StatusServiceUnavailable {
+				t.Fatalf("push with %v: %d, want 503", errno, got)
+			}
+			if left := leftovers(t, root); len(left) != 0 {
+				t.Errorf("temp files left: %v", left)
+			}
+			broken.Store(false)
+			if got := push(); got != http.StatusCreated {
+				t.Fatalf("push after the fault cleared: %d", got)
+			}
+		})
+	}
+}
