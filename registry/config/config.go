@@ -26,6 +26,8 @@ type Config struct {
 	GCGrace        time.Duration
 	ChunkMinLength int64
 	ShutdownGrace  time.Duration
+	HeaderTimeout  time.Duration
+	IdleTimeout    time.Duration
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -39,6 +41,8 @@ func Defaults() Config {
 		UploadMaxAge:  24 * time.Hour,
 		ShutdownGrace: 30 * time.Second,
 		GCGrace:       15 * time.Minute,
+		HeaderTimeout: 10 * time.Second,
+		IdleTimeout:   2 * time.Minute,
 	}
 }
 
@@ -62,6 +66,8 @@ func (c *Config) settings() []setting {
 		{"gc-interval", "REGISTRY_GC_INTERVAL", "run garbage collection in the server this often (0: never)", &c.GCInterval},
 		{"gc-grace", "REGISTRY_GC_GRACE", "scheduled garbage collection keeps what was touched this recently", &c.GCGrace},
 		{"chunk-min-length", "REGISTRY_CHUNK_MIN_LENGTH", "advertise OCI-Chunk-Min-Length (bytes, 0: no minimum)", &c.ChunkMinLength},
+		{"header-timeout", "REGISTRY_HEADER_TIMEOUT", "a client must send its request headers within this (slow clients are cut off)", &c.HeaderTimeout},
+		{"idle-timeout", "REGISTRY_IDLE_TIMEOUT", "close keep-alive connections idle for longer than this", &c.IdleTimeout},
 		{"shutdown-grace", "REGISTRY_SHUTDOWN_GRACE", "how long in-flight requests may finish on SIGINT/SIGTERM", &c.ShutdownGrace},
 	}
 }
@@ -140,7 +146,7 @@ func (c *Config) Validate() error {
 	if !strings.Contains(c.Addr, ":") {
 		return fmt.Errorf("address %q: want HOST:PORT or :PORT", c.Addr)
 	}
-	if c.UploadMaxAge <= 0 || c.GCInterval < 0 || c.ChunkMinLength < 0 {
+	if c.UploadMaxAge <= 0 || c.GCInterval < 0 || c.ChunkMinLength < 0 || c.HeaderTimeout <= 0 || c.IdleTimeout <= 0 {
 		return fmt.Errorf("durations and lengths must not be negative")
 	}
 	return nil

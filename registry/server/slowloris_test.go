@@ -1,0 +1,71 @@
+package server
+
+import (
+	"context"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/layerlab/layerlab/registry/accesslog"
+	"github.com/layerlab/layerlab/registry/config"
+)
+
+// TestSlowClientIsCutOff: a client that trickles its request headers
+// slower than the header timeout is disconnected.
+func TestSlowClientIsCutOff(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.Root = t.TempDir()
+	cfg.HeaderTimeout = 300 * time.Millisecond
+	log, _ := accesslog.New(io.Discard, "error", "json")
+	srv, err := New(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	request := "GET /v2/ HTTP/1.1\r\nHost: registry\r\nX-Slow: " + string(make([]byte, 0)) + "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n"
+	cut := false
+	for i := 0; i < len(request); i++ { // one byte every 50 ms: 2 s for the whole header
+		if _, err := conn.Write([]byte{request[i]}); err != nil {
+			cut = true
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+		if time.Since(start) > 5*time.Second {
+			break
+		}
+	}
+	if !cut { // the server may close without the client noticing a write error
+		conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+		b, err := io.ReadAll(conn)
+		cut = err == nil && len(b) == 0 || err != nil && !isTimeout(err)
+		if len(b) > 0 && string(b[:12]) == "HTTP/1.1 200" {
+			t.Fatal("the slow request was served")
+		}
+	}
+	if !cut {
+		t.Fatal("a client trickling its headers was never cut off")
+	}
+	if elapsed := time.Since(start); elapsed > 3*time.Second {
+		t.Fatalf("cut off only after %s", elapsed)
+	}
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}
