@@ -9,7 +9,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -21,6 +23,7 @@ import (
 	"time"
 
 	"github.com/layerlab/layerlab/registry/accesslog"
+	"github.com/layerlab/layerlab/registry/auth"
 	"github.com/layerlab/layerlab/registry/config"
 	"github.com/layerlab/layerlab/registry/server"
 )
@@ -34,6 +37,7 @@ Usage:
   registry gc [flags]          delete blobs no manifest references (safe while serving)
   registry du [--json]         storage report: per repository, shared blobs, dedup savings
   registry healthcheck         exit 0 if the registry on REGISTRY_ADDR is ready, else 1
+  registry htpasswd USER       print an htpasswd line for USER (password read from stdin)
   registry version             print the version
 
 Every flag can also be set with the REGISTRY_* environment variable named in
@@ -62,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return gc(args, stdout, stderr)
 	case "du":
 		return du(args, stdout, stderr)
+	case "htpasswd":
+		return htpasswd(args, os.Stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "registry", version)
 		return 0
@@ -130,8 +136,14 @@ func healthcheck(args []string, stderr io.Writer) int {
 	if strings.HasPrefix(host, ":") {
 		host = "127.0.0.1" + host
 	}
+	scheme := "http"
 	client := &http.Client{Timeout: 5 * time.Second}
-	resp, err := client.Get("http://" + host + "/readyz")
+	if cfg.TLSCert != "" {
+		// Asking itself over loopback: the certificate names the public host.
+		scheme = "https"
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	}
+	resp, err := client.Get(scheme + "://" + host + "/readyz")
 	if err != nil {
 		fmt.Fprintln(stderr, "healthcheck:", err)
 		return 1
@@ -141,5 +153,31 @@ func healthcheck(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "healthcheck: status", resp.Status)
 		return 1
 	}
+	return 0
+}
+
+// htpasswd prints "user:bcrypt-hash" for the password on the first line of
+// stdin: an image from scratch has no htpasswd command.
+func htpasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintln(stderr, "usage: echo PASSWORD | registry htpasswd USER >> htpasswd")
+		return 2
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && err != io.EOF {
+		fmt.Fprintln(stderr, "htpasswd:", err)
+		return 1
+	}
+	password := strings.TrimRight(line, "\r\n")
+	if password == "" {
+		fmt.Fprintln(stderr, "htpasswd: empty password")
+		return 2
+	}
+	entry, err := auth.HashPassword(args[0], password)
+	if err != nil {
+		fmt.Fprintln(stderr, "htpasswd:", err)
+		return 2
+	}
+	fmt.Fprintln(stdout, entry)
 	return 0
 }

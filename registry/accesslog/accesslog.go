@@ -27,6 +27,7 @@ type Record struct {
 	Reference  string
 	Digest     string
 	UploadID   string
+	User       string
 	ErrCode    string
 	ErrMessage string
 	ErrDetail  string
@@ -126,6 +127,7 @@ func (rec *Record) write(r *http.Request, elapsed time.Duration) {
 	str("route", rec.Route)
 	fs = append(fs, field{key: "status", num: int64(rec.Status), kind: kindInt})
 	str("upload_id", rec.UploadID)
+	str("user", rec.User)
 	fs = append(fs, field{key: "user_agent", str: r.UserAgent()})
 
 	if _, ok := rec.log.Formatter.(jsonFormatter); ok {

@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"github.com/layerlab/layerlab/registry/accesslog"
+	"github.com/layerlab/layerlab/registry/auth"
 	"github.com/layerlab/layerlab/registry/storage"
 )
 
@@ -81,6 +82,9 @@ var storageErrors = []struct {
 	{storage.ErrUnsupported, "UNSUPPORTED", 0},
 	{storage.ErrTooManyUploads, "TOOMANYREQUESTS", 0},
 	{storage.ErrManifestTooLarge, "SIZE_INVALID", http.StatusRequestEntityTooLarge},
+	{auth.ErrUnauthorized, "UNAUTHORIZED", 0},
+	{auth.ErrDenied, "DENIED", 0},
+	{auth.ErrTooMany, "TOOMANYREQUESTS", 0},
 }
 
 // toError turns any error a handler returns into an OCI error.

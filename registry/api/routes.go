@@ -18,6 +18,15 @@ type Options struct {
 	ReadOnly      bool
 	// ChunkMinLength is advertised as OCI-Chunk-Min-Length (0: not sent).
 	ChunkMinLength int64
+	// Auth, when set, decides who may pull and push.
+	Auth Authorizer
+}
+
+// Authorizer decides whether a request may pull from (or, with push, write
+// to) a repository; repo is "" for /v2/ and the catalog. It returns the
+// user's name and sets any challenge header on w.
+type Authorizer interface {
+	Authorize(w http.ResponseWriter, r *http.Request, repo string, push bool) (string, error)
 }
 
 // API serves /v2/ from a store.
@@ -80,7 +89,7 @@ func (a *API) handle(route string, fn handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := accesslog.From(r.Context())
 		rec.Route = route
-		err := a.precheck(r, rec)
+		err := a.precheck(w, r, rec)
 		if err == nil {
 			err = fn(w, r)
 		}
@@ -90,21 +99,30 @@ func (a *API) handle(route string, fn handlerFunc) http.Handler {
 	})
 }
 
-func (a *API) precheck(r *http.Request, rec *accesslog.Record) error {
-	vars := mux.Vars(r)
-	if name, ok := vars["name"]; ok {
+func (a *API) precheck(w http.ResponseWriter, r *http.Request, rec *accesslog.Record) error {
+	name, hasName := mux.Vars(r)["name"]
+	if hasName {
 		rec.Repository = name
 		if err := ValidateName(name); err != nil {
 			return err
 		}
 	}
-	if a.opts.ReadOnly {
-		switch r.Method {
-		case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
-			e := newError("UNSUPPORTED", nil)
-			e.Message = "the registry is in read-only mode: pushes and deletes are refused"
-			return e
+	writes := false
+	switch r.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		writes = true
+	}
+	if a.opts.Auth != nil {
+		user, err := a.opts.Auth.Authorize(w, r, name, writes)
+		rec.User = user
+		if err != nil {
+			return err
 		}
+	}
+	if a.opts.ReadOnly && writes {
+		e := newError("UNSUPPORTED", nil)
+		e.Message = "the registry is in read-only mode: pushes and deletes are refused"
+		return e
 	}
 	return nil
 }

@@ -74,6 +74,14 @@ func (a *API) mount(w http.ResponseWriter, r *http.Request, name, m, from string
 			return false, err
 		}
 	}
+	if a.opts.Auth != nil { // mount only what this client may pull anyway
+		if from == "" {
+			return false, nil
+		}
+		if _, err := a.opts.Auth.Authorize(headersOnly{http.Header{}}, r, from, false); err != nil {
+			return false, nil
+		}
+	}
 	ok, err := a.store.Mount(name, from, d)
 	if err != nil || !ok {
 		return false, err
@@ -86,6 +94,14 @@ func (a *API) mount(w http.ResponseWriter, r *http.Request, name, m, from string
 		logrus.Fields{"digest": m, "from": from})
 	return true, blobCreated(w, name, d)
 }
+
+// headersOnly is a ResponseWriter that keeps nothing: for asking the
+// authorizer a question without answering the client.
+type headersOnly struct{ h http.Header }
+
+func (w headersOnly) Header() http.Header       { return w.h }
+func (headersOnly) Write(b []byte) (int, error) { return len(b), nil }
+func (headersOnly) WriteHeader(int)             {}
 
 // blobCreated answers 201 for a blob now in the repository.
 func blobCreated(w http.ResponseWriter, name string, d digest.Digest) error {

@@ -27,6 +27,12 @@ type Config struct {
 	ChunkMinLength int64
 	ShutdownGrace  time.Duration
 	HeaderTimeout  time.Duration
+	AuthHtpasswd   string
+	AuthRealm      string
+	AuthAnonPull   bool
+	AuthRules      string
+	TLSCert        string
+	TLSKey         string
 	IdleTimeout    time.Duration
 }
 
@@ -37,6 +43,7 @@ func Defaults() Config {
 		Root:          "./data",
 		LogLevel:      "info",
 		LogFormat:     "text",
+		AuthRealm:     "layerlab",
 		DeleteEnabled: true,
 		UploadMaxAge:  24 * time.Hour,
 		ShutdownGrace: 30 * time.Second,
@@ -68,6 +75,12 @@ func (c *Config) settings() []setting {
 		{"chunk-min-length", "REGISTRY_CHUNK_MIN_LENGTH", "advertise OCI-Chunk-Min-Length (bytes, 0: no minimum)", &c.ChunkMinLength},
 		{"header-timeout", "REGISTRY_HEADER_TIMEOUT", "a client must send its request headers within this (slow clients are cut off)", &c.HeaderTimeout},
 		{"idle-timeout", "REGISTRY_IDLE_TIMEOUT", "close keep-alive connections idle for longer than this", &c.IdleTimeout},
+		{"auth-htpasswd", "REGISTRY_AUTH_HTPASSWD", "turn on Basic authentication with this htpasswd file (bcrypt: htpasswd -B, or registry htpasswd)", &c.AuthHtpasswd},
+		{"auth-realm", "REGISTRY_AUTH_REALM", "realm named in the Basic challenge", &c.AuthRealm},
+		{"auth-anonymous-pull", "REGISTRY_AUTH_ANONYMOUS_PULL", "with authentication on, let anyone pull", &c.AuthAnonPull},
+		{"auth-rules", "REGISTRY_AUTH_RULES", "who may do what: 'alice=push:lab/*,pull:*;bob=pull:*' (users without a rule may do everything)", &c.AuthRules},
+		{"tls-cert", "REGISTRY_TLS_CERT", "serve HTTPS with this certificate (PEM; reloaded when it changes)", &c.TLSCert},
+		{"tls-key", "REGISTRY_TLS_KEY", "the certificate's private key (PEM)", &c.TLSKey},
 		{"shutdown-grace", "REGISTRY_SHUTDOWN_GRACE", "how long in-flight requests may finish on SIGINT/SIGTERM", &c.ShutdownGrace},
 	}
 }
@@ -139,6 +152,9 @@ func (c *Config) Validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("log format %q: want text or json", c.LogFormat)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("TLS needs both a certificate and a key")
 	}
 	if c.Root == "" {
 		return fmt.Errorf("storage root is empty")

@@ -20,6 +20,7 @@ import (
 
 	"github.com/layerlab/layerlab/registry/accesslog"
 	"github.com/layerlab/layerlab/registry/api"
+	"github.com/layerlab/layerlab/registry/auth"
 	"github.com/layerlab/layerlab/registry/config"
 	"github.com/layerlab/layerlab/registry/metrics"
 	"github.com/layerlab/layerlab/registry/storage"
@@ -33,6 +34,8 @@ type Server struct {
 	metrics *metrics.Metrics
 	http    *http.Server
 	debug   *http.Server
+	auth    *auth.Basic
+	certs   *certReloader
 }
 
 // New opens the store and builds the handler chain.
@@ -41,13 +44,28 @@ func New(cfg config.Config, log *logrus.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewWithStore(cfg, log, store), nil
+	return NewWithStore(cfg, log, store)
 }
 
 // NewWithStore serves a store the caller opened (tests open it with
 // storage options of their own, such as injected write faults).
-func NewWithStore(cfg config.Config, log *logrus.Logger, store *storage.Store) *Server {
+func NewWithStore(cfg config.Config, log *logrus.Logger, store *storage.Store) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, store: store, metrics: metrics.New(store)}
+	if cfg.AuthHtpasswd != "" {
+		a, err := auth.New(auth.Config{HtpasswdFile: cfg.AuthHtpasswd, Realm: cfg.AuthRealm,
+			AnonymousPull: cfg.AuthAnonPull, Rules: cfg.AuthRules})
+		if err != nil {
+			return nil, err
+		}
+		s.auth = a
+	}
+	if cfg.TLSCert != "" {
+		c, err := newCertReloader(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, err
+		}
+		s.certs = c
+	}
 	s.http = &http.Server{
 		Addr:              cfg.Addr,
 		Handler:           s.Handler(),
@@ -55,7 +73,10 @@ func NewWithStore(cfg config.Config, log *logrus.Logger, store *storage.Store) *
 		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 	}
-	return s
+	if s.certs != nil {
+		s.http.TLSConfig = s.certs.tlsConfig()
+	}
+	return s, nil
 }
 
 // Store is the server's store.
@@ -69,6 +90,7 @@ func (s *Server) Handler() http.Handler {
 		DeleteEnabled:  s.cfg.DeleteEnabled,
 		ReadOnly:       s.cfg.ReadOnly,
 		ChunkMinLength: s.cfg.ChunkMinLength,
+		Auth:           s.authorizer(),
 	})
 	router.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		quiet(r, "healthz")
@@ -83,6 +105,14 @@ func (s *Server) Handler() http.Handler {
 	h = recoverPanics(s.log, h)
 	h = accesslog.Middleware(s.log, s.metrics.Observe)(h)
 	return api.CommonHeaders(h)
+}
+
+// authorizer is the api's view of s.auth (nil when authentication is off).
+func (s *Server) authorizer() api.Authorizer {
+	if s.auth == nil {
+		return nil
+	}
+	return s.auth
 }
 
 // ready answers 200 when the storage root is writable, 503 otherwise.
@@ -147,8 +177,8 @@ func (s *Server) Run(ctx context.Context) error {
 
 // Serve is Run on a listener the caller opened.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	s.log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "root": s.cfg.Root,
-		"delete_enabled": s.cfg.DeleteEnabled, "read_only": s.cfg.ReadOnly}).Info("registry listening")
+	s.log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "root": s.cfg.Root, "tls": s.certs != nil,
+		"auth": s.auth != nil, "delete_enabled": s.cfg.DeleteEnabled, "read_only": s.cfg.ReadOnly}).Info("registry listening")
 	bg, stopBg := context.WithCancel(ctx)
 	defer stopBg()
 	go s.cleanUploads(bg)
@@ -162,7 +192,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		defer s.debug.Close()
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(ln) }()
+	go func() {
+		if s.certs != nil {
+			errc <- s.http.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- s.http.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err

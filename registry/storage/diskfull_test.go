@@ -58,7 +58,11 @@ func diskFull(t *testing.T, root string, mounted bool) {
 	log, _ := accesslog.New(lockedWriter{logs, logMu}, "info", "json")
 	cfg := config.Defaults()
 	cfg.Root = root
-	ts := httptest.NewServer(server.NewWithStore(cfg, log, store).Handler())
+	srv, err := server.NewWithStore(cfg, log, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 
 	push := func(data []byte) *http.Response {
@@ -170,7 +174,11 @@ func TestReadOnlyOrForbiddenStorage(t *testing.T) {
 			log, _ := accesslog.New(io.Discard, "error", "json")
 			cfg := config.Defaults()
 			cfg.Root = root
-			ts := httptest.NewServer(server.NewWithStore(cfg, log, store).Handler())
+			srv, err := server.NewWithStore(cfg, log, store)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := httptest.NewServer(srv.Handler())
 			defer ts.Close()
 			push := func() int {
 				data := randomBytes(t, 4096)

@@ -1,0 +1,267 @@
+// Package auth decides who may pull and push: users from an htpasswd file
+// (bcrypt), access rules by repository prefix, anonymous pull on or off,
+// and a limit on failed logins per client.
+package auth
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Errors the api package maps to UNAUTHORIZED, DENIED and TOOMANYREQUESTS.
+var (
+	ErrUnauthorized = errors.New("authentication required")
+	ErrDenied       = errors.New("access denied")
+	ErrTooMany      = errors.New("too many failed logins from this address; wait a minute")
+)
+
+// Config is what the registry's configuration says about access.
+type Config struct {
+	HtpasswdFile  string // user:bcrypt-hash lines, as `htpasswd -B` or `registry htpasswd` write
+	Realm         string
+	AnonymousPull bool
+	Rules         string // "alice=push:lab/*,pull:*;bob=pull:*"; a user without a rule may pull and push everything
+}
+
+// access is what one user may do: repository patterns for pull and push.
+type access struct{ pull, push []string }
+
+// Basic authenticates with HTTP Basic credentials checked against bcrypt
+// hashes and authorizes by the rules.
+type Basic struct {
+	realm         string
+	anonymousPull bool
+	users         map[string][]byte
+	rules         map[string]access
+	failures      failures
+	verified      verified
+}
+
+// dummyHash is compared against when the user is unknown, so a wrong user
+// name takes as long as a wrong password.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no such user"), bcrypt.DefaultCost)
+
+// New reads the htpasswd file and the rules.
+func New(c Config) (*Basic, error) {
+	b := &Basic{realm: c.Realm, anonymousPull: c.AnonymousPull, users: map[string][]byte{}, rules: map[string]access{}}
+	if b.realm == "" {
+		b.realm = "layerlab"
+	}
+	f, err := os.Open(c.HtpasswdFile)
+	if err != nil {
+		return nil, fmt.Errorf("htpasswd: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		user, hash, ok := strings.Cut(line, ":")
+		if !ok || user == "" || !strings.HasPrefix(hash, "$2") {
+			return nil, fmt.Errorf("htpasswd line %d: want user:bcrypt-hash (htpasswd -B, or registry htpasswd)", n)
+		}
+		b.users[user] = []byte(hash)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(b.users) == 0 {
+		return nil, errors.New("htpasswd: no users")
+	}
+	for _, r := range strings.Split(c.Rules, ";") {
+		if r = strings.TrimSpace(r); r == "" {
+			continue
+		}
+		user, grants, ok := strings.Cut(r, "=")
+		if !ok {
+			return nil, fmt.Errorf("rule %q: want user=pull:pattern,push:pattern", r)
+		}
+		var a access
+		for _, g := range strings.Split(grants, ",") {
+			action, pattern, ok := strings.Cut(strings.TrimSpace(g), ":")
+			switch {
+			case ok && action == "pull":
+				a.pull = append(a.pull, pattern)
+			case ok && action == "push":
+				a.push = append(a.push, pattern)
+				a.pull = append(a.pull, pattern) // who may push may pull
+			default:
+				return nil, fmt.Errorf("rule %q: grant %q is not pull:PATTERN or push:PATTERN", r, g)
+			}
+		}
+		b.rules[user] = a
+	}
+	return b, nil
+}
+
+// Authorize checks the request for an action (push when it writes) on a
+// repository ("" for /v2/ and the catalog). It returns the user name ("" for
+// anonymous), and sets the challenge header on 401.
+func (b *Basic) Authorize(w http.ResponseWriter, r *http.Request, repo string, push bool) (string, error) {
+	user, pass, given := r.BasicAuth()
+	if !given {
+		if b.anonymousPull && !push && repo != "" {
+			return "", nil
+		}
+		b.challenge(w)
+		return "", ErrUnauthorized
+	}
+	client := clientIP(r)
+	if b.failures.blocked(client) {
+		return user, ErrTooMany
+	}
+	hash, known := b.users[user]
+	if !known {
+		hash = dummyHash
+	}
+	if !b.verified.has(user, pass) && (bcrypt.CompareHashAndPassword(hash, []byte(pass)) != nil || !known) {
+		b.failures.add(client)
+		b.challenge(w)
+		return user, fmt.Errorf("wrong user name or password for %q from %s: %w", user, client, ErrUnauthorized)
+	}
+	b.verified.add(user, pass)
+	if repo == "" || b.allowed(user, repo, push) {
+		return user, nil
+	}
+	what := "pull from"
+	if push {
+		what = "push to"
+	}
+	return user, fmt.Errorf("%s may not %s %s: %w", user, what, repo, ErrDenied)
+}
+
+func (b *Basic) challenge(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", fmt.Sprintf("Basic realm=%q", b.realm))
+}
+
+func (b *Basic) allowed(user, repo string, push bool) bool {
+	a, ok := b.rules[user]
+	if !ok {
+		return true
+	}
+	patterns := a.pull
+	if push {
+		patterns = a.push
+	}
+	for _, p := range patterns {
+		if Match(p, repo) {
+			return true
+		}
+	}
+	return false
+}
+
+// Match reports whether a repository matches a pattern: "*" matches all,
+// "lab/*" every repository under lab/, anything else exactly.
+func Match(pattern, repo string) bool {
+	if pattern == "*" || pattern == repo {
+		return true
+	}
+	prefix, ok := strings.CutSuffix(pattern, "*")
+	return ok && strings.HasPrefix(repo, prefix)
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// failures counts failed logins per client address in one-minute windows;
+// after maxFailures a client waits for the window to end. Memory is
+// bounded: the table is emptied when it grows past maxClients.
+type failures struct {
+	mu sync.Mutex
+	m  map[string]*window
+}
+
+type window struct {
+	start time.Time
+	count int
+}
+
+const (
+	maxFailures = 10
+	maxClients  = 10000
+	failWindow  = time.Minute
+)
+
+func (f *failures) add(client string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m == nil || len(f.m) > maxClients {
+		f.m = map[string]*window{}
+	}
+	w := f.m[client]
+	if w == nil || time.Since(w.start) > failWindow {
+		w = &window{start: time.Now()}
+		f.m[client] = w
+	}
+	w.count++
+}
+
+func (f *failures) blocked(client string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	w := f.m[client]
+	return w != nil && w.count >= maxFailures && time.Since(w.start) <= failWindow
+}
+
+// HashPassword returns an htpasswd line for user (bcrypt).
+func HashPassword(user, password string) (string, error) {
+	if user == "" || strings.Contains(user, ":") {
+		return "", errors.New("a user name is not empty and has no colon")
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return "", err
+	}
+	return user + ":" + string(h), nil
+}
+
+// verified remembers, for a minute, the SHA-256 of a password bcrypt just
+// accepted: bcrypt costs tens of milliseconds by design, and a push is
+// dozens of requests carrying the same credentials.
+type verified struct {
+	mu sync.Mutex
+	m  map[string]verifiedEntry
+}
+
+type verifiedEntry struct {
+	sum   [32]byte
+	until time.Time
+}
+
+const verifiedFor = time.Minute
+
+func (v *verified) has(user, pass string) bool {
+	sum := sha256.Sum256([]byte(pass))
+	v.mu.Lock()
+	e, ok := v.m[user]
+	v.mu.Unlock()
+	return ok && time.Now().Before(e.until) && subtle.ConstantTimeCompare(e.sum[:], sum[:]) == 1
+}
+
+func (v *verified) add(user, pass string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.m == nil || len(v.m) > maxClients {
+		v.m = map[string]verifiedEntry{}
+	}
+	v.m[user] = verifiedEntry{sha256.Sum256([]byte(pass)), time.Now().Add(verifiedFor)}
+}

@@ -1,0 +1,53 @@
+package auth
+
+import (
+	"errors"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestHtpasswdLineAndRules(t *testing.T) {
+	line, err := HashPassword("alice", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "htpasswd")
+	os.WriteFile(file, []byte("# users\n"+line+"\n"), 0o600)
+	b, err := New(Config{HtpasswdFile: file, Rules: "alice=push:lab/*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "/v2/", nil)
+	req.SetBasicAuth("alice", "pw")
+	for _, c := range []struct {
+		repo string
+		push bool
+		want error
+	}{{"lab/app", true, nil}, {"lab/app", false, nil}, {"other", false, ErrDenied}, {"other", true, ErrDenied}, {"", false, nil}} {
+		if _, err := b.Authorize(httptest.NewRecorder(), req, c.repo, c.push); !errors.Is(err, c.want) && (err != nil || c.want != nil) {
+			t.Errorf("%s push=%v: %v, want %v", c.repo, c.push, err, c.want)
+		}
+	}
+	for _, bad := range []string{"alice", "alice=pull", "alice=write:x"} {
+		if _, err := New(Config{HtpasswdFile: file, Rules: bad}); err == nil {
+			t.Errorf("rule %q accepted", bad)
+		}
+	}
+	os.WriteFile(file, []byte("bob:{SHA}abc\n"), 0o600)
+	if _, err := New(Config{HtpasswdFile: file}); err == nil {
+		t.Error("a non-bcrypt htpasswd line was accepted")
+	}
+	if _, err := HashPassword("a:b", "pw"); err == nil {
+		t.Error("a user name with a colon was accepted")
+	}
+	for p, repo := range map[string]string{"*": "x/y", "lab/*": "lab/a/b", "lab/app": "lab/app"} {
+		if !Match(p, repo) {
+			t.Errorf("%q should match %q", p, repo)
+		}
+	}
+	if Match("lab/app", "lab/app2") || Match("lab/*", "labx/a") {
+		t.Error("a pattern matched too much")
+	}
+}
