@@ -178,23 +178,11 @@ func TestTLSWithReload(t *testing.T) {
 	cfg := config.Defaults()
 	cfg.Root = filepath.Join(dir, "root")
 	cfg.TLSCert, cfg.TLSKey = certFile, keyFile
-	log, _ := accesslog.New(io.Discard, "error", "json")
-	srv, err := New(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := contextWithCancel()
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	defer func() { cancel(); <-done }()
+	addr := serveReal(t, cfg)
 
 	get := func(pool *x509.CertPool) (*http.Response, error) {
 		c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
-		return c.Get("https://" + ln.Addr().String() + "/v2/")
+		return c.Get("https://" + addr + "/v2/")
 	}
 	resp, err := get(pool)
 	if err != nil {
@@ -208,7 +196,7 @@ func TestTLSWithReload(t *testing.T) {
 		t.Fatal("a client that does not trust the CA connected")
 	}
 	old := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{MaxVersion: tls.VersionTLS11, RootCAs: pool}}}
-	if _, err := old.Get("https://" + ln.Addr().String() + "/v2/"); err == nil {
+	if _, err := old.Get("https://" + addr + "/v2/"); err == nil {
 		t.Fatal("TLS 1.1 accepted")
 	}
 	// A renewed certificate is served without a restart.
@@ -224,7 +212,7 @@ func TestTLSWithReload(t *testing.T) {
 		t.Fatalf("after renewal the server presents %q", cn)
 	}
 	// Plain HTTP to the TLS port gets the error learners meet, not a registry answer.
-	plain, err := http.Get("http://" + ln.Addr().String() + "/v2/")
+	plain, err := http.Get("http://" + addr + "/v2/")
 	if err == nil {
 		b, _ := io.ReadAll(plain.Body)
 		plain.Body.Close()

@@ -17,21 +17,9 @@ func TestSlowClientIsCutOff(t *testing.T) {
 	cfg := config.Defaults()
 	cfg.Root = t.TempDir()
 	cfg.HeaderTimeout = 300 * time.Millisecond
-	log, _ := accesslog.New(io.Discard, "error", "json")
-	srv, err := New(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	defer func() { cancel(); <-done }()
+	addr := serveReal(t, cfg)
 
-	conn, err := net.Dial("tcp", ln.Addr().String())
+	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +58,22 @@ func isTimeout(err error) bool {
 	return ok && ne.Timeout()
 }
 
-func contextWithCancel() (context.Context, context.CancelFunc) {
-	return context.WithCancel(context.Background())
+// serveReal runs the server on a real listener, as `registry serve` does
+// (timeouts, TLS), until the test ends; it returns the address.
+func serveReal(t *testing.T, cfg config.Config) string {
+	t.Helper()
+	log, _ := accesslog.New(io.Discard, "error", "json")
+	srv, err := New(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return ln.Addr().String()
 }
