@@ -20,6 +20,9 @@ type Options struct {
 	ChunkMinLength int64
 	// Auth, when set, decides who may pull and push.
 	Auth Authorizer
+	// MaxUploadsPerClient bounds the open upload sessions of one client
+	// address (0: no limit).
+	MaxUploadsPerClient int
 }
 
 // Authorizer decides whether a request may pull from (or, with push, write

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -50,7 +51,8 @@ func (a *API) startUpload(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20)) // a body here carries nothing
-	id, err := a.store.StartUpload(name, alg)
+	client, _, _ := net.SplitHostPort(r.RemoteAddr)
+	id, err := a.store.StartUploadFor(name, alg, client, a.opts.MaxUploadsPerClient)
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,8 @@ type Config struct {
 	AuthRules      string
 	TLSCert        string
 	TLSKey         string
+	MaxUploads     int64
+	CORSOrigins    string
 	IdleTimeout    time.Duration
 }
 
@@ -50,6 +52,7 @@ func Defaults() Config {
 		GCGrace:       15 * time.Minute,
 		HeaderTimeout: 10 * time.Second,
 		IdleTimeout:   2 * time.Minute,
+		MaxUploads:    100,
 	}
 }
 
@@ -81,6 +84,8 @@ func (c *Config) settings() []setting {
 		{"auth-rules", "REGISTRY_AUTH_RULES", "who may do what: 'alice=push:lab/*,pull:*;bob=pull:*' (users without a rule may do everything)", &c.AuthRules},
 		{"tls-cert", "REGISTRY_TLS_CERT", "serve HTTPS with this certificate (PEM; reloaded when it changes)", &c.TLSCert},
 		{"tls-key", "REGISTRY_TLS_KEY", "the certificate's private key (PEM)", &c.TLSKey},
+		{"max-uploads-per-client", "REGISTRY_MAX_UPLOADS_PER_CLIENT", "open upload sessions one client address may hold (0: no limit)", &c.MaxUploads},
+		{"cors-origins", "REGISTRY_CORS_ORIGINS", "comma-separated origins a browser UI may call the API from ('*': any; empty: CORS off)", &c.CORSOrigins},
 		{"shutdown-grace", "REGISTRY_SHUTDOWN_GRACE", "how long in-flight requests may finish on SIGINT/SIGTERM", &c.ShutdownGrace},
 	}
 }
@@ -162,7 +167,7 @@ func (c *Config) Validate() error {
 	if !strings.Contains(c.Addr, ":") {
 		return fmt.Errorf("address %q: want HOST:PORT or :PORT", c.Addr)
 	}
-	if c.UploadMaxAge <= 0 || c.GCInterval < 0 || c.ChunkMinLength < 0 || c.HeaderTimeout <= 0 || c.IdleTimeout <= 0 {
+	if c.UploadMaxAge <= 0 || c.GCInterval < 0 || c.ChunkMinLength < 0 || c.HeaderTimeout <= 0 || c.IdleTimeout <= 0 || c.MaxUploads < 0 {
 		return fmt.Errorf("durations and lengths must not be negative")
 	}
 	return nil

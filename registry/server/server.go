@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -87,10 +88,11 @@ func (s *Server) Handler() http.Handler {
 	router := mux.NewRouter()
 	router.SkipClean(true) // names are validated, never cleaned into something else
 	api.Register(router, s.store, api.Options{
-		DeleteEnabled:  s.cfg.DeleteEnabled,
-		ReadOnly:       s.cfg.ReadOnly,
-		ChunkMinLength: s.cfg.ChunkMinLength,
-		Auth:           s.authorizer(),
+		DeleteEnabled:       s.cfg.DeleteEnabled,
+		ReadOnly:            s.cfg.ReadOnly,
+		ChunkMinLength:      s.cfg.ChunkMinLength,
+		Auth:                s.authorizer(),
+		MaxUploadsPerClient: int(s.cfg.MaxUploads),
 	})
 	router.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		quiet(r, "healthz")
@@ -104,6 +106,9 @@ func (s *Server) Handler() http.Handler {
 	var h http.Handler = router
 	h = recoverPanics(s.log, h)
 	h = accesslog.Middleware(s.log, s.metrics.Observe)(h)
+	if s.cfg.CORSOrigins != "" {
+		h = cors(strings.Split(s.cfg.CORSOrigins, ","), h)
+	}
 	return api.CommonHeaders(h)
 }
 

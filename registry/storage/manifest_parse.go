@@ -20,6 +20,33 @@ const (
 // MaxManifestSize is the largest manifest accepted (4 MiB).
 const MaxManifestSize = 4 << 20
 
+// MaxManifestDepth bounds how deeply a manifest's JSON may nest (real ones
+// need 4 or 5 levels).
+const MaxManifestDepth = 64
+
+// jsonDepth is the deepest nesting of objects and arrays in b, counted
+// without parsing (strings skipped), so hostile input costs one pass.
+func jsonDepth(b []byte) int {
+	depth, deepest, inString := 0, 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			if depth++; depth > deepest {
+				deepest = depth
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return deepest
+}
+
 // Manifest is what the registry needs to know of a pushed manifest.
 type Manifest struct {
 	MediaType    string
@@ -51,6 +78,9 @@ type manifestDoc struct {
 // well formed; contentType is the Content-Type it was pushed with. It does
 // not look at the store: see validateReferences for that.
 func ParseManifest(contentType string, body []byte) (*Manifest, error) {
+	if depth := jsonDepth(body); depth > MaxManifestDepth {
+		return nil, fmt.Errorf("JSON nested %d levels deep, more than %d: %w", depth, MaxManifestDepth, ErrManifestInvalid)
+	}
 	var doc manifestDoc
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("not valid JSON: %v: %w", err, ErrManifestInvalid)

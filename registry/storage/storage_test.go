@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -356,5 +357,17 @@ func TestPutBlobRejectsWrongContent(t *testing.T) {
 	}
 	if l := leftovers(t, root); len(l) != 0 {
 		t.Fatalf("temp files left after a failed write: %v", l)
+	}
+}
+
+func TestManifestNestingIsBounded(t *testing.T) {
+	deep := `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[],"annotations":{"a":"` +
+		strings.Repeat("[", 100) + `"},"x":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}`
+	if _, err := storage.ParseManifest("", []byte(deep)); !errors.Is(err, storage.ErrManifestInvalid) || !strings.Contains(err.Error(), "nested") {
+		t.Fatalf("70 levels: %v", err)
+	}
+	shallow := `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[],"annotations":{"a":"` + strings.Repeat("[{", 100) + `"}}`
+	if _, err := storage.ParseManifest("", []byte(shallow)); err != nil {
+		t.Fatalf("brackets inside a string counted as nesting: %v", err)
 	}
 }

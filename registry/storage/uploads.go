@@ -30,6 +30,7 @@ type uploadInfo struct {
 	Repository string    `json:"repository"`
 	Started    time.Time `json:"started"`
 	Algorithm  string    `json:"algorithm"`
+	Client     string    `json:"client,omitempty"`
 }
 
 type uploadState struct {
@@ -42,8 +43,28 @@ type uploadState struct {
 
 // StartUpload opens a new upload session for the repository.
 func (s *Store) StartUpload(name string, alg digest.Algorithm) (string, error) {
+	return s.StartUploadFor(name, alg, "", 0)
+}
+
+// StartUploadFor opens a session for a client (its address), refusing with
+// ErrTooManyUploads when the client already holds max open sessions
+// (max 0: no limit).
+func (s *Store) StartUploadFor(name string, alg digest.Algorithm, client string, max int) (string, error) {
+	if max > 0 && client != "" {
+		s.mu.Lock()
+		open := 0
+		for _, st := range s.uploads {
+			if st.info.Client == client {
+				open++
+			}
+		}
+		s.mu.Unlock()
+		if open >= max {
+			return "", fmt.Errorf("%s holds %d open upload sessions: %w", client, open, ErrTooManyUploads)
+		}
+	}
 	id := newID()
-	info := uploadInfo{Repository: name, Started: time.Now().UTC(), Algorithm: alg.String()}
+	info := uploadInfo{Repository: name, Started: time.Now().UTC(), Algorithm: alg.String(), Client: client}
 	b, _ := json.Marshal(info)
 	dir := s.uploadDir(id)
 	if err := os.MkdirAll(dir, 0o755); err != nil {

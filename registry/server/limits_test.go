@@ -1,0 +1,83 @@
+package server
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/layerlab/layerlab/registry/accesslog"
+	"github.com/layerlab/layerlab/registry/config"
+)
+
+func handlerWith(t *testing.T, edit func(*config.Config)) http.Handler {
+	t.Helper()
+	cfg := config.Defaults()
+	cfg.Root = t.TempDir()
+	edit(&cfg)
+	log, _ := accesslog.New(io.Discard, "error", "json")
+	srv, err := New(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv.Handler()
+}
+
+func TestUploadSessionsPerClientAreBounded(t *testing.T) {
+	h := handlerWith(t, func(c *config.Config) { c.MaxUploads = 3 })
+	start := func(addr string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", "/v2/lab/up/blobs/uploads/", nil)
+		req.RemoteAddr = addr
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w
+	}
+	for i := 0; i < 3; i++ {
+		if w := start("10.0.0.1:1000"); w.Code != http.StatusAccepted {
+			t.Fatalf("session %d: %d", i, w.Code)
+		}
+	}
+	w := start("10.0.0.1:2000")
+	var env struct{ Errors []struct{ Code string } }
+	json.Unmarshal(w.Body.Bytes(), &env)
+	if w.Code != http.StatusTooManyRequests || len(env.Errors) != 1 || env.Errors[0].Code != "TOOMANYREQUESTS" {
+		t.Fatalf("fourth session: %d %s", w.Code, w.Body)
+	}
+	if w := start("10.0.0.2:1000"); w.Code != http.StatusAccepted {
+		t.Fatalf("another client: %d", w.Code)
+	}
+}
+
+func TestCORS(t *testing.T) {
+	off := handlerWith(t, func(c *config.Config) {})
+	req := httptest.NewRequest("GET", "/v2/", nil)
+	req.Header.Set("Origin", "https://ui.example")
+	w := httptest.NewRecorder()
+	off.ServeHTTP(w, req)
+	if w.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Fatal("CORS headers sent while CORS is off")
+	}
+	on := handlerWith(t, func(c *config.Config) { c.CORSOrigins = "https://ui.example" })
+	w = httptest.NewRecorder()
+	on.ServeHTTP(w, req)
+	if w.Header().Get("Access-Control-Allow-Origin") != "https://ui.example" || !strings.Contains(w.Header().Get("Access-Control-Expose-Headers"), "Docker-Content-Digest") {
+		t.Fatalf("allowed origin: %v", w.Header())
+	}
+	pre := httptest.NewRequest("OPTIONS", "/v2/lab/app/manifests/1", nil)
+	pre.Header.Set("Origin", "https://ui.example")
+	pre.Header.Set("Access-Control-Request-Method", "DELETE")
+	w = httptest.NewRecorder()
+	on.ServeHTTP(w, pre)
+	if w.Code != http.StatusNoContent || !strings.Contains(w.Header().Get("Access-Control-Allow-Methods"), "DELETE") {
+		t.Fatalf("preflight: %d %v", w.Code, w.Header())
+	}
+	other := httptest.NewRequest("GET", "/v2/", nil)
+	other.Header.Set("Origin", "https://evil.example")
+	w = httptest.NewRecorder()
+	on.ServeHTTP(w, other)
+	if w.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Fatal("an origin not on the list was allowed")
+	}
+}
