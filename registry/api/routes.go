@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/layerlab/layerlab/registry/accesslog"
+	"github.com/layerlab/layerlab/registry/auth"
 	"github.com/layerlab/layerlab/registry/storage"
 )
 
@@ -25,11 +26,11 @@ type Options struct {
 	MaxUploadsPerClient int
 }
 
-// Authorizer decides whether a request may pull from (or, with push, write
-// to) a repository; repo is "" for /v2/ and the catalog. It returns the
-// user's name and sets any challenge header on w.
+// Authorizer decides whether a request may have the scope it needs
+// (auth.Pull, auth.Push, auth.Delete, auth.Catalog; the zero scope for
+// /v2/). It returns the user's name and sets any challenge header on w.
 type Authorizer interface {
-	Authorize(w http.ResponseWriter, r *http.Request, repo string, push bool) (string, error)
+	Authorize(w http.ResponseWriter, r *http.Request, need auth.Scope) (string, error)
 }
 
 // API serves /v2/ from a store.
@@ -102,6 +103,26 @@ func (a *API) handle(route string, fn handlerFunc) http.Handler {
 	})
 }
 
+// scopeOf is what a request needs, as the Docker token protocol names it,
+// and whether it writes.
+func scopeOf(r *http.Request, name, route string) (auth.Scope, bool) {
+	switch {
+	case name == "" && route == "catalog":
+		return auth.Catalog, false
+	case name == "":
+		return auth.Scope{}, false
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return auth.Pull(name), false
+	case http.MethodDelete:
+		if route == "manifest.delete" || route == "blob.delete" {
+			return auth.Delete(name), true
+		}
+	}
+	return auth.Push(name), true
+}
+
 func (a *API) precheck(w http.ResponseWriter, r *http.Request, rec *accesslog.Record) error {
 	name, hasName := mux.Vars(r)["name"]
 	if hasName {
@@ -110,13 +131,9 @@ func (a *API) precheck(w http.ResponseWriter, r *http.Request, rec *accesslog.Re
 			return err
 		}
 	}
-	writes := false
-	switch r.Method {
-	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
-		writes = true
-	}
+	need, writes := scopeOf(r, name, rec.Route)
 	if a.opts.Auth != nil {
-		user, err := a.opts.Auth.Authorize(w, r, name, writes)
+		user, err := a.opts.Auth.Authorize(w, r, need)
 		rec.User = user
 		if err != nil {
 			return err

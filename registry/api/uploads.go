@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/layerlab/layerlab/registry/accesslog"
+	"github.com/layerlab/layerlab/registry/auth"
 	"github.com/layerlab/layerlab/registry/storage"
 )
 
@@ -80,7 +81,7 @@ func (a *API) mount(w http.ResponseWriter, r *http.Request, name, m, from string
 		if from == "" {
 			return false, nil
 		}
-		if _, err := a.opts.Auth.Authorize(headersOnly{http.Header{}}, r, from, false); err != nil {
+		if _, err := a.opts.Auth.Authorize(headersOnly{http.Header{}}, r, auth.Pull(from)); err != nil {
 			return false, nil
 		}
 	}

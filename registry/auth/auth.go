@@ -107,10 +107,12 @@ func New(c Config) (*Basic, error) {
 	return b, nil
 }
 
-// Authorize checks the request for an action (push when it writes) on a
-// repository ("" for /v2/ and the catalog). It returns the user name ("" for
-// anonymous), and sets the challenge header on 401.
-func (b *Basic) Authorize(w http.ResponseWriter, r *http.Request, repo string, push bool) (string, error) {
+// Authorize checks the request against the scope it needs. Any known user
+// may call /v2/ and list the catalog; the rules decide the rest (delete
+// counts as push). It returns the user name ("" for anonymous), and sets
+// the challenge header on 401.
+func (b *Basic) Authorize(w http.ResponseWriter, r *http.Request, need Scope) (string, error) {
+	repo, push := need.repository(), need.writes()
 	user, pass, given := r.BasicAuth()
 	if !given {
 		if b.anonymousPull && !push && repo != "" {
@@ -119,20 +121,12 @@ func (b *Basic) Authorize(w http.ResponseWriter, r *http.Request, repo string, p
 		b.challenge(w)
 		return "", ErrUnauthorized
 	}
-	client := clientIP(r)
-	if b.failures.blocked(client) {
-		return user, ErrTooMany
+	if err := b.login(r, user, pass); err != nil {
+		if !errors.Is(err, ErrTooMany) {
+			b.challenge(w)
+		}
+		return user, err
 	}
-	hash, known := b.users[user]
-	if !known {
-		hash = dummyHash
-	}
-	if !b.verified.has(user, pass) && (bcrypt.CompareHashAndPassword(hash, []byte(pass)) != nil || !known) {
-		b.failures.add(client)
-		b.challenge(w)
-		return user, fmt.Errorf("wrong user name or password for %q from %s: %w", user, client, ErrUnauthorized)
-	}
-	b.verified.add(user, pass)
 	if repo == "" || b.allowed(user, repo, push) {
 		return user, nil
 	}
@@ -141,6 +135,25 @@ func (b *Basic) Authorize(w http.ResponseWriter, r *http.Request, repo string, p
 		what = "push to"
 	}
 	return user, fmt.Errorf("%s may not %s %s: %w", user, what, repo, ErrDenied)
+}
+
+// login checks a user's password: constant time whether or not the user
+// exists, failures counted per client address.
+func (b *Basic) login(r *http.Request, user, pass string) error {
+	client := clientIP(r)
+	if b.failures.blocked(client) {
+		return ErrTooMany
+	}
+	hash, known := b.users[user]
+	if !known {
+		hash = dummyHash
+	}
+	if !b.verified.has(user, pass) && (bcrypt.CompareHashAndPassword(hash, []byte(pass)) != nil || !known) {
+		b.failures.add(client)
+		return fmt.Errorf("wrong user name or password for %q from %s: %w", user, client, ErrUnauthorized)
+	}
+	b.verified.add(user, pass)
+	return nil
 }
 
 func (b *Basic) challenge(w http.ResponseWriter) {

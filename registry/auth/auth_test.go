@@ -26,7 +26,14 @@ func TestHtpasswdLineAndRules(t *testing.T) {
 		push bool
 		want error
 	}{{"lab/app", true, nil}, {"lab/app", false, nil}, {"other", false, ErrDenied}, {"other", true, ErrDenied}, {"", false, nil}} {
-		if _, err := b.Authorize(httptest.NewRecorder(), req, c.repo, c.push); !errors.Is(err, c.want) && (err != nil || c.want != nil) {
+		need := Pull(c.repo)
+		if c.push {
+			need = Push(c.repo)
+		}
+		if c.repo == "" {
+			need = Scope{}
+		}
+		if _, err := b.Authorize(httptest.NewRecorder(), req, need); !errors.Is(err, c.want) && (err != nil || c.want != nil) {
 			t.Errorf("%s push=%v: %v, want %v", c.repo, c.push, err, c.want)
 		}
 	}

@@ -31,6 +31,12 @@ type Config struct {
 	AuthRealm      string
 	AuthAnonPull   bool
 	AuthRules      string
+	TokenRealm     string
+	TokenService   string
+	TokenIssuer    string
+	TokenKeys      string
+	TokenSignKey   string
+	TokenTTL       time.Duration
 	TLSCert        string
 	TLSKey         string
 	MaxUploads     int64
@@ -46,6 +52,9 @@ func Defaults() Config {
 		LogLevel:      "info",
 		LogFormat:     "text",
 		AuthRealm:     "layerlab",
+		TokenService:  "layerlab",
+		TokenIssuer:   "layerlab",
+		TokenTTL:      5 * time.Minute,
 		DeleteEnabled: true,
 		UploadMaxAge:  24 * time.Hour,
 		ShutdownGrace: 30 * time.Second,
@@ -82,6 +91,12 @@ func (c *Config) settings() []setting {
 		{"auth-realm", "REGISTRY_AUTH_REALM", "realm named in the Basic challenge", &c.AuthRealm},
 		{"auth-anonymous-pull", "REGISTRY_AUTH_ANONYMOUS_PULL", "with authentication on, let anyone pull", &c.AuthAnonPull},
 		{"auth-rules", "REGISTRY_AUTH_RULES", "who may do what: 'alice=push:lab/*,pull:*;bob=pull:*' (users without a rule may do everything)", &c.AuthRules},
+		{"auth-token-realm", "REGISTRY_AUTH_TOKEN_REALM", "turn on bearer tokens (Docker token protocol): the token server's URL sent in the challenge", &c.TokenRealm},
+		{"auth-token-service", "REGISTRY_AUTH_TOKEN_SERVICE", "the service a token must be issued for (its audience)", &c.TokenService},
+		{"auth-token-issuer", "REGISTRY_AUTH_TOKEN_ISSUER", "the issuer a token must come from", &c.TokenIssuer},
+		{"auth-token-keys", "REGISTRY_AUTH_TOKEN_KEYS", "keys that sign tokens: a PEM file (certificates, public keys), a JWKS file, or a JWKS URL", &c.TokenKeys},
+		{"auth-token-signing-key", "REGISTRY_AUTH_TOKEN_SIGNING_KEY", "issue tokens here at /auth/token, signed with this private key (PEM), to the users of the htpasswd file", &c.TokenSignKey},
+		{"auth-token-ttl", "REGISTRY_AUTH_TOKEN_TTL", "how long tokens this registry issues stay valid", &c.TokenTTL},
 		{"tls-cert", "REGISTRY_TLS_CERT", "serve HTTPS with this certificate (PEM; reloaded when it changes)", &c.TLSCert},
 		{"tls-key", "REGISTRY_TLS_KEY", "the certificate's private key (PEM)", &c.TLSKey},
 		{"max-uploads-per-client", "REGISTRY_MAX_UPLOADS_PER_CLIENT", "open upload sessions one client address may hold (0: no limit)", &c.MaxUploads},
@@ -161,13 +176,22 @@ func (c *Config) Validate() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("TLS needs both a certificate and a key")
 	}
+	if c.TokenSignKey != "" && c.AuthHtpasswd == "" {
+		return fmt.Errorf("issuing tokens needs the users: set the htpasswd file too")
+	}
+	if c.TokenRealm != "" && c.TokenKeys == "" && c.TokenSignKey == "" {
+		return fmt.Errorf("bearer tokens need the keys that sign them (auth-token-keys)")
+	}
+	if c.TokenKeys != "" && c.TokenRealm == "" && c.TokenSignKey == "" {
+		return fmt.Errorf("bearer tokens need the token server's URL (auth-token-realm)")
+	}
 	if c.Root == "" {
 		return fmt.Errorf("storage root is empty")
 	}
 	if !strings.Contains(c.Addr, ":") {
 		return fmt.Errorf("address %q: want HOST:PORT or :PORT", c.Addr)
 	}
-	if c.UploadMaxAge <= 0 || c.GCInterval < 0 || c.ChunkMinLength < 0 || c.HeaderTimeout <= 0 || c.IdleTimeout <= 0 || c.MaxUploads < 0 {
+	if c.UploadMaxAge <= 0 || c.GCInterval < 0 || c.ChunkMinLength < 0 || c.HeaderTimeout <= 0 || c.IdleTimeout <= 0 || c.MaxUploads < 0 || c.TokenTTL <= 0 {
 		return fmt.Errorf("durations and lengths must not be negative")
 	}
 	return nil

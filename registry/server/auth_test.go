@@ -33,6 +33,12 @@ import (
 // authServer runs the registry with an htpasswd file of alice (push lab/*,
 // pull everything), bob (pull only) and carol (no rule: everything).
 func authServer(t *testing.T, anonymousPull bool) (*httptest.Server, *syncBuffer) {
+	return authServerWith(t, func(cfg *config.Config, _ string) { cfg.AuthAnonPull = anonymousPull })
+}
+
+// authServerWith is authServer with more settings (dir is the test's
+// directory for key files); it logs at debug level, events included.
+func authServerWith(t *testing.T, more func(cfg *config.Config, dir string)) (*httptest.Server, *syncBuffer) {
 	t.Helper()
 	dir := t.TempDir()
 	var lines []string
@@ -48,10 +54,13 @@ func authServer(t *testing.T, anonymousPull bool) (*httptest.Server, *syncBuffer
 	cfg := config.Defaults()
 	cfg.Root = filepath.Join(dir, "root")
 	cfg.AuthHtpasswd = file
-	cfg.AuthAnonPull = anonymousPull
 	cfg.AuthRules = "alice=push:lab/*,pull:*;bob=pull:*"
+	more(&cfg, dir)
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
 	logs := &syncBuffer{}
-	log, _ := accesslog.New(logs, "info", "json")
+	log, _ := accesslog.New(logs, "debug", "json")
 	srv, err := New(cfg, log)
 	if err != nil {
 		t.Fatal(err)

@@ -35,7 +35,8 @@ type Server struct {
 	metrics *metrics.Metrics
 	http    *http.Server
 	debug   *http.Server
-	auth    *auth.Basic
+	auth    api.Authorizer
+	issuer  *auth.Issuer
 	certs   *certReloader
 }
 
@@ -52,13 +53,8 @@ func New(cfg config.Config, log *logrus.Logger) (*Server, error) {
 // storage options of their own, such as injected write faults).
 func NewWithStore(cfg config.Config, log *logrus.Logger, store *storage.Store) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, store: store, metrics: metrics.New(store)}
-	if cfg.AuthHtpasswd != "" {
-		a, err := auth.New(auth.Config{HtpasswdFile: cfg.AuthHtpasswd, Realm: cfg.AuthRealm,
-			AnonymousPull: cfg.AuthAnonPull, Rules: cfg.AuthRules})
-		if err != nil {
-			return nil, err
-		}
-		s.auth = a
+	if err := s.setupAuth(); err != nil {
+		return nil, err
 	}
 	if cfg.TLSCert != "" {
 		c, err := newCertReloader(cfg.TLSCert, cfg.TLSKey)
@@ -91,13 +87,16 @@ func (s *Server) Handler() http.Handler {
 		DeleteEnabled:       s.cfg.DeleteEnabled,
 		ReadOnly:            s.cfg.ReadOnly,
 		ChunkMinLength:      s.cfg.ChunkMinLength,
-		Auth:                s.authorizer(),
+		Auth:                s.auth,
 		MaxUploadsPerClient: int(s.cfg.MaxUploads),
 	})
 	router.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		quiet(r, "healthz")
 		w.Write([]byte("ok\n"))
 	}).Methods("GET", "HEAD")
+	if s.issuer != nil {
+		router.Handle(auth.TokenPath, s.issuer).Methods("GET", "POST")
+	}
 	router.HandleFunc("/readyz", s.ready).Methods("GET", "HEAD")
 	router.HandleFunc("/api/du", s.diskUsage).Methods("GET")
 	if s.cfg.DebugAddr == "" {
@@ -112,12 +111,51 @@ func (s *Server) Handler() http.Handler {
 	return api.CommonHeaders(h)
 }
 
-// authorizer is the api's view of s.auth (nil when authentication is off).
-func (s *Server) authorizer() api.Authorizer {
-	if s.auth == nil {
+// setupAuth picks the authorizer: none, Basic from the htpasswd file, or
+// bearer tokens (from an auth server of its own, or issued here at
+// /auth/token to the htpasswd users).
+func (s *Server) setupAuth() error {
+	cfg := s.cfg
+	var basic *auth.Basic
+	if cfg.AuthHtpasswd != "" {
+		b, err := auth.New(auth.Config{HtpasswdFile: cfg.AuthHtpasswd, Realm: cfg.AuthRealm,
+			AnonymousPull: cfg.AuthAnonPull, Rules: cfg.AuthRules})
+		if err != nil {
+			return err
+		}
+		basic, s.auth = b, b
+	}
+	if cfg.TokenRealm == "" && cfg.TokenKeys == "" && cfg.TokenSignKey == "" {
 		return nil
 	}
-	return s.auth
+	tc := auth.TokenConfig{Realm: cfg.TokenRealm, Service: cfg.TokenService, Issuer: cfg.TokenIssuer, Keys: cfg.TokenKeys}
+	if cfg.TokenSignKey != "" {
+		iss, err := auth.NewIssuer(basic, cfg.TokenSignKey, cfg.TokenIssuer, cfg.TokenService, cfg.TokenTTL)
+		if err != nil {
+			return err
+		}
+		iss.OnIssue = func(r *http.Request, user string, granted []auth.Scope) {
+			rec := accesslog.From(r.Context())
+			rec.Route, rec.User = "auth.token", user
+			var scopes []string
+			for _, g := range granted {
+				scopes = append(scopes, g.String())
+			}
+			who := user
+			if who == "" {
+				who = "an anonymous client"
+			}
+			accesslog.Event(r.Context(), "token_issued", "token issued to "+who+" — it grants exactly the scopes listed; the client sends it as \"Authorization: Bearer …\"",
+				logrus.Fields{"granted": strings.Join(scopes, " "), "expires_in": cfg.TokenTTL.String()})
+		}
+		s.issuer, tc.Local = iss, iss.Public()
+	}
+	t, err := auth.NewToken(tc)
+	if err != nil {
+		return err
+	}
+	s.auth = t
+	return nil
 }
 
 // ready answers 200 when the storage root is writable, 503 otherwise.
