@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -104,7 +105,11 @@ func (t *Token) Authorize(w http.ResponseWriter, r *http.Request, need Scope) (s
 	}
 	if need.Type != "" && !grants(access, need) {
 		t.challenge(w, r, need, "insufficient_scope")
-		return claims.Subject, fmt.Errorf("the token of %q does not grant %s: %w", claims.Subject, need, ErrUnauthorized)
+		who := "the token of " + strconv.Quote(claims.Subject)
+		if claims.Subject == "" {
+			who = "an anonymous token"
+		}
+		return claims.Subject, fmt.Errorf("%s does not grant %s: %w", who, need, ErrUnauthorized)
 	}
 	return claims.Subject, nil
 }
