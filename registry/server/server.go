@@ -111,6 +111,20 @@ func (s *Server) Handler() http.Handler {
 	return api.CommonHeaders(h)
 }
 
+// authMode names the authentication in force, for the start-up line.
+func (s *Server) authMode() string {
+	switch s.auth.(type) {
+	case *auth.Basic:
+		return "basic"
+	case *auth.Token:
+		if s.issuer != nil {
+			return "bearer (tokens issued at " + auth.TokenPath + ")"
+		}
+		return "bearer (tokens from " + s.cfg.TokenRealm + ")"
+	}
+	return "off"
+}
+
 // setupAuth picks the authorizer: none, Basic from the htpasswd file, or
 // bearer tokens (from an auth server of its own, or issued here at
 // /auth/token to the htpasswd users).
@@ -221,7 +235,7 @@ func (s *Server) Run(ctx context.Context) error {
 // Serve is Run on a listener the caller opened.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "root": s.cfg.Root, "tls": s.certs != nil,
-		"auth": s.auth != nil, "delete_enabled": s.cfg.DeleteEnabled, "read_only": s.cfg.ReadOnly}).Info("registry listening")
+		"auth": s.authMode(), "delete_enabled": s.cfg.DeleteEnabled, "read_only": s.cfg.ReadOnly}).Info("registry listening")
 	bg, stopBg := context.WithCancel(ctx)
 	defer stopBg()
 	go s.cleanUploads(bg)
