@@ -88,6 +88,7 @@ func main() {
 	quick := flag.Bool("quick", false, "smoke mode: small sizes, one round, short load")
 	only := flag.String("only", "a,b,c,d,e,f", "benchmarks to run (a,b share their runs)")
 	withRef := flag.Bool("ref", true, "also measure the reference registry")
+	versus := flag.String("versus", "", "measure this build of our registry (a binary) in place of the reference: A/B for tuning")
 	out := flag.String("out", "bin/bench-results.json", "JSON results file")
 	accessLog := flag.Bool("access-log", true, "our registry writes its JSON access log (false: logging off)")
 	flag.Parse()
@@ -106,13 +107,18 @@ func main() {
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() { <-sig; killAll(); cleanup(); os.Exit(130) }()
 
-	oursBin, refBin := buildBinaries(*withRef)
+	oursBin, refBin := buildBinaries(*withRef && *versus == "")
 	level := "info"
 	if !*accessLog {
 		level = "error"
 	}
 	regs := []registry{ours(oursBin, level)}
-	if *withRef {
+	switch {
+	case *versus != "":
+		base := ours(*versus, level)
+		base.name = "baseline"
+		regs = append(regs, base)
+	case *withRef:
 		regs = append(regs, reference(refBin))
 	}
 	want := map[string]bool{}
