@@ -9,7 +9,7 @@ export GOFLAGS ?= -buildvcs=false
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build test lint run bench clean
+.PHONY: help build test lint fuzz run bench clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*?## "} /^[a-zA-Z0-9_-]+:.*?## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -20,8 +20,17 @@ build: ## build bin/registry
 test: ## run the test suite (race detector on)
 	$(GO) test -race -count=1 ./...
 
+FUZZTIME ?= 60s
+FUZZ_TARGETS := FuzzValidateName FuzzParseReference FuzzParseDigest FuzzParseContentRange FuzzParseManifest
+
+fuzz: ## run each fuzz target for $(FUZZTIME) (new crashers land in registry/api/testdata/fuzz)
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $$t for $(FUZZTIME)"; \
+		$(GO) test ./registry/api -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
+
 lint: ## gofmt, go vet, shellcheck
-	@test -z "$$(gofmt -l registry)" || { gofmt -l registry; exit 1; }
+	@test -z "$$(gofmt -l registry scripts)" || { gofmt -l registry scripts; exit 1; }
 	$(GO) vet ./...
 	@if command -v shellcheck >/dev/null; then shellcheck $$(git ls-files '*.sh') .ci/run; else echo "shellcheck missing: bash scripts/tools.sh installs it"; exit 1; fi
 
