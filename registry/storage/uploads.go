@@ -70,7 +70,11 @@ func (s *Store) StartUploadFor(name string, alg digest.Algorithm, client string,
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	if err := s.writeFileAtomic(filepath.Join(dir, "info"), b); err != nil {
+	// Not fsynced: a session lost to a power cut is one the client starts
+	// again (it was acknowledged as a session, not as stored bytes; those
+	// are made durable when the blob is committed). An info file torn by a
+	// crash reads as an unknown session.
+	if err := os.WriteFile(filepath.Join(dir, "info"), b, 0o644); err != nil {
 		os.RemoveAll(dir)
 		return "", err
 	}
