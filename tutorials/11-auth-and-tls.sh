@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# 11 — The lab over HTTPS with a login: what goes wrong when a client speaks
+# HTTPS to a plain-HTTP registry; then the secure variant (TLS from a CA of
+# our own, Basic authentication, access rules) with curl, and docker login,
+# push, pull, logout.
+#
+# Needs the plain lab, like every tutorial, and the secure variant beside it:
+# compose.yaml + compose.secure.yaml under a project of its own
+# (LAB_SECURE_PROJECT, default layerlab-secure), on 127.0.0.1:${LAB_TLS_PORT:-5443}.
+# When that does not answer yet, this tutorial creates certs/
+# (scripts/gen-certs.sh) and starts it — and leaves it running. Stop it with:
+#
+#   LAB_PORT=5443 docker compose -p layerlab-secure -f compose.yaml -f compose.secure.yaml down -v
+set -euo pipefail
+# shellcheck source=scripts/lib.sh disable=SC1091
+. "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+need_registry
+need_tools docker openssl base64
+cd "$LAB_ROOT" # the commands shown name certs/… relative to the repository
+
+LAB_TLS_PORT="${LAB_TLS_PORT:-5443}"
+LAB_SECURE_PROJECT="${LAB_SECURE_PROJECT:-layerlab-secure}"
+SECURE="127.0.0.1:$LAB_TLS_PORT"
+SECURE_URL="https://$SECURE"
+CA=certs/ca.crt
+DOCKER_CONFIG_FILE="${DOCKER_CONFIG:-$HOME/.docker}/config.json"
+UP_CMD="LAB_PORT=$LAB_TLS_PORT docker compose -p $LAB_SECURE_PROJECT -f compose.yaml -f compose.secure.yaml"
+
+# Whatever happens, docker does not stay logged in to the secure lab.
+trap 'docker logout "$SECURE" >/dev/null 2>&1 || true; rm -rf "$LAB_TMP"' EXIT
+
+secure_compose() {
+	LAB_PORT="$LAB_TLS_PORT" compose -p "$LAB_SECURE_PROJECT" -f "$LAB_ROOT/compose.secure.yaml" "$@"
+}
+secure_container() {
+	secure_compose ps -q registry 2>/dev/null | head -n1
+}
+# secure_answers: the secure registry answers /v2/ with 401 over verified TLS.
+secure_answers() {
+	[[ -r "$CA" && "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$CA" "$SECURE_URL/v2/" 2>/dev/null)" == 401 ]]
+}
+password() {
+	cat "certs/$1.password"
+}
+
+# shttp USER METHOD PATH [CURL-ARGS...]: one exchange with the secure
+# registry as USER ("" for nobody), printed like the http helper prints; the
+# command shows the password as the variable a learner sets
+# (ALICE_PASSWORD=$(cat certs/alice.password)), never in clear.
+shttp() {
+	local user="$1" method="$2" path="$3"
+	shift 3
+	local shown="curl --cacert $CA" auth=()
+	[[ "$method" == GET ]] || shown+=" -X $method"
+	if [[ -n "$user" ]]; then
+		shown+=" -u \"$user:\$${user^^}_PASSWORD\""
+		auth=(-u "$user:$(password "$user")")
+	fi
+	show_line "$shown${*:+ $*} $SECURE_URL$path"
+	http_quiet "$method" "$SECURE_URL$path" --cacert "$CA" "${auth[@]}" "$@"
+	printf '   %s> %s %s%s\n' "$C_REQ" "$method" "$path" "$C_OFF"
+	printf '   %s< %s%s\n' "$C_REQ" "$(head -n1 "$HTTP_HEADERS" | tr -d '\r')" "$C_OFF"
+	tr -d '\r' <"$HTTP_HEADERS" | tail -n +2 | grep -iE "$HTTP_SHOWN" | sed "s/^/   ${C_REQ}< ${C_OFF}/" || true
+	[[ ! -s "$HTTP_BODY" ]] || pretty "$HTTP_BODY"
+}
+
+# show_secure_log MARK ERE: the secure registry's log lines since MARK that
+# match ERE.
+show_secure_log() {
+	local id
+	id="$(secure_container)"
+	[[ -n "$id" ]] || return 0
+	show_line "$UP_CMD logs registry"
+	docker logs --since "$1" "$id" 2>&1 | grep -E "$2" | head -n "$LAB_MAX_LINES" | cut -c1-220 |
+		sed "s/^/   ${C_DIM}|${C_OFF} /" || true
+}
+
+# try FILE CMD ARGS...: like capture, for a command that may fail; its exit
+# status is left in TRY_RC.
+TRY_RC=0
+try() {
+	local file="$1"
+	shift
+	show_cmd "$@"
+	TRY_RC=0
+	"$@" >"$file" 2>&1 || TRY_RC=$?
+	sed 's/^/     /' "$file"
+}
+
+title "11 · the lab over HTTPS, with a login"
+explain "The lab so far: plain HTTP, no login, on 127.0.0.1 only — fine on your own machine, nowhere else. Anywhere else a registry needs TLS (so that nobody can read or change what travels, passwords included) and authentication (so that not everybody can push). First the mistake everyone makes once, then the lab's secure variant: a certificate from a CA of our own, two users with different rights, curl and docker against it."
+pause
+
+step "The mistake: HTTPS to a registry that speaks plain HTTP"
+try "$LAB_TMP/mistake.txt" curl -sS --max-time 5 "https://$REGISTRY/v2/"
+mistake_rc="$TRY_RC"
+explain "curl exit code $mistake_rc. curl opened a TLS connection and sent its greeting (a ClientHello); the lab registry read that as a broken HTTP request and answered in plain HTTP ('HTTP/1.1 400 Bad Request'), bytes that are not a TLS record: 'wrong version number' is how OpenSSL says it."
+explain "Docker hits the same wall from the other side and says:"
+explain "    http: server gave HTTP response to HTTPS client"
+explain "Docker accepts plain HTTP only from registries on 127.0.0.0/8 and those you declared insecure; with any other it insists on HTTPS — which is why the lab works on 127.0.0.1:${LAB_PORT:-5000} and breaks as soon as you use the machine's name or IP. Two fixes:"
+explain "  1. give the registry TLS, with a certificate from a CA docker trusts: copy the CA's certificate to /etc/docker/certs.d/HOST:PORT/ca.crt on every machine that pulls (read at each connection, no restart) — what the rest of this tutorial does;"
+explain "  2. or declare it insecure, in /etc/docker/daemon.json: { \"insecure-registries\": [\"myhost:5000\"] }, then restart the engine. Docker then accepts plain HTTP (and certificates it cannot verify) from it: no encryption, passwords in clear on the wire. For a lab, not more."
+pause
+
+step "Start the secure variant"
+explain "compose.secure.yaml is an override of compose.yaml: same image, with TLS on (certificate and key mounted read-only from certs/), users from an htpasswd file, access rules, and no anonymous pulls. It publishes no port of its own — compose appends 'ports' lists, so it would publish the plain lab's port as well — it runs under its own project with LAB_PORT=$LAB_TLS_PORT, next to the plain lab."
+show_line "grep -E 'REGISTRY_|certs/' compose.secure.yaml"
+grep -E '^ +(REGISTRY_[A-Z_]+:|- \./certs/)' compose.secure.yaml | sed 's/^ */     /'
+if secure_answers; then
+	explain "It already answers at $SECURE_URL (project $LAB_SECURE_PROJECT): nothing to start."
+	started=no
+else
+	explain "It does not answer yet: create the certificates and users, then start it."
+	runi bash scripts/gen-certs.sh
+	show_line "$UP_CMD up -d"
+	secure_compose up -d 2>&1 | sed 's/^/     /'
+	deadline=$((SECONDS + 90))
+	until secure_answers && [[ "$(docker inspect --format '{{.State.Health.Status}}' "$(secure_container)" 2>/dev/null)" == healthy ]]; do
+		((SECONDS < deadline)) || { secure_compose logs --tail 30 registry >&2 || true; die "the secure variant did not become healthy"; }
+		sleep 1
+	done
+	started=yes
+fi
+note "Its healthcheck, 'registry healthcheck', sees REGISTRY_TLS_CERT and asks /readyz over HTTPS on the loopback, without checking the certificate: it only asks whether its own process is ready."
+pause
+
+step "The certificate, and who vouches for it"
+show_line "openssl x509 -in certs/server.crt -noout -subject -issuer -enddate"
+openssl x509 -in certs/server.crt -noout -subject -issuer -enddate | sed 's/^/     /'
+show_line "openssl x509 -in certs/server.crt -noout -text | grep -A1 'Subject Alternative Name'"
+openssl x509 -in certs/server.crt -noout -text | grep -A1 'Subject Alternative Name' | sed 's/^ */     /'
+runi openssl verify -CAfile "$CA" certs/server.crt
+verify_ok=no
+openssl verify -CAfile "$CA" certs/server.crt >/dev/null 2>&1 && verify_ok=yes
+explain "A client accepts the certificate when a CA it trusts signed it and it names the address the client dialled: localhost, registry (the compose service, for containers on the lab's network), 127.0.0.1 — more with CERT_EXTRA_SANS=myhost,192.168.1.20 bash scripts/gen-certs.sh."
+try "$LAB_TMP/untrusted.txt" curl -sS --max-time 5 "$SECURE_URL/v2/"
+untrusted_rc="$TRY_RC"
+explain "Without the CA, curl refuses (exit code $untrusted_rc): its system store has never heard of our lab CA. --cacert $CA is the fix for curl; /etc/docker/certs.d/ is docker's."
+try "$LAB_TMP/plain.txt" curl -sS --max-time 5 "http://$SECURE/v2/"
+plain_body="$(cat "$LAB_TMP/plain.txt")"
+explain "And the mistake in the other direction: plain HTTP to the TLS port. Go's server recognises it and answers 400 in plain HTTP."
+pause
+
+step "No credentials: 401 and a Basic challenge"
+mark="$(log_mark)"
+shttp "" GET /v2/
+anon_status="$HTTP_STATUS"
+anon_challenge="$(hdr WWW-Authenticate)"
+anon_code="$(jq -r '.errors[0].code' "$HTTP_BODY" 2>/dev/null || true)"
+explain "401 Unauthorized means 'who are you?'. WWW-Authenticate says how to answer: Basic, in the realm \"layerlab\". docker, crane and skopeo read that header, send the credentials they hold for this host, and repeat the request; curl sends them when given -u. The body is the usual OCI error: UNAUTHORIZED. Anonymous pulls are off too, so every read asks the same."
+pause
+
+step "As alice: 200"
+show_line "ALICE_PASSWORD=\$(cat certs/alice.password) BOB_PASSWORD=\$(cat certs/bob.password)"
+shttp alice GET /v2/
+alice_status="$HTTP_STATUS"
+explain "Basic authentication is the user name and password, base64-encoded, in an Authorization header on every request. base64 is an encoding, not encryption:"
+show_line "printf 'alice:%s' \"\$ALICE_PASSWORD\" | base64"
+printf 'alice:%s' "$(password alice)" | base64 | sed 's/^/     Authorization: Basic /'
+explain "Anyone who can read the traffic can decode that. TLS is what keeps it secret — never Basic auth over plain HTTP beyond 127.0.0.1."
+shttp "" GET /v2/ -u alice:not-the-password
+wrong_status="$HTTP_STATUS"
+explain "A wrong password: 401 again. The registry compares in constant time, logs the attempt with the user name and address only, and after 10 failures in a minute from one address answers 429."
+pause
+
+step "bob may pull, not push: 403 DENIED"
+shttp bob POST /v2/lab/bob/blobs/uploads/
+bob_status="$HTTP_STATUS"
+bob_code="$(jq -r '.errors[0].code' "$HTTP_BODY" 2>/dev/null || true)"
+explain "403 Forbidden is not 401: the registry knows who bob is, and bob may not do this. The rules come from REGISTRY_AUTH_RULES: 'alice=push:lab/*,pull:*;bob=pull:*' — alice pushes to lab/… and pulls everything, bob only pulls."
+show_secure_log "$mark" '→ 40[13]'
+note "Each access line names the user (user=bob); a refusal carries its reason in error_detail. Passwords and Authorization headers are never written."
+pause
+
+step "docker and 127.0.0.1: HTTPS without verification"
+explain "Docker treats 127.0.0.0/8 as an insecure registry: it tries HTTPS first, without verifying the certificate, and falls back to plain HTTP when TLS fails. So docker login to $SECURE works with no setup — encrypted, but docker does not check who answers. Under any other name docker verifies, and you give it the CA (not needed for this tutorial):"
+show_line "sudo mkdir -p /etc/docker/certs.d/myhost:$LAB_TLS_PORT"
+show_line "sudo cp certs/ca.crt /etc/docker/certs.d/myhost:$LAB_TLS_PORT/ca.crt"
+explain "with 'myhost' in the certificate (CERT_EXTRA_SANS=myhost) and the port published beyond 127.0.0.1. On Docker Desktop, add the CA to the system's trust store (macOS keychain, Windows certificate store) and restart Docker Desktop."
+pause
+
+step "docker login, as alice"
+show_line "docker login -u alice --password-stdin $SECURE < certs/alice.password"
+login_rc=0
+docker login -u alice --password-stdin "$SECURE" <certs/alice.password >"$LAB_TMP/login.txt" 2>&1 || login_rc=$?
+sed 's/^/     /' "$LAB_TMP/login.txt"
+explain "--password-stdin keeps the password out of the shell history and out of 'ps'. docker checked it against /v2/ (401, then 200 with the credentials) and saved it:"
+show_line "jq '.auths' $DOCKER_CONFIG_FILE"
+if [[ -r "$DOCKER_CONFIG_FILE" ]]; then
+	jq --arg h "$SECURE" '.auths // {} | with_entries(select(.key == $h)) | map_values(if .auth then {auth: "(base64 of alice:<password>)"} else . end)' \
+		"$DOCKER_CONFIG_FILE" 2>/dev/null | sed 's/^/     /' || true
+fi
+explain "Without a credential helper (credsStore in that file: osxkeychain, pass, secretservice, desktop), that is the password, base64-encoded, in a file — docker's WARNING above says so."
+pause
+
+step "Push a lab image to the secure registry"
+src="$REGISTRY/lab/base:1.0"
+if docker image inspect "$src" >/dev/null 2>&1; then
+	run docker tag "$src" "$SECURE/lab/base:1.0"
+	explain "The registry is part of an image's name: the same image, a second name."
+else
+	REGISTRY="$SECURE" build_image base
+fi
+mark="$(log_mark)"
+push_rc=0
+capture "$LAB_TMP/push.txt" docker push "$SECURE/lab/base:1.0" || push_rc=$?
+push_digest="$(grep -oE 'sha256:[0-9a-f]{64}' "$LAB_TMP/push.txt" | tail -n1 || true)"
+explain "Every layer went up ('Pushed'): this registry has its own storage, it started empty. Each request of the push carried alice's credentials."
+show_secure_log "$mark" 'PUT /v2/lab/base/manifests/'
+pause
+
+step "Pull it back"
+runi docker rmi "$SECURE/lab/base:1.0"
+pull_rc=0
+capture "$LAB_TMP/pull.txt" docker pull "$SECURE/lab/base:1.0" || pull_rc=$?
+pull_digest="$(grep -oE 'sha256:[0-9a-f]{64}' "$LAB_TMP/pull.txt" | tail -n1 || true)"
+explain "The manifest came back with the digest the push reported. Layers docker still holds under another name say 'Already exists'; the others were downloaded ('Pull complete'), each request with alice's credentials."
+pause
+
+step "bob with docker: pull yes, push no"
+docker logout "$SECURE" >/dev/null 2>&1 || true
+show_line "docker login -u bob --password-stdin $SECURE < certs/bob.password"
+bob_login_rc=0
+docker login -u bob --password-stdin "$SECURE" <certs/bob.password >"$LAB_TMP/bob-login.txt" 2>&1 || bob_login_rc=$?
+grep -v WARNING "$LAB_TMP/bob-login.txt" | grep -vE 'config.json|credential|^$|https://docs' | sed 's/^/     /' || true
+bob_pull_rc=0
+capture "$LAB_TMP/bob-pull.txt" docker pull "$SECURE/lab/base:1.0" || bob_pull_rc=$?
+run docker tag "$SECURE/lab/base:1.0" "$SECURE/lab/bob:1.0"
+try "$LAB_TMP/bob-push.txt" docker push "$SECURE/lab/bob:1.0"
+bob_push_rc="$TRY_RC"
+explain "docker shows the registry's refusal: 'denied: requested access to the resource is denied' — the 403 DENIED of the curl step, as docker words it."
+pause
+
+step "A wrong password: docker login refuses"
+show_line "echo not-the-password | docker login -u alice --password-stdin $SECURE"
+wrong_login_rc=0
+echo not-the-password | docker login -u alice --password-stdin "$SECURE" >"$LAB_TMP/wrong-login.txt" 2>&1 || wrong_login_rc=$?
+sed 's/^/     /' "$LAB_TMP/wrong-login.txt"
+explain "docker login checks the credentials before saving anything: 401 Unauthorized, nothing stored."
+pause
+
+step "docker logout: and no anonymous pull"
+capture "$LAB_TMP/logout.txt" docker logout "$SECURE"
+sleep 0.2 # the registry writes its log in batches (at most 50 ms late)
+mark="$(log_mark)"
+try "$LAB_TMP/anon-pull.txt" docker pull "$SECURE/lab/base:1.0"
+anon_pull_rc="$TRY_RC"
+explain "Logged out, docker has no credentials for $SECURE to answer the challenge with, and this registry lets nobody pull anonymously (REGISTRY_AUTH_ANONYMOUS_PULL=false). docker's first request, GET /v2/, got 401, and it had nothing to answer with. Its message hides that: for a registry it counts as insecure (127.0.0.0/8), docker takes a failure over HTTPS as a reason to try plain HTTP, and reports that last answer, Go's 400 'Client sent an HTTP request to an HTTPS server'. The registry's log tells what happened:"
+show_secure_log "$mark" 'GET /v2/ → 401|HTTP request to an HTTPS'
+anon_pull_logged=no
+id="$(secure_container)"
+if [[ -n "$id" ]] && docker logs --since "$mark" "$id" 2>&1 | grep -q 'GET /v2/ → 401'; then anon_pull_logged=yes; fi
+if [[ "$started" == yes ]]; then
+	note "This tutorial started the secure variant and leaves it running. Stop it and delete what it stored with: $UP_CMD down -v"
+fi
+
+step "Checks"
+check "curl https:// to the plain-HTTP lab fails (exit $mistake_rc)" test "$mistake_rc" -ne 0
+check "… with a TLS error" grep -qiE 'wrong version number|ssl|tls' "$LAB_TMP/mistake.txt"
+check "the secure registry answers at $SECURE_URL" secure_answers
+check_eq "its certificate is signed by certs/ca.crt" "$verify_ok" yes
+check_eq "curl without the CA refuses the certificate (exit 60)" "$untrusted_rc" 60
+check "plain HTTP to the TLS port gets a plain answer" grep -q 'HTTP request to an HTTPS server' <<<"$plain_body"
+check_eq "no credentials: 401" "$anon_status" 401
+check "… with the challenge WWW-Authenticate: Basic realm=\"layerlab\"" grep -q '^Basic realm="layerlab"' <<<"$anon_challenge"
+check_eq "… and the error code UNAUTHORIZED" "$anon_code" UNAUTHORIZED
+check_eq "alice with her password: 200" "$alice_status" 200
+check_eq "a wrong password: 401" "$wrong_status" 401
+check_eq "bob starting a push: 403" "$bob_status" 403
+check_eq "… DENIED" "$bob_code" DENIED
+check_eq "docker login as alice succeeded" "$login_rc" 0
+check "… 'Login Succeeded'" grep -q 'Login Succeeded' "$LAB_TMP/login.txt"
+check_eq "alice pushed $SECURE/lab/base:1.0" "$push_rc" 0
+check "… and the push reported a digest" test -n "$push_digest"
+check_eq "the image was pulled back" "$pull_rc" 0
+check_eq "… with the digest of the push" "$pull_digest" "$push_digest"
+check_eq "bob logged in" "$bob_login_rc" 0
+check_eq "bob pulled" "$bob_pull_rc" 0
+check "bob's push was denied" test "$bob_push_rc" -ne 0
+check "… and docker said 'denied'" grep -qi 'denied' "$LAB_TMP/bob-push.txt"
+check "docker login with a wrong password was refused" test "$wrong_login_rc" -ne 0
+check "… 401 Unauthorized" grep -qiE '401|unauthorized' "$LAB_TMP/wrong-login.txt"
+check "docker logout removed the credentials" bash -c "! jq -e --arg h '$SECURE' '.auths[\$h]' '$DOCKER_CONFIG_FILE'"
+check "without login, docker pull is refused (no anonymous pull)" test "$anon_pull_rc" -ne 0
+check_eq "… the registry answered its GET /v2/ with 401" "$anon_pull_logged" yes
+finish
