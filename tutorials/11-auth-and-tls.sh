@@ -16,7 +16,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 need_registry
 need_tools docker openssl base64
-cd "$LAB_ROOT" # the commands shown name certs/… relative to the repository
+cd "$LAB_ROOT" # the commands cmdline name certs/… relative to the repository
 
 LAB_TLS_PORT="${LAB_TLS_PORT:-5443}"
 LAB_SECURE_PROJECT="${LAB_SECURE_PROJECT:-layerlab-secure}"
@@ -50,13 +50,13 @@ password() {
 shttp() {
 	local user="$1" method="$2" path="$3"
 	shift 3
-	local shown="curl --cacert $CA" auth=()
-	[[ "$method" == GET ]] || shown+=" -X $method"
+	local cmdline="curl --cacert $CA" auth=()
+	[[ "$method" == GET ]] || cmdline+=" -X $method"
 	if [[ -n "$user" ]]; then
-		shown+=" -u \"$user:\$${user^^}_PASSWORD\""
+		cmdline+=" -u \"$user:\$${user^^}_PASSWORD\""
 		auth=(-u "$user:$(password "$user")")
 	fi
-	show_line "$shown${*:+ $*} $SECURE_URL$path"
+	show_line "$cmdline${*:+ $*} $SECURE_URL$path"
 	http_quiet "$method" "$SECURE_URL$path" --cacert "$CA" "${auth[@]}" "$@"
 	printf '   %s> %s %s%s\n' "$C_REQ" "$method" "$path" "$C_OFF"
 	printf '   %s< %s%s\n' "$C_REQ" "$(head -n1 "$HTTP_HEADERS" | tr -d '\r')" "$C_OFF"
