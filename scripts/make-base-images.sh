@@ -50,11 +50,11 @@ find_busybox() {
 		fi
 	done
 	if command -v apt-get >/dev/null; then
-		say "installing busybox-static with apt-get"
+		say "installing busybox-static with apt-get" >&2 # stdout carries the path
 		local sudo=()
 		[[ $(id -u) -eq 0 ]] || sudo=(sudo)
 		"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null ||
-			{ "${sudo[@]}" apt-get update -qq && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null; }
+			{ "${sudo[@]}" apt-get update -qq >&2 && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null; }
 		for candidate in /bin/busybox /usr/bin/busybox; do
 			if [[ -x "$candidate" ]] && file_is_static "$candidate"; then
 				echo "$candidate"
