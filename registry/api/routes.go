@@ -147,6 +147,24 @@ func (a *API) precheck(w http.ResponseWriter, r *http.Request, rec *accesslog.Re
 	return nil
 }
 
+// Guard puts a handler outside /v2/ (the storage report, metrics) behind
+// the same authentication: the request needs the given scope, and a
+// refusal gets the spec's error envelope. With az nil it is h.
+func Guard(az Authorizer, need auth.Scope, h http.Handler) http.Handler {
+	if az == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, err := az.Authorize(w, r, need)
+		accesslog.From(r.Context()).User = user
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // CommonHeaders sets the headers every response carries.
 func CommonHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -119,6 +119,23 @@ func TestBasicAuthAndRules(t *testing.T) {
 			t.Errorf("%s: %v, want %d", c.what, c.err, c.want)
 		}
 	}
+	// The storage report and the metrics name repositories: login needed.
+	for _, path := range []string{"/api/du", "/metrics"} {
+		for user, want := range map[string]int{"": 401, "bob": 200} {
+			req, _ := http.NewRequest("GET", ts.URL+path, nil)
+			if user != "" {
+				req.SetBasicAuth(user, user+"-pw")
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("GET %s as %q: %d, want %d", path, user, resp.StatusCode, want)
+			}
+		}
+	}
 	if strings.Contains(logs.String(), "-pw") || strings.Contains(logs.String(), "nope") {
 		t.Fatal("a password reached the log")
 	}

@@ -98,9 +98,11 @@ func (s *Server) Handler() http.Handler {
 		router.Handle(auth.TokenPath, s.issuer).Methods("GET", "POST")
 	}
 	router.HandleFunc("/readyz", s.ready).Methods("GET", "HEAD")
-	router.HandleFunc("/api/du", s.diskUsage).Methods("GET")
+	// What the store holds, by repository, and the totals: for whoever may
+	// list the catalog.
+	router.Handle("/api/du", api.Guard(s.auth, auth.Catalog, http.HandlerFunc(s.diskUsage))).Methods("GET")
 	if s.cfg.DebugAddr == "" {
-		router.Handle("/metrics", s.metrics.Handler()).Methods("GET")
+		router.Handle("/metrics", api.Guard(s.auth, auth.Catalog, s.metrics.Handler())).Methods("GET")
 	}
 	var h http.Handler = router
 	h = recoverPanics(s.log, h)
