@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Creates what the lab's secure variant (compose.secure.yaml) needs, in
-# certs/ at the repository root (ignored by git, outside the image's build
-# context):
+# Creates what the lab's secure variants (compose.secure.yaml, and
+# compose.token.yaml on top of it) need, in certs/ at the repository root
+# (ignored by git, outside the image's build context):
 #
 #   certs/ca.crt            a local certificate authority: give it to clients
 #   certs/ca.key            its private key (only this script uses it)
@@ -13,6 +13,8 @@
 #                           pull everything) and bob (may only pull)
 #   certs/alice.password    their passwords, random, made on the first run
 #   certs/bob.password
+#   certs/token.key         the private key the registry signs bearer tokens
+#                           with (compose.token.yaml): EC P-256
 #
 #   bash scripts/gen-certs.sh                 # create what is missing or no longer valid
 #   CERT_EXTRA_SANS=myhost,192.168.1.20 bash scripts/gen-certs.sh
@@ -23,9 +25,12 @@
 #
 # Idempotent: a CA that is still valid is kept, and so is a server
 # certificate that the CA signed, that is valid for 30 more days and names
-# every wanted address; passwords and htpasswd are kept once made. Files are
-# rewritten in place, so a registry that has them bind-mounted sees the new
-# certificate (it reloads it without a restart; a new htpasswd needs one).
+# every wanted address; passwords, htpasswd and the token key are kept once
+# made. Files are rewritten in place, so a registry that has them
+# bind-mounted sees the new certificate (it reloads it without a restart; a
+# new htpasswd or token key needs one). For a new token key, remove
+# certs/token.key and run this again: tokens signed with the old key are
+# then refused.
 #
 # The htpasswd lines come from the registry's own `registry htpasswd` command:
 # from the image layerlab/registry when it is there, else a binary built with
@@ -59,7 +64,7 @@ mkdir -p "$CERTS"
 chmod 0755 "$CERTS"
 
 # A file docker created: bind-mounting a missing file makes a directory.
-for f in ca.crt ca.key server.crt server.key htpasswd; do
+for f in ca.crt ca.key server.crt server.key htpasswd token.key; do
 	if [[ -d "$CERTS/$f" ]]; then
 		die "certs/$f is a directory: docker made it because the secure lab was started before this script. Stop it (… -f compose.secure.yaml down), remove that directory (it may need sudo), run this script again."
 	fi
@@ -189,6 +194,25 @@ EOF
 	put "$work/server.crt" "$CERTS/server.crt" 0644
 else
 	say "keeping certs/server.crt (signed by the CA, valid until $(openssl x509 -noout -enddate -in "$CERTS/server.crt" | cut -d= -f2))"
+fi
+
+# ---------------------------------------------------------------- the token signing key
+
+token_key_valid() {
+	[[ -s "$CERTS/token.key" ]] && openssl pkey -noout -in "$CERTS/token.key" >/dev/null 2>&1
+}
+
+if token_key_valid; then
+	say "keeping certs/token.key (the key bearer tokens are signed with)"
+else
+	say "creating the key the registry signs bearer tokens with: certs/token.key (EC P-256)"
+	openssl ecparam -name prime256v1 -genkey -noout -out "$work/token.key"
+	# 0644 for the same reason as server.key: the registry (uid 65532) reads
+	# it through a bind mount. Whoever holds this key can mint tokens that
+	# grant anything on the registries that trust it: fine for the lab's
+	# throwaway key on 127.0.0.1; a real one is readable by the registry's
+	# user alone (chown 65532, 0400) or handed over as a secret.
+	put "$work/token.key" "$CERTS/token.key" 0644
 fi
 
 # ---------------------------------------------------------------- users
