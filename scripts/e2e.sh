@@ -2,17 +2,20 @@
 # The lab, end to end, on the real Docker engine: from a clean clone with no
 # pullable images it creates the base images it needs, builds and starts the
 # registry with compose, and beside it the secure variant (certificates from
-# scripts/gen-certs.sh, compose.yaml + compose.secure.yaml), runs every
-# tutorial in order non-interactively, checks the key outcomes and the
-# registry's log, logs in, pushes, pulls and is refused on the secure one, and
-# removes everything again (docker compose down -v, docker logout, and the
-# certificates if it made them) whatever happens.
+# scripts/gen-certs.sh, compose.yaml + compose.secure.yaml) and the token
+# variant (+ compose.token.yaml: bearer tokens from the registry's own
+# issuer), runs every tutorial in order non-interactively, checks the key
+# outcomes and the registry's log, logs in, pushes, pulls and is refused on
+# the secure and token ones, and removes everything again (docker compose
+# down -v, docker logout, and the certificates if it made them) whatever
+# happens.
 #
 #   bash scripts/e2e.sh          (or: make e2e)
 #
-# Uses its own compose projects (layerlab-e2e, layerlab-e2e-secure) so it
-# never touches a lab you started yourself — but it needs ports
-# ${LAB_PORT:-5000} and ${LAB_TLS_PORT:-5443} free.
+# Uses its own compose projects (layerlab-e2e, layerlab-e2e-secure,
+# layerlab-e2e-token) so it never touches a lab you started yourself — but
+# it needs ports ${LAB_PORT:-5000}, ${LAB_TLS_PORT:-5443} and
+# ${LAB_TOKEN_PORT:-5444} free.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -22,6 +25,10 @@ export COMPOSE_PROJECT_NAME="${COMPOSE_PROJECT_NAME:-layerlab-e2e}"
 export LAB_TLS_PORT="${LAB_TLS_PORT:-5443}"
 export LAB_SECURE_PROJECT="${LAB_SECURE_PROJECT:-layerlab-e2e-secure}"
 SECURE="127.0.0.1:$LAB_TLS_PORT"
+# The token variant, for tutorial 12 and its checks.
+export LAB_TOKEN_PORT="${LAB_TOKEN_PORT:-5444}"
+export LAB_TOKEN_PROJECT="${LAB_TOKEN_PROJECT:-layerlab-e2e-token}"
+TOKEN_HOST="127.0.0.1:$LAB_TOKEN_PORT"
 CERTS="$LAB_ROOT/certs"
 need_tools docker curl jq tar gzip openssl
 
@@ -30,6 +37,12 @@ secure_compose() {
 }
 secure_container() {
 	secure_compose ps -q registry 2>/dev/null | head -n1
+}
+token_compose() {
+	LAB_PORT="$LAB_TOKEN_PORT" compose -p "$LAB_TOKEN_PROJECT" -f "$LAB_ROOT/compose.secure.yaml" -f "$LAB_ROOT/compose.token.yaml" "$@"
+}
+token_container() {
+	token_compose ps -q registry 2>/dev/null | head -n1
 }
 
 # What certs/ held before this run: the cleanup removes only what it adds.
@@ -68,13 +81,19 @@ cleanup() {
 			printf '\n[e2e] secure registry log (last 20 lines):\n' >&2
 			secure_compose logs --no-color --tail 20 registry 2>/dev/null | cut -c1-200 >&2 || true
 		fi
+		if [[ -n "$(token_container)" ]]; then
+			printf '\n[e2e] token registry log (last 20 lines):\n' >&2
+			token_compose logs --no-color --tail 20 registry 2>/dev/null | cut -c1-200 >&2 || true
+		fi
 	fi
-	say "docker compose down -v (both projects), docker logout $SECURE"
+	say "docker compose down -v (the three projects), docker logout $SECURE $TOKEN_HOST"
 	compose down -v --remove-orphans >/dev/null 2>&1 || true
 	secure_compose down -v --remove-orphans >/dev/null 2>&1 || true
+	token_compose down -v --remove-orphans >/dev/null 2>&1 || true
 	docker logout "$SECURE" >/dev/null 2>&1 || true
+	docker logout "$TOKEN_HOST" >/dev/null 2>&1 || true
 	local images
-	images="$(docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -F -e "$REGISTRY/lab/" -e "$SECURE/lab/" | grep -v ':<none>$' || true)"
+	images="$(docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -F -e "$REGISTRY/lab/" -e "$SECURE/lab/" -e "$TOKEN_HOST/lab/" | grep -v ':<none>$' || true)"
 	[[ -z "$images" ]] || xargs docker rmi <<<"$images" >/dev/null 2>&1 || true
 	remove_new_certs
 	rm -rf "$LAB_TMP"
@@ -92,6 +111,9 @@ if curl -s -o /dev/null --max-time 2 "$REGISTRY_URL/v2/"; then
 fi
 if (: <"/dev/tcp/127.0.0.1/$LAB_TLS_PORT") 2>/dev/null; then
 	fail "something already listens on $SECURE: stop it or run with LAB_TLS_PORT=<free port>"
+fi
+if (: <"/dev/tcp/127.0.0.1/$LAB_TOKEN_PORT") 2>/dev/null; then
+	fail "something already listens on $TOKEN_HOST: stop it or run with LAB_TOKEN_PORT=<free port>"
 fi
 
 say "base images (local stand-ins when they cannot be pulled)"
@@ -118,11 +140,25 @@ until [[ "$(docker inspect --format '{{.State.Health.Status}}' "$(secure_contain
 done
 printf 'secure registry is healthy and asks for credentials at https://%s\n' "$SECURE"
 
+say "the token variant: + compose.token.yaml as $LAB_TOKEN_PROJECT on $TOKEN_HOST"
+token_key_sum="$(sha256sum "$CERTS/token.key" | cut -d' ' -f1)"
+token_compose up -d
+# Healthy, and asking for a bearer token over verified TLS.
+deadline=$((SECONDS + 120))
+until [[ "$(docker inspect --format '{{.State.Health.Status}}' "$(token_container)" 2>/dev/null)" == healthy ]] &&
+	curl -s -o /dev/null -D - --cacert "$CERTS/ca.crt" "https://$TOKEN_HOST/v2/" | grep -qi '^www-authenticate: Bearer '; do
+	((SECONDS < deadline)) || fail "the token variant did not become healthy on $TOKEN_HOST"
+	sleep 1
+done
+printf 'token registry is healthy and asks for a bearer token at https://%s\n' "$TOKEN_HOST"
+
 # Local copies of the lab images from an earlier run would make docker skip
 # uploads it still believes done; start from none.
 leftovers="$(docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -F "$REGISTRY/lab/" | grep -v ':<none>$' || true)"
 [[ -z "$leftovers" ]] || xargs docker rmi <<<"$leftovers" >/dev/null
 leftovers="$(docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -F "$SECURE/lab/" | grep -v ':<none>$' || true)"
+[[ -z "$leftovers" ]] || xargs docker rmi <<<"$leftovers" >/dev/null
+leftovers="$(docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -F "$TOKEN_HOST/lab/" | grep -v ':<none>$' || true)"
 [[ -z "$leftovers" ]] || xargs docker rmi <<<"$leftovers" >/dev/null
 
 results=()
@@ -219,6 +255,89 @@ secure_compose logs --no-color registry >"$LAB_TMP/secure.log" 2>&1
 expect "the registry logged bob's refusal with his name" bash -c "grep -E '→ 403' '$LAB_TMP/secure.log' | grep -q 'user=bob'"
 expect "… and alice's push with hers" bash -c "grep -E 'PUT /v2/lab/e2e/manifests/1.0 → 201' '$LAB_TMP/secure.log' | grep -q 'user=alice'"
 expect "no password in the log" bash -c "! grep -qF -e \"\$(cat '$CERTS/alice.password')\" -e \"\$(cat '$CERTS/bob.password')\" '$LAB_TMP/secure.log'"
+
+say "the token variant (compose.token.yaml): bearer tokens from /auth/token"
+t12="$LAB_TMP/12-bearer-tokens.sh.log"
+expect "12: the challenge named realm, service and scope" grep -q '✔ … scope: repository:lab/base:pull' "$t12"
+expect "12: the decoded token granted pull and push on lab/base, and its signature verified" \
+	bash -c "grep -q '✔ … access: pull and push on lab/base' '$t12' && grep -q '✔ openssl verifies the signature' '$t12'"
+expect "12: a forged token was refused, another repository got insufficient_scope" \
+	bash -c "grep -q '✔ … invalid_token' '$t12' && grep -q '✔ … naming the scope needed' '$t12'"
+expect "12: bob got a pull-only token; docker push, pull and refusals went through tokens" \
+	bash -c "grep -q '✔ … a token granting pull only' '$t12' && grep -q '✔ … through a token granting pull' '$t12' && grep -q '✔ … its anonymous token granted nothing' '$t12'"
+tid="$(token_container)"
+expect "its port is published on 127.0.0.1:$LAB_TOKEN_PORT only" \
+	bash -c "test \"\$(docker port '$tid')\" = '5000/tcp -> 127.0.0.1:$LAB_TOKEN_PORT'"
+expect "registry healthcheck passes over TLS (container healthy)" \
+	test "$(docker inspect --format '{{.State.Health.Status}}' "$tid")" = healthy
+expect "the signing key is readable by the registry's user (0644)" test "$(stat -c %a "$CERTS/token.key")" = 644
+bash "$LAB_ROOT/scripts/gen-certs.sh" >/dev/null
+expect "gen-certs.sh run again keeps the signing key" test "$(sha256sum "$CERTS/token.key" | cut -d' ' -f1)" = "$token_key_sum"
+# tcurl ARGS...: curl to the token variant, trusting the lab's CA; the
+# status on stdout, headers and body in $LAB_TMP/tok.headers, tok.body.
+tcurl() {
+	curl -sS -o "$LAB_TMP/tok.body" -D "$LAB_TMP/tok.headers" -w '%{http_code}' --cacert "$CERTS/ca.crt" "$@" || true
+}
+# token_for USER SCOPE: a token from /auth/token ("" when refused).
+token_for() {
+	tcurl -u "$1:$(cat "$CERTS/$1.password")" "https://$TOKEN_HOST/auth/token?service=layerlab&scope=$2" >/dev/null
+	jq -r '.token // empty' "$LAB_TMP/tok.body" 2>/dev/null || true
+}
+# claims TOKEN: the JWT's payload.
+claims() {
+	local s
+	s="$(cut -d. -f2 <<<"$1" | tr '_-' '/+')"
+	while ((${#s} % 4)); do s+='='; done
+	base64 -d <<<"$s"
+}
+expect "no token: 401" test "$(tcurl "https://$TOKEN_HOST/v2/lab/e2e/tags/list")" = 401
+expect "… WWW-Authenticate: Bearer realm=\"https://$TOKEN_HOST/auth/token\",service=\"layerlab\",scope=\"repository:lab/e2e:pull\"" \
+	grep -qiF "www-authenticate: Bearer realm=\"https://$TOKEN_HOST/auth/token\",service=\"layerlab\",scope=\"repository:lab/e2e:pull\"" "$LAB_TMP/tok.headers"
+expect "a password on /v2/: 401 (tokens only)" test "$(tcurl -u "alice:$(cat "$CERTS/alice.password")" "https://$TOKEN_HOST/v2/")" = 401
+expect "a wrong password at /auth/token: 401" test "$(tcurl -u alice:not-the-password "https://$TOKEN_HOST/auth/token?service=layerlab")" = 401
+expect "a token for another service: 400" \
+	test "$(tcurl -u "alice:$(cat "$CERTS/alice.password")" "https://$TOKEN_HOST/auth/token?service=elsewhere")" = 400
+alice_token="$(token_for alice repository:lab/e2e:pull,push)"
+expect "alice's token grants pull and push on lab/e2e, for her, for 5 minutes" \
+	jq -e '.sub == "alice" and .iss == "layerlab" and .aud == "layerlab" and .exp - .iat == 300 and
+		.access == [{"type": "repository", "name": "lab/e2e", "actions": ["pull", "push"]}]' <<<"$(claims "$alice_token")"
+expect "… it opens an upload on lab/e2e (202)" \
+	test "$(tcurl -X POST -H "Authorization: Bearer $alice_token" "https://$TOKEN_HOST/v2/lab/e2e/blobs/uploads/")" = 202
+expect "… not on lab/other: 401 insufficient_scope" bash -c "test \"\$(curl -s -o /dev/null -D '$LAB_TMP/other.headers' -w '%{http_code}' --cacert '$CERTS/ca.crt' -H 'Authorization: Bearer $alice_token' 'https://$TOKEN_HOST/v2/lab/other/tags/list')\" = 401 &&
+	grep -qi 'error=\"insufficient_scope\"' '$LAB_TMP/other.headers'"
+forged="$(cut -d. -f1 <<<"$alice_token").$(claims "$alice_token" | jq -c '.access[0].name = "lab/other"' | base64 | tr -d '\n=' | tr '/+' '_-').$(cut -d. -f3 <<<"$alice_token")"
+expect "a forged token (payload changed, old signature): 401 invalid_token" bash -c "test \"\$(curl -s -o /dev/null -D '$LAB_TMP/forged.headers' -w '%{http_code}' --cacert '$CERTS/ca.crt' -H 'Authorization: Bearer $forged' 'https://$TOKEN_HOST/v2/lab/other/tags/list')\" = 401 &&
+	grep -qi 'error=\"invalid_token\"' '$LAB_TMP/forged.headers'"
+bob_token="$(token_for bob repository:lab/e2e:pull,push)"
+expect "bob asking for pull,push gets pull only" \
+	jq -e '.sub == "bob" and .access == [{"type": "repository", "name": "lab/e2e", "actions": ["pull"]}]' <<<"$(claims "$bob_token")"
+expect "… and his upload is refused: 401" \
+	test "$(tcurl -X POST -H "Authorization: Bearer $bob_token" "https://$TOKEN_HOST/v2/lab/e2e/blobs/uploads/")" = 401
+expect "docker login as alice succeeds" docker login -u alice --password-stdin "$TOKEN_HOST" <"$CERTS/alice.password"
+docker tag "$REGISTRY/lab/app:1.0" "$TOKEN_HOST/lab/e2e:1.0" || true
+expect "alice pushes $TOKEN_HOST/lab/e2e:1.0" docker push "$TOKEN_HOST/lab/e2e:1.0"
+pushed="$(docker image inspect --format '{{join .RepoDigests " "}}' "$TOKEN_HOST/lab/e2e:1.0" | tr ' ' '\n' | grep -F "$TOKEN_HOST/lab/e2e@" || true)"
+docker rmi "$TOKEN_HOST/lab/e2e:1.0" >/dev/null 2>&1 || true
+expect "… and pulls it back by digest" docker pull "${pushed:-$TOKEN_HOST/lab/e2e@sha256:missing}"
+expect "her token lists the tag" bash -c "curl -s --cacert '$CERTS/ca.crt' -H 'Authorization: Bearer $(token_for alice repository:lab/e2e:pull)' 'https://$TOKEN_HOST/v2/lab/e2e/tags/list' | jq -e '.tags == [\"1.0\"]'"
+docker logout "$TOKEN_HOST" >/dev/null 2>&1 || true
+expect "docker login as bob succeeds" docker login -u bob --password-stdin "$TOKEN_HOST" <"$CERTS/bob.password"
+expect "bob pulls $TOKEN_HOST/lab/e2e:1.0" docker pull "$TOKEN_HOST/lab/e2e:1.0"
+docker tag "$TOKEN_HOST/lab/e2e:1.0" "$TOKEN_HOST/lab/e2e-bob:1.0" || true
+docker push "$TOKEN_HOST/lab/e2e-bob:1.0" >"$LAB_TMP/tok-bob-push.txt" 2>&1 && bob_pushed=yes || bob_pushed=no
+expect "bob's push is denied" bash -c "test $bob_pushed = no && grep -q denied '$LAB_TMP/tok-bob-push.txt'"
+docker logout "$TOKEN_HOST" >/dev/null 2>&1 || true
+expect "without login, docker pull is refused" bash -c "! docker pull '$TOKEN_HOST/lab/e2e:1.0'"
+token_compose logs --no-color registry >"$LAB_TMP/token.log" 2>&1
+expect "the log shows GET /auth/token for alice, and a token_issued event granting her push" \
+	bash -c "grep -E 'GET /auth/token → 200' '$LAB_TMP/token.log' | grep -q 'user=alice' &&
+		grep -E 'event=token_issued' '$LAB_TMP/token.log' | grep -q 'granted=repository:lab/e2e:push,pull'"
+expect "… bob's tokens granting pulls only, and his refused upload" \
+	bash -c "grep 'token issued to bob' '$LAB_TMP/token.log' | grep -q 'granted=.*repository:lab/e2e-bob:pull' &&
+		! grep 'token issued to bob' '$LAB_TMP/token.log' | grep -q 'granted=.*push' &&
+		grep -E 'POST /v2/lab/e2e-bob/blobs/uploads/ → 401' '$LAB_TMP/token.log' | grep -q 'does not grant'"
+expect "… alice's push with her name (from the token)" bash -c "grep -E 'PUT /v2/lab/e2e/manifests/1.0 → 201' '$LAB_TMP/token.log' | grep -q 'user=alice'"
+expect "no password and no token in the log" bash -c "! grep -qF -e \"\$(cat '$CERTS/alice.password')\" -e \"\$(cat '$CERTS/bob.password')\" -e 'eyJ' '$LAB_TMP/token.log'"
 
 printf '\n'
 printf '  %s\n' "${results[@]}"
