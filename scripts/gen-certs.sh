@@ -277,5 +277,5 @@ else
 fi
 
 say "done. Clients trust the registry through certs/ca.crt:"
-say "  curl --cacert certs/ca.crt https://127.0.0.1:5443/v2/"
+say "  curl --cacert certs/ca.crt https://127.0.0.1:5443/v2/   (the secure lab; the token lab is on 5444)"
 say "  docker, for a name outside 127.0.0.0/8: /etc/docker/certs.d/HOST:PORT/ca.crt"
