@@ -146,7 +146,7 @@ func (s *Store) PutBlob(name string, want digest.Digest, size int64, r io.Reader
 		return 0, err
 	}
 	h := newHash(want.Algorithm())
-	n, err := copyHashed(s.writer(newFlushBehind(f)), h, r)
+	n, err := copyHashed(s.writer(newFlushBehind(f, 0)), h, r)
 	if err != nil {
 		f.Close()
 		os.Remove(f.Name())

@@ -176,7 +176,7 @@ func (s *Store) appendLocked(id string, st *uploadState, start, length int64, r 
 	if err != nil {
 		return st.size, err
 	}
-	n, err := copyHashed(s.writer(newFlushBehind(f)), st.h, r)
+	n, err := copyHashed(s.writer(newFlushBehind(f, st.size)), st.h, r)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

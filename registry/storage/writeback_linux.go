@@ -22,11 +22,10 @@ type flushBehind struct {
 	start, off int64 // window start, current offset
 }
 
-func newFlushBehind(f *os.File) io.Writer {
-	off, err := f.Seek(0, io.SeekCurrent)
-	if err != nil {
-		return f
-	}
+// newFlushBehind starts at offset off, where the next write lands (a file
+// opened with O_APPEND reports offset 0 until it is written to, so the
+// caller says).
+func newFlushBehind(f *os.File, off int64) io.Writer {
 	return &flushBehind{f: f, start: off, off: off}
 }
 
