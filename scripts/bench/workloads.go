@@ -105,7 +105,10 @@ func putWhole(addr, repo string, p payload) {
 	base := "http://" + addr
 	req, _ := http.NewRequest("POST", base+"/v2/"+repo+"/blobs/uploads/", nil)
 	loc := next(base, do(req, http.StatusAccepted))
-	req, _ = http.NewRequest("PUT", withDigest(loc, p.digest), f)
+	// The body is read like a client streaming a layer reads it; handing
+	// net/http the *os.File itself would make it sendfile the payload,
+	// which no registry client does.
+	req, _ = http.NewRequest("PUT", withDigest(loc, p.digest), io.NopCloser(struct{ io.Reader }{f}))
 	req.ContentLength = p.size
 	req.Header.Set("Content-Type", "application/octet-stream")
 	do(req, http.StatusCreated)
