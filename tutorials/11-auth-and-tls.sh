@@ -16,77 +16,25 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 need_registry
 need_tools docker openssl base64
-cd "$LAB_ROOT" # the commands cmdline name certs/… relative to the repository
+cd "$LAB_ROOT" # the commands shown name certs/… relative to the repository
 
 LAB_TLS_PORT="${LAB_TLS_PORT:-5443}"
 LAB_SECURE_PROJECT="${LAB_SECURE_PROJECT:-layerlab-secure}"
-SECURE="127.0.0.1:$LAB_TLS_PORT"
-SECURE_URL="https://$SECURE"
-CA=certs/ca.crt
+VARIANT_PORT="$LAB_TLS_PORT" VARIANT_PROJECT="$LAB_SECURE_PROJECT"
+VARIANT_FILES=(compose.secure.yaml)
+# shellcheck source=scripts/variant.sh disable=SC1091
+. "$LAB_ROOT/scripts/variant.sh"
+SECURE="$VARIANT_ADDR"
+SECURE_URL="$VARIANT_URL"
 DOCKER_CONFIG_FILE="${DOCKER_CONFIG:-$HOME/.docker}/config.json"
-UP_CMD="LAB_PORT=$LAB_TLS_PORT docker compose -p $LAB_SECURE_PROJECT -f compose.yaml -f compose.secure.yaml"
 
 # Whatever happens, docker does not stay logged in to the secure lab.
 trap 'docker logout "$SECURE" >/dev/null 2>&1 || true; rm -rf "$LAB_TMP"' EXIT
 
-secure_compose() {
-	LAB_PORT="$LAB_TLS_PORT" compose -p "$LAB_SECURE_PROJECT" -f "$LAB_ROOT/compose.secure.yaml" "$@"
-}
-secure_container() {
-	secure_compose ps -q registry 2>/dev/null | head -n1
-}
 # secure_answers: the secure registry answers /v2/ with 401 over verified TLS.
 secure_answers() {
 	[[ -r "$CA" && "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$CA" "$SECURE_URL/v2/" 2>/dev/null)" == 401 ]]
 }
-password() {
-	cat "certs/$1.password"
-}
-
-# shttp USER METHOD PATH [CURL-ARGS...]: one exchange with the secure
-# registry as USER ("" for nobody), printed like the http helper prints; the
-# command shows the password as the variable a learner sets
-# (ALICE_PASSWORD=$(cat certs/alice.password)), never in clear.
-shttp() {
-	local user="$1" method="$2" path="$3"
-	shift 3
-	local cmdline="curl --cacert $CA" auth=()
-	[[ "$method" == GET ]] || cmdline+=" -X $method"
-	if [[ -n "$user" ]]; then
-		cmdline+=" -u \"$user:\$${user^^}_PASSWORD\""
-		auth=(-u "$user:$(password "$user")")
-	fi
-	show_line "$cmdline${*:+ $*} $SECURE_URL$path"
-	http_quiet "$method" "$SECURE_URL$path" --cacert "$CA" "${auth[@]}" "$@"
-	printf '   %s> %s %s%s\n' "$C_REQ" "$method" "$path" "$C_OFF"
-	printf '   %s< %s%s\n' "$C_REQ" "$(head -n1 "$HTTP_HEADERS" | tr -d '\r')" "$C_OFF"
-	tr -d '\r' <"$HTTP_HEADERS" | tail -n +2 | grep -iE "$HTTP_SHOWN" | sed "s/^/   ${C_REQ}< ${C_OFF}/" || true
-	[[ ! -s "$HTTP_BODY" ]] || pretty "$HTTP_BODY"
-}
-
-# show_secure_log MARK ERE: the secure registry's log lines since MARK that
-# match ERE.
-show_secure_log() {
-	local id
-	id="$(secure_container)"
-	[[ -n "$id" ]] || return 0
-	show_line "$UP_CMD logs registry"
-	docker logs --since "$1" "$id" 2>&1 | grep -E "$2" | head -n "$LAB_MAX_LINES" | cut -c1-220 |
-		sed "s/^/   ${C_DIM}|${C_OFF} /" || true
-}
-
-# try FILE CMD ARGS...: like capture, for a command that may fail; its exit
-# status is left in TRY_RC.
-TRY_RC=0
-try() {
-	local file="$1"
-	shift
-	show_cmd "$@"
-	TRY_RC=0
-	"$@" >"$file" 2>&1 || TRY_RC=$?
-	sed 's/^/     /' "$file"
-}
-
 title "11 · the lab over HTTPS, with a login"
 explain "The lab so far: plain HTTP, no login, on 127.0.0.1 only — fine on your own machine, nowhere else. Anywhere else a registry needs TLS (so that nobody can read or change what travels, passwords included) and authentication (so that not everybody can push). First the mistake everyone makes once, then the lab's secure variant: a certificate from a CA of our own, two users with different rights, curl and docker against it."
 pause
@@ -106,21 +54,7 @@ step "Start the secure variant"
 explain "compose.secure.yaml is an override of compose.yaml: same image, with TLS on (certificate and key mounted read-only from certs/), users from an htpasswd file, access rules, and no anonymous pulls. It publishes no port of its own — compose appends 'ports' lists, so it would publish the plain lab's port as well — it runs under its own project with LAB_PORT=$LAB_TLS_PORT, next to the plain lab."
 show_line "grep -E 'REGISTRY_|certs/' compose.secure.yaml"
 grep -E '^ +(REGISTRY_[A-Z_]+:|- \./certs/)' compose.secure.yaml | sed 's/^ */     /'
-if secure_answers; then
-	explain "It already answers at $SECURE_URL (project $LAB_SECURE_PROJECT): nothing to start."
-	started=no
-else
-	explain "It does not answer yet: create the certificates and users, then start it."
-	runi bash scripts/gen-certs.sh
-	show_line "$UP_CMD up -d"
-	secure_compose up -d 2>&1 | sed 's/^/     /'
-	deadline=$((SECONDS + 90))
-	until secure_answers && [[ "$(docker inspect --format '{{.State.Health.Status}}' "$(secure_container)" 2>/dev/null)" == healthy ]]; do
-		((SECONDS < deadline)) || { secure_compose logs --tail 30 registry >&2 || true; die "the secure variant did not become healthy"; }
-		sleep 1
-	done
-	started=yes
-fi
+start_variant secure_answers "the certificates and users"
 note "Its healthcheck, 'registry healthcheck', sees REGISTRY_TLS_CERT and asks /readyz over HTTPS on the loopback, without checking the certificate: it only asks whether its own process is ready."
 pause
 
@@ -143,7 +77,7 @@ pause
 
 step "No credentials: 401 and a Basic challenge"
 mark="$(log_mark)"
-shttp "" GET /v2/
+vhttp "" GET /v2/
 anon_status="$HTTP_STATUS"
 anon_challenge="$(hdr WWW-Authenticate)"
 anon_code="$(jq -r '.errors[0].code' "$HTTP_BODY" 2>/dev/null || true)"
@@ -152,23 +86,23 @@ pause
 
 step "As alice: 200"
 show_line "ALICE_PASSWORD=\$(cat certs/alice.password) BOB_PASSWORD=\$(cat certs/bob.password)"
-shttp alice GET /v2/
+vhttp alice GET /v2/
 alice_status="$HTTP_STATUS"
 explain "Basic authentication is the user name and password, base64-encoded, in an Authorization header on every request. base64 is an encoding, not encryption:"
 show_line "printf 'alice:%s' \"\$ALICE_PASSWORD\" | base64"
 printf 'alice:%s' "$(password alice)" | base64 | sed 's/^/     Authorization: Basic /'
 explain "Anyone who can read the traffic can decode that. TLS is what keeps it secret — never Basic auth over plain HTTP beyond 127.0.0.1."
-shttp "" GET /v2/ -u alice:not-the-password
+vhttp "" GET /v2/ -u alice:not-the-password
 wrong_status="$HTTP_STATUS"
 explain "A wrong password: 401 again. The registry compares in constant time, logs the attempt with the user name and address only, and after 10 failures in a minute from one address answers 429."
 pause
 
 step "bob may pull, not push: 403 DENIED"
-shttp bob POST /v2/lab/bob/blobs/uploads/
+vhttp bob POST /v2/lab/bob/blobs/uploads/
 bob_status="$HTTP_STATUS"
 bob_code="$(jq -r '.errors[0].code' "$HTTP_BODY" 2>/dev/null || true)"
 explain "403 Forbidden is not 401: the registry knows who bob is, and bob may not do this. The rules come from REGISTRY_AUTH_RULES: 'alice=push:lab/*,pull:*;bob=pull:*' — alice pushes to lab/… and pulls everything, bob only pulls."
-show_secure_log "$mark" '→ 40[13]'
+show_variant_log "$mark" '→ 40[13]'
 note "Each access line names the user (user=bob); a refusal carries its reason in error_detail. Passwords and Authorization headers are never written."
 pause
 
@@ -206,7 +140,7 @@ push_rc=0
 capture "$LAB_TMP/push.txt" docker push "$SECURE/lab/base:1.0" || push_rc=$?
 push_digest="$(grep -oE 'sha256:[0-9a-f]{64}' "$LAB_TMP/push.txt" | tail -n1 || true)"
 explain "Every layer went up ('Pushed'): this registry has its own storage, it started empty. Each request of the push carried alice's credentials."
-show_secure_log "$mark" 'PUT /v2/lab/base/manifests/'
+show_variant_log "$mark" 'PUT /v2/lab/base/manifests/'
 pause
 
 step "Pull it back"
@@ -246,11 +180,10 @@ mark="$(log_mark)"
 try "$LAB_TMP/anon-pull.txt" docker pull "$SECURE/lab/base:1.0"
 anon_pull_rc="$TRY_RC"
 explain "Logged out, docker has no credentials for $SECURE to answer the challenge with, and this registry lets nobody pull anonymously (REGISTRY_AUTH_ANONYMOUS_PULL=false). docker's first request, GET /v2/, got 401, and it had nothing to answer with. Its message hides that: for a registry it counts as insecure (127.0.0.0/8), docker takes a failure over HTTPS as a reason to try plain HTTP, and reports that last answer, Go's 400 'Client sent an HTTP request to an HTTPS server'. The registry's log tells what happened:"
-show_secure_log "$mark" 'GET /v2/ → 401|HTTP request to an HTTPS'
+show_variant_log "$mark" 'GET /v2/ → 401|HTTP request to an HTTPS'
 anon_pull_logged=no
-id="$(secure_container)"
-if [[ -n "$id" ]] && docker logs --since "$mark" "$id" 2>&1 | grep -q 'GET /v2/ → 401'; then anon_pull_logged=yes; fi
-if [[ "$started" == yes ]]; then
+log_has 'GET /v2/ → 401' && anon_pull_logged=yes
+if [[ "$STARTED" == yes ]]; then
 	note "This tutorial started the secure variant and leaves it running. Stop it and delete what it stored with: $UP_CMD down -v"
 fi
 

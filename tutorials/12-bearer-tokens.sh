@@ -24,21 +24,17 @@ cd "$LAB_ROOT" # the commands name certs/… relative to the repository
 
 LAB_TOKEN_PORT="${LAB_TOKEN_PORT:-5444}"
 LAB_TOKEN_PROJECT="${LAB_TOKEN_PROJECT:-layerlab-token}"
-TOK="127.0.0.1:$LAB_TOKEN_PORT"
-TOK_URL="https://$TOK"
-CA=certs/ca.crt
+VARIANT_PORT="$LAB_TOKEN_PORT" VARIANT_PROJECT="$LAB_TOKEN_PROJECT"
+VARIANT_FILES=(compose.secure.yaml compose.token.yaml)
+# shellcheck source=scripts/variant.sh disable=SC1091
+. "$LAB_ROOT/scripts/variant.sh"
+TOK="$VARIANT_ADDR"
+TOK_URL="$VARIANT_URL"
 SERVICE=layerlab
-UP_CMD="LAB_PORT=$LAB_TOKEN_PORT docker compose -p $LAB_TOKEN_PROJECT -f compose.yaml -f compose.secure.yaml -f compose.token.yaml"
 
 # Whatever happens, docker does not stay logged in to the token variant.
 trap 'docker logout "$TOK" >/dev/null 2>&1 || true; rm -rf "$LAB_TMP"' EXIT
 
-token_compose() {
-	LAB_PORT="$LAB_TOKEN_PORT" compose -p "$LAB_TOKEN_PROJECT" -f "$LAB_ROOT/compose.secure.yaml" -f "$LAB_ROOT/compose.token.yaml" "$@"
-}
-token_container() {
-	token_compose ps -q registry 2>/dev/null | head -n1
-}
 # token_answers: the registry answers /v2/ over verified TLS with 401 and a
 # Bearer challenge.
 token_answers() {
@@ -46,10 +42,6 @@ token_answers() {
 		curl -s -o /dev/null -D - --max-time 5 --cacert "$CA" "$TOK_URL/v2/" 2>/dev/null | tr -d '\r' |
 		grep -qi '^www-authenticate: Bearer '
 }
-password() {
-	cat "certs/$1.password"
-}
-
 # b64url_decode: base64url (the JWT alphabet: - and _ for + and /, no =
 # padding) on stdin, decoded on stdout. Printed for the learner as it is.
 B64URL_DEF="b64url_decode() { local s; s=\$(tr '_-' '/+'); while (( \${#s} % 4 )); do s+='='; done; base64 -d <<<\"\$s\"; }"
@@ -65,40 +57,6 @@ b64url_encode() {
 # jwt_part TOKEN N: part N (1 header, 2 payload) of a JWT, decoded.
 jwt_part() {
 	cut -d. -f"$2" <<<"$1" | b64url_decode
-}
-
-# thttp AUTH METHOD PATH [CURL-ARGS...]: one exchange with the token
-# variant, printed like the http helper prints. AUTH is "" (nothing), a user
-# name (Basic; the command shows the password as the variable a learner
-# sets, ALICE_PASSWORD=$(cat certs/alice.password)), or @NAME for the bearer
-# token held in the shell variable NAME (shown as that variable: the token
-# itself is long). A token in a JSON answer is printed shortened.
-thttp() {
-	local who="$1" method="$2" path="$3"
-	shift 3
-	local cmdline="curl --cacert $CA" auth=()
-	[[ "$method" == GET ]] || cmdline+=" -X $method"
-	if [[ "$who" == @* ]]; then
-		local var="${who#@}"
-		cmdline+=" -H \"Authorization: Bearer \$$var\""
-		auth=(-H "Authorization: Bearer ${!var}")
-	elif [[ -n "$who" ]]; then
-		cmdline+=" -u \"$who:\$${who^^}_PASSWORD\""
-		auth=(-u "$who:$(password "$who")")
-	fi
-	local shown_url="$TOK_URL$path"
-	[[ "$path" != *'?'* ]] || shown_url="'$shown_url'"
-	show_line "$cmdline${*:+ $*} $shown_url"
-	http_quiet "$method" "$TOK_URL$path" --cacert "$CA" "${auth[@]}" "$@"
-	printf '   %s> %s %s%s\n' "$C_REQ" "$method" "$path" "$C_OFF"
-	printf '   %s< %s%s\n' "$C_REQ" "$(head -n1 "$HTTP_HEADERS" | tr -d '\r')" "$C_OFF"
-	tr -d '\r' <"$HTTP_HEADERS" | tail -n +2 | grep -iE "$HTTP_SHOWN" | sed "s/^/   ${C_REQ}< ${C_OFF}/" || true
-	[[ -s "$HTTP_BODY" ]] || return 0
-	if jq -e 'type == "object" and has("token")' "$HTTP_BODY" >/dev/null 2>&1; then
-		jq '.token |= .[0:32] + "…" | .access_token |= .[0:32] + "…"' "$HTTP_BODY" | pretty
-	else
-		pretty "$HTTP_BODY"
-	fi
 }
 
 # get_token USER SCOPE: a token for USER ("" for nobody) and SCOPE from
@@ -121,31 +79,6 @@ fresh() {
 	fi
 }
 
-# token_log MARK: the token variant's log since MARK, in $LAB_TMP/token.log.
-token_log() {
-	local id
-	: >"$LAB_TMP/token.log"
-	id="$(token_container)"
-	[[ -n "$id" ]] || return 0
-	sleep 0.2 # the registry writes its log in batches (at most 50 ms late)
-	docker logs --since "$1" "$id" >"$LAB_TMP/token.log" 2>&1 || true
-}
-# show_token_log MARK ERE [MAX]: the lines of that log that match ERE (at
-# most MAX), without the fields a learner does not need here (address, user
-# agent, request and response headers, the error message — the same on
-# every refusal — and a digest the path already shows).
-show_token_log() {
-	token_log "$1"
-	local max="${3:-$LAB_MAX_LINES}" n
-	show_line "$UP_CMD logs registry"
-	grep -E "$2" "$LAB_TMP/token.log" |
-		sed -E 's/  (remote_addr|user_agent|(req|resp)\.[a-z-]+|error_message)=("([^"\\]|\\.)*"|[^ ]*)//g
-			s/(@|\/)(sha256:[0-9a-f]+)( .*)  digest=\2/\1\2\3/' \
-			>"$LAB_TMP/token-shown.log" || true
-	head -n "$max" "$LAB_TMP/token-shown.log" | cut -c1-300 | sed "s/^/   ${C_DIM}|${C_OFF} /"
-	n="$(wc -l <"$LAB_TMP/token-shown.log")"
-	((n <= max)) || note "… $((n - max)) more lines like these"
-}
 # mark: where the next log excerpt starts, once the lines of what came
 # before are written (the registry writes its log in batches, at most 50 ms
 # late).
@@ -153,26 +86,9 @@ mark() {
 	sleep 0.2
 	log_mark
 }
-# log_has ERE [ERE2]: a line of the last token_log matches ERE (and ERE2).
-log_has() {
-	grep -E "$1" "$LAB_TMP/token.log" | grep -E "${2:-.}" >/dev/null
-}
-
 # challenge_param NAME: a parameter of the last response's Bearer challenge.
 challenge_param() {
 	hdr WWW-Authenticate | grep -oE "$1=\"[^\"]*\"" | head -n1 | cut -d'"' -f2
-}
-
-# try FILE CMD ARGS...: like capture, for a command that may fail; its exit
-# status is left in TRY_RC.
-TRY_RC=0
-try() {
-	local file="$1"
-	shift
-	show_cmd "$@"
-	TRY_RC=0
-	"$@" >"$file" 2>&1 || TRY_RC=$?
-	grep -vE '^WARNING!|config.json|credential-store|credential helper|^$' "$file" | sed 's/^/     /' || true
 }
 
 title "12 · bearer tokens: the Docker token protocol"
@@ -184,21 +100,7 @@ explain "compose.token.yaml stacks on compose.secure.yaml: the same TLS, users a
 show_line "grep -E 'REGISTRY_|certs/' compose.token.yaml"
 grep -E '^ +(REGISTRY_[A-Z_]+:|- \./certs/)' compose.token.yaml | sed 's/^ */     /'
 explain "Like the secure variant it publishes no port of its own (compose appends 'ports' lists); it runs under its own project with LAB_PORT=$LAB_TOKEN_PORT, beside the plain lab (5000) and the secure variant (5443), with its own container and storage."
-started=no
-if token_answers; then
-	explain "It already answers at $TOK_URL (project $LAB_TOKEN_PROJECT): nothing to start."
-else
-	explain "It does not answer yet: create the certificates, users and signing key, then start it."
-	runi bash scripts/gen-certs.sh
-	show_line "$UP_CMD up -d"
-	token_compose up -d 2>&1 | sed 's/^/     /'
-	deadline=$((SECONDS + 90))
-	until token_answers && [[ "$(docker inspect --format '{{.State.Health.Status}}' "$(token_container)" 2>/dev/null)" == healthy ]]; do
-		((SECONDS < deadline)) || { token_compose logs --tail 30 registry >&2 || true; die "the token variant did not become healthy"; }
-		sleep 1
-	done
-	started=yes
-fi
+start_variant token_answers "the certificates, users and signing key"
 key_mode="$(stat -c %a certs/token.key 2>/dev/null || stat -f %Lp certs/token.key)"
 show_line "head -n1 certs/token.key"
 head -n1 certs/token.key | sed 's/^/     /'
@@ -206,7 +108,7 @@ explain "An EC P-256 private key. Whoever holds it can mint tokens that grant an
 pause
 
 step "No token: 401 and a Bearer challenge"
-thttp "" GET /v2/lab/base/tags/list
+vhttp "" GET /v2/lab/base/tags/list
 anon_status="$HTTP_STATUS"
 anon_challenge="$(hdr WWW-Authenticate)"
 realm="$(challenge_param realm)"
@@ -217,7 +119,7 @@ explain "  realm=\"$realm\" — the token server's URL. Here it is this registry
 explain "  service=\"$service\" — this registry's name at the token server. A token server may serve many registries: the client passes this on, and the token comes back addressed to this service alone."
 explain "  scope=\"$scope\" — what this request needs: type 'repository', name 'lab/base', actions 'pull'. Starting an upload needs repository:lab/base:pull,push, a delete …:delete, the catalog registry:catalog:*. GET /v2/ — the first thing docker login asks — carries no scope: it only asks who you are."
 show_line "ALICE_PASSWORD=\$(cat certs/alice.password) BOB_PASSWORD=\$(cat certs/bob.password)"
-thttp alice GET /v2/
+vhttp alice GET /v2/
 basic_status="$HTTP_STATUS"
 basic_error="$(challenge_param error)"
 explain "alice's password sent straight to /v2/: refused, error=\"invalid_request\". This registry takes tokens only; passwords go to the realm, nowhere else."
@@ -230,7 +132,7 @@ mark="$(mark)"
 login_rc=0
 docker login -u alice --password-stdin "$TOK" <certs/alice.password >"$LAB_TMP/login.txt" 2>&1 || login_rc=$?
 sed 's/^/     /' "$LAB_TMP/login.txt"
-show_token_log "$mark" 'GET /v2/ →|/auth/token|token_issued'
+show_variant_log "$mark" 'GET /v2/ →|/auth/token|token_issued'
 login_logged=no
 log_has 'GET /auth/token → 200' 'user=alice' && login_logged=yes
 explain "docker asked GET /v2/, got 401 and the challenge, asked the realm for a token with alice's password (GET /auth/token, Basic credentials), and repeated GET /v2/ with the token: 200, 'Login Succeeded'. That token grants nothing (granted=\"\"): GET /v2/ needs no scope. The token_issued event and the GET /auth/token line share a request id. What docker saved in its config.json is the password: this issuer hands out no refresh token, so docker asks for a new token, with the password, for each pull or push."
@@ -244,14 +146,14 @@ mark="$(mark)"
 push_rc=0
 capture "$LAB_TMP/push.txt" docker push "$TOK/lab/base:1.0" || push_rc=$?
 push_digest="$(grep -oE 'sha256:[0-9a-f]{64}' "$LAB_TMP/push.txt" | tail -n1 || true)"
-show_token_log "$mark" 'GET /v2/ →|/auth/token|token_issued|PUT /v2/lab/base/manifests/'
+show_variant_log "$mark" 'GET /v2/ →|/auth/token|token_issued|PUT /v2/lab/base/manifests/'
 push_granted=no
 log_has 'event=token_issued' 'granted=.*repository:lab/base:(push,pull|pull,push)' && push_granted=yes
 explain "The push began like the login: GET /v2/ and a 401, which names the realm. docker knows what a push needs, so it asked the realm straight away for repository:lab/base with push and pull, and sent every request of the push with that token — the manifest's PUT shows user=alice, read from the token. The rest of this tutorial does by hand what docker just did."
 pause
 
 step "Ask the token server, as alice"
-thttp alice GET "/auth/token?service=$SERVICE&scope=repository:lab/base:pull,push"
+vhttp alice GET "/auth/token?service=$SERVICE&scope=repository:lab/base:pull,push"
 token_status="$HTTP_STATUS"
 token_expires_in="$(jq -r '.expires_in // empty' "$HTTP_BODY" 2>/dev/null || true)"
 TOKEN="$(jq -r '.token // empty' "$HTTP_BODY" 2>/dev/null || true)"
@@ -325,7 +227,7 @@ FORGED="$(cut -d. -f1 <<<"$TOKEN").$(jwt_part "$TOKEN" 2 | jq -c '.access[0].nam
 show_line "printf '%s' \"\$(cut -d. -f1,2 <<<\"\$FORGED\")\" | openssl dgst -sha256 -verify token.pub -signature sig.der"
 verify_forged="$(verify_sig "$FORGED" || true)"
 printf '%s\n' "$verify_forged" | sed 's/^/     /'
-thttp @FORGED GET /v2/lab/app/tags/list
+vhttp @FORGED GET /v2/lab/app/tags/list
 forged_status="$HTTP_STATUS"
 forged_error="$(challenge_param error)"
 explain "Change the payload, however little, and the signature no longer matches: 401 with error=\"invalid_token\", the reason in the body and in the log. Only the holder of the private key can make tokens this registry accepts."
@@ -333,25 +235,25 @@ pause
 
 step "The token at work"
 fresh TOKEN alice repository:lab/base:pull,push
-thttp @TOKEN GET /v2/lab/base/tags/list
+vhttp @TOKEN GET /v2/lab/base/tags/list
 use_status="$HTTP_STATUS"
 use_tags="$(jq -r '.tags // [] | join(",")' "$HTTP_BODY" 2>/dev/null || true)"
 explain "Authorization: Bearer and the token: 200, the tag docker pushed. The registry read no password and looked up no user — it checked the signature, iss, aud, exp, and that 'access' covers repository:lab/base:pull."
 pause
 
 step "Another repository: 401 insufficient_scope"
-thttp @TOKEN GET /v2/lab/app/tags/list
+vhttp @TOKEN GET /v2/lab/app/tags/list
 other_status="$HTTP_STATUS"
 other_challenge="$(hdr WWW-Authenticate)"
 other_error="$(challenge_param error)"
 other_scope="$(challenge_param scope)"
 explain "A valid token, for lab/base only: 401 again, now with error=\"insufficient_scope\" and the scope this request needs ($other_scope). The token is fine; it just does not cover this. A client reacts by asking the realm again, for the scope in the challenge — usually together with what it already had, in one request (the scope parameter may be repeated):"
-thttp alice GET "/auth/token?service=$SERVICE&scope=repository:lab/base:pull,push&scope=repository:lab/app:pull"
+vhttp alice GET "/auth/token?service=$SERVICE&scope=repository:lab/base:pull,push&scope=repository:lab/app:pull"
 TOKEN2="$(jq -r '.token // empty' "$HTTP_BODY" 2>/dev/null || true)"
 show_line "TOKEN2=\$(curl -s --cacert $CA -u \"alice:\$ALICE_PASSWORD\" '$TOK_URL/auth/token?service=$SERVICE&scope=repository:lab/base:pull,push&scope=repository:lab/app:pull' | jq -r .token)"
 show_line "cut -d. -f2 <<<\"\$TOKEN2\" | b64url_decode | jq -c .access"
 jwt_part "$TOKEN2" 2 | jq -c .access | sed 's/^/     /'
-thttp @TOKEN2 GET /v2/lab/app/tags/list
+vhttp @TOKEN2 GET /v2/lab/app/tags/list
 retry_status="$HTTP_STATUS"
 if [[ "$retry_status" == 404 ]]; then
 	explain "The new token got through: 404 NAME_UNKNOWN is the registry talking about the repository — nobody pushed lab/app to this registry — no longer about you."
@@ -362,7 +264,7 @@ explain "docker does exactly this: when a push mounts layers from lab/base into 
 pause
 
 step "bob asks for push: he gets pull only"
-thttp bob GET "/auth/token?service=$SERVICE&scope=repository:lab/base:pull,push"
+vhttp bob GET "/auth/token?service=$SERVICE&scope=repository:lab/base:pull,push"
 bob_token_status="$HTTP_STATUS"
 BOB_TOKEN="$(jq -r '.token // empty' "$HTTP_BODY" 2>/dev/null || true)"
 show_line "BOB_TOKEN=\$(curl -s --cacert $CA -u \"bob:\$BOB_PASSWORD\" '$TOK_URL/auth/token?service=$SERVICE&scope=repository:lab/base:pull,push' | jq -r .token)"
@@ -370,7 +272,7 @@ show_line "cut -d. -f2 <<<\"\$BOB_TOKEN\" | b64url_decode | jq -c .access"
 bob_access="$(jwt_part "$BOB_TOKEN" 2 | jq -c .access 2>/dev/null || true)"
 printf '     %s\n' "$bob_access"
 explain "The token server does not refuse: it grants the part of the scope the rules allow (bob=pull:*) and leaves out the rest. 200, and a token for pull alone."
-thttp @BOB_TOKEN POST /v2/lab/base/blobs/uploads/
+vhttp @BOB_TOKEN POST /v2/lab/base/blobs/uploads/
 bob_push_status="$HTTP_STATUS"
 bob_push_error="$(challenge_param error)"
 explain "His push starts with this POST, which needs pull and push: 401 insufficient_scope. Asking again will not help — the token server would grant pull only once more — so a client gives up here; docker says 'denied'. With Basic authentication (tutorial 11) bob's POST got 403 DENIED; with tokens the registry cannot know whether a better token exists, so it answers 401 and lets the token server decide."
@@ -387,7 +289,7 @@ mark="$(mark)"
 pull_rc=0
 capture "$LAB_TMP/pull.txt" docker pull "$TOK/lab/base:1.0" || pull_rc=$?
 pull_digest="$(grep -oE 'sha256:[0-9a-f]{64}' "$LAB_TMP/pull.txt" | tail -n1 || true)"
-show_token_log "$mark" 'token_issued|GET /v2/lab/base/manifests/'
+show_variant_log "$mark" 'token_issued|GET /v2/lab/base/manifests/'
 bob_pull_granted=no
 log_has 'token issued to bob' 'granted=repository:lab/base:pull' && bob_pull_granted=yes
 explain "One token, granted=repository:lab/base:pull, for the whole pull, and the digest of alice's push. user=bob on the manifest's GET comes from the token's sub."
@@ -395,7 +297,7 @@ run docker tag "$TOK/lab/base:1.0" "$TOK/lab/bob:1.0"
 mark="$(mark)"
 try "$LAB_TMP/bob-push.txt" docker push "$TOK/lab/bob:1.0"
 bob_docker_push_rc="$TRY_RC"
-show_token_log "$mark" 'token_issued|→ 401' 6
+show_variant_log "$mark" 'token_issued|→ 401' 6
 bob_push_logged=no
 log_has 'POST /v2/lab/bob/blobs/uploads/ → 401' 'does not grant' && bob_push_logged=yes
 explain "The push: docker asked for push and pull on lab/bob, and pull on lab/base to mount the layers from there; the token server granted the pulls only. Every upload's POST got 401 insufficient_scope — the reason is in the log — docker asked again a few times, got the same, and said 'denied'."
@@ -406,11 +308,11 @@ capture "$LAB_TMP/logout.txt" docker logout "$TOK"
 mark="$(mark)"
 try "$LAB_TMP/anon-pull.txt" docker pull "$TOK/lab/base:1.0"
 anon_pull_rc="$TRY_RC"
-show_token_log "$mark" 'token_issued|→ 401'
-anon_token_logged=no
-log_has 'token issued to an anonymous client' 'granted=""' && anon_token_logged=yes
+show_variant_log "$mark" 'token_issued|→ 401'
+anon_variant_logged=no
+log_has 'token issued to an anonymous client' 'granted=""' && anon_variant_logged=yes
 explain "Without credentials docker still asks the realm — anonymously — and gets a token that grants nothing (granted=\"\"): this registry allows no anonymous pull (REGISTRY_AUTH_ANONYMOUS_PULL=false; with it on, anonymous tokens would carry pull). With that token the manifest request gets 401, and docker reports 'pull access denied … may require docker login'."
-if [[ "$started" == yes ]]; then
+if [[ "$STARTED" == yes ]]; then
 	note "This tutorial started the token variant and leaves it running. Stop it and delete what it stored with: $UP_CMD down -v"
 fi
 pause
@@ -432,7 +334,7 @@ explain "  REGISTRY_AUTH_TOKEN_KEYS — the public keys that sign tokens, never 
 explain "The public half of this lab's key is such a PEM; a second registry given it in REGISTRY_AUTH_TOKEN_KEYS (and REGISTRY_AUTH_TOKEN_REALM=$TOK_URL/auth/token) would accept this registry's tokens:"
 show_line "openssl pkey -in certs/token.key -pubout"
 sed 's/^/     /' "$LAB_TMP/token.pub"
-image="$(docker inspect --format '{{.Config.Image}}' "$(token_container)" 2>/dev/null || echo "layerlab/registry:${LAYERLAB_VERSION:-dev}")"
+image="$(docker inspect --format '{{.Config.Image}}' "$(variant_container)" 2>/dev/null || echo "layerlab/registry:${LAYERLAB_VERSION:-dev}")"
 show_line "docker run --rm --network none $image serve --help 2>&1 | grep -A1 -- -auth-token"
 docker run --rm --network none "$image" serve --help 2>&1 | grep -A1 -- '-auth-token' | sed 's/^ */     /' || true
 note "The two servers' clocks must agree within a minute (exp, nbf). Keep the lifetime short (minutes): a token cannot be revoked, it can only expire."
@@ -489,5 +391,5 @@ check "… and docker said 'denied'" grep -qi denied "$LAB_TMP/bob-push.txt"
 check_eq "… the registry logged the 401 with the reason" "$bob_push_logged" yes
 check "docker logout removed the credentials" bash -c "! jq -e --arg h '$TOK' '.auths[\$h]' '${DOCKER_CONFIG:-$HOME/.docker}/config.json'"
 check "without login, docker pull is refused" test "$anon_pull_rc" -ne 0
-check_eq "… its anonymous token granted nothing (token_issued)" "$anon_token_logged" yes
+check_eq "… its anonymous token granted nothing (token_issued)" "$anon_variant_logged" yes
 finish
