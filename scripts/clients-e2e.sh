@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end check of the registry with real clients: crane, regctl, skopeo
-# and (when its engine answers) the docker CLI.
+# End-to-end check of the registry with real clients: crane, regctl, oras,
+# skopeo, podman and (when its engine answers) the docker CLI.
 #
 #   bash scripts/clients-e2e.sh
 #
@@ -136,6 +136,11 @@ skopeo() {
 	with_timeout "$SKOPEO_BIN" "${v[@]}" --insecure-policy "$@"
 }
 docker() { with_timeout "$DOCKER_BIN" "$@"; }
+oras() { with_timeout "$TOOLS_BIN/oras" "$@"; }
+# podman keeps its images in the work directory, apart from the machine's.
+podman() {
+	with_timeout "$PODMAN_BIN" --root "$WORK/podman/root" --runroot "$WORK/podman/run" --storage-driver vfs "$@"
+}
 
 # step NAME FUNCTION: runs FUNCTION with errexit in a subshell, logs its
 # output, prints PASS/FAIL/SKIP (exit 77 means skip).
@@ -265,6 +270,7 @@ fi
 REG="$E2E_ADDR"
 SKOPEO_BIN="$(command -v skopeo || true)"
 DOCKER_BIN="$(command -v docker || true)"
+PODMAN_BIN="$(command -v podman || true)"
 export REGCTL_CONFIG="$WORK/regctl.json"
 say "registry: ${REGISTRY_CMD:-$REGISTRY_BIN} on http://$REG (pid $REG_PID)"
 say "work dir: $WORK"
@@ -745,6 +751,44 @@ t_docker() {
 	docker pull "$REG/e2e/crane:2"
 }
 
+# -- oras: an artifact, a referrer attached to it, and both read back
+
+t_oras() {
+	[[ -x "$TOOLS_BIN/oras" ]] || skip "oras not installed (bash scripts/tools.sh)"
+	local a="$REG/e2e/oras:1" d sig
+	mkdir -p "$WORK/oras/out"
+	printf '{"e2e":"%s"}\n' "$(load token)" >"$WORK/oras/art.json"
+	(cd "$WORK/oras" && oras push --plain-http "$a" --artifact-type application/vnd.layerlab.e2e art.json:application/json)
+	d="$(oras manifest fetch --plain-http --descriptor "$a" | jq -r .digest)"
+	assert_digest "$d" "oras manifest digest"
+	assert_eq "$(crane digest "$a")" "$d" "crane digest of the oras artifact"
+	assert_eq "$(crane manifest "$a" | jq -r .artifactType)" application/vnd.layerlab.e2e "artifactType"
+	(cd "$WORK/oras" && oras attach --plain-http "$a" --artifact-type application/vnd.layerlab.e2e.sig art.json)
+	sig="$(oras discover --plain-http --format json "$a" | jq -r '.referrers[] | select(.artifactType == "application/vnd.layerlab.e2e.sig") | .digest')"
+	assert_digest "$sig" "the referrer oras discover lists"
+	assert_eq "$(crane manifest "$REG/e2e/oras@$sig" | jq -r .subject.digest)" "$d" "the referrer's subject"
+	oras pull --plain-http "$a" -o "$WORK/oras/out"
+	cmp "$WORK/oras/art.json" "$WORK/oras/out/art.json"
+}
+
+# -- podman: import, push, pull back, and pull what another client pushed
+
+t_podman() {
+	[[ -n "$PODMAN_BIN" ]] || skip "podman not installed (bash scripts/tools.sh)"
+	podman info >/dev/null 2>&1 || skip "podman does not run here: $(podman info 2>&1 | tail -n 1)"
+	local img="$REG/e2e/podman:1" pushed
+	podman import "$WORK/layer1.tar" "$img"
+	podman push --tls-verify=false --digestfile "$WORK/podman.digest" "$img"
+	pushed="$(cat "$WORK/podman.digest")"
+	assert_digest "$pushed" "digest written by podman push"
+	assert_eq "$(crane digest "$img")" "$pushed" "crane digest of the podman-pushed image"
+	podman rmi "$img"
+	must_fail "image gone after rmi" podman image exists "$img"
+	podman pull --tls-verify=false "$img"
+	assert_eq "$(podman image inspect --format '{{.Digest}}' "$img")" "$pushed" "digest of the image podman pulled"
+	podman pull --tls-verify=false "$REG/e2e/crane:2"
+}
+
 step "GET /v2/ answers 200" t_base
 step "crane push (tarball made by crane append -o)" t_crane_push_tarball
 step "crane append onto a remote base, OCI empty base" t_crane_append_remote
@@ -773,6 +817,8 @@ step "skopeo copy docker:// -> oci: -> docker://" t_skopeo_oci_layout
 step "skopeo list-tags" t_skopeo_list_tags
 step "skopeo delete" t_skopeo_delete
 step "large layer (24 MiB): crane push, regctl export/import, skopeo copy" t_large_layer
+step "oras push/attach/discover/pull (artifact and referrer)" t_oras
+step "podman import/push/rmi/pull" t_podman
 step "docker import/push/rmi/pull/run" t_docker
 
 say ""

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real registry clients used by scripts/clients-e2e.sh into
-# .tools/bin (crane, regctl) and, via apt, skopeo, shellcheck, jq and curl.
+# .tools/bin (crane, regctl, oras) and, via apt, skopeo, podman, shellcheck,
+# jq and curl.
 # Idempotent: already-installed tools are left alone.
 #
 #   bash scripts/tools.sh            # install what is missing, print versions
@@ -17,6 +18,7 @@ mkdir -p "$TOOLS_BIN"
 CRANE_VERSION="${CRANE_VERSION:-$(awk '$1 == "github.com/google/go-containerregistry" {print $2; exit}' go.mod)}"
 CRANE_VERSION="${CRANE_VERSION:-v0.22.1}"
 REGCTL_VERSION="${REGCTL_VERSION:-latest}"
+ORAS_VERSION="${ORAS_VERSION:-v1.3.6}"
 FORCE="${FORCE:-0}"
 
 log() { printf '[tools] %s\n' "$*"; }
@@ -64,7 +66,9 @@ apt_tool() {
 
 go_tool crane github.com/google/go-containerregistry/cmd/crane "$CRANE_VERSION" "$TOOLS_BIN/crane" version
 go_tool regctl github.com/regclient/regclient/cmd/regctl "$REGCTL_VERSION"
+go_tool oras oras.land/oras/cmd/oras "$ORAS_VERSION"
 apt_tool skopeo skopeo
+apt_tool podman podman
 apt_tool shellcheck shellcheck
 apt_tool jq jq
 apt_tool curl curl
@@ -72,11 +76,14 @@ apt_tool curl curl
 log "versions:"
 printf '  crane:      %s\n' "$("$TOOLS_BIN/crane" version 2>&1 || echo unknown)"
 printf '  regctl:     %s\n' "$("$TOOLS_BIN/regctl" version --format '{{.VCSTag}}{{if not .VCSTag}}{{.VCSRef}}{{end}}' 2>/dev/null || "$TOOLS_BIN/regctl" version 2>&1 | head -n 1 || echo unknown)"
-if command -v skopeo >/dev/null 2>&1; then
-	printf '  skopeo:     %s\n' "$(skopeo --version 2>&1)"
-else
-	printf '  skopeo:     not installed\n'
-fi
+printf '  oras:       %s\n' "$("$TOOLS_BIN/oras" version 2>/dev/null | awk '/^Version:/ {print $2}' || echo unknown)"
+for t in skopeo podman; do
+	if command -v "$t" >/dev/null 2>&1; then
+		printf '  %-11s %s\n' "$t:" "$("$t" --version 2>&1)"
+	else
+		printf '  %-11s not installed\n' "$t:"
+	fi
+done
 if command -v shellcheck >/dev/null 2>&1; then
 	printf '  shellcheck: %s\n' "$(shellcheck --version 2>&1 | awk '/^version:/ {print $2}')"
 else
