@@ -4,7 +4,8 @@
 #      protocol) over plain HTTP on 127.0.0.1, and
 #   2. with Basic authentication over HTTPS, its certificate signed by a CA
 #      made for the run,
-# and crane, regctl, skopeo and (when its engine answers) docker log in,
+# and crane, regctl, skopeo, oras, podman and (when its engine answers)
+# docker log in,
 # push, pull, and are refused where the access rules say so: alice may push
 # to lab/* and pull everything, bob may only pull.
 #
@@ -13,7 +14,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PATH="$ROOT/.tools/bin:$PATH"
-for t in crane regctl skopeo jq curl openssl; do
+for t in crane regctl oras skopeo jq curl openssl; do
 	command -v "$t" >/dev/null || {
 		echo "auth-e2e: $t not found (run: bash scripts/tools.sh)" >&2
 		exit 1
@@ -21,7 +22,7 @@ for t in crane regctl skopeo jq curl openssl; do
 done
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/layerlab-auth-e2e.XXXXXX")"
-export HOME="$WORK/home" DOCKER_CONFIG="$WORK/docker" REGCTL_CONFIG="$WORK/regctl.json"
+export HOME="$WORK/home" DOCKER_CONFIG="$WORK/docker" REGCTL_CONFIG="$WORK/regctl.json" REGISTRY_AUTH_FILE="$WORK/containers-auth.json"
 mkdir -p "$HOME" "$DOCKER_CONFIG"
 REG_PID=""
 FAILS=0
@@ -151,6 +152,21 @@ refused "regctl: bob copies into lab/bob" "unauthorized|denied|401|403" regctl i
 ok "skopeo: alice copies lab/crane:1 to lab/skopeo:1" skopeo copy --src-tls-verify=false --dest-tls-verify=false \
 	--src-creds alice:alice-pw --dest-creds alice:alice-pw "docker://$REG/lab/crane:1" "docker://$REG/lab/skopeo:1"
 refused "skopeo: anonymous inspect" "unauthorized|denied|401|403" skopeo inspect --tls-verify=false --no-creds "docker://$REG/lab/crane:1"
+ok "oras: alice logs in and pushes an artifact to lab/oras:1" bash -c "cd '$WORK' &&
+	oras login --plain-http '$REG' -u alice -p alice-pw && oras push --plain-http '$REG/lab/oras:1' hello.txt"
+refused "oras: bob pushes to lab/oras-bob:1" "unauthorized|denied|401|403" bash -c "cd '$WORK' &&
+	oras login --plain-http '$REG' -u bob -p bob-pw && oras push --plain-http '$REG/lab/oras-bob:1' hello.txt"
+oras logout "$REG" >/dev/null 2>&1
+if command -v podman >/dev/null && podman info >/dev/null 2>&1; then
+	PODMAN=(podman --root "$WORK/podman/root" --runroot "$WORK/podman/run" --storage-driver vfs)
+	"${PODMAN[@]}" import "$WORK/layer.tar" "$REG/lab/podman:1" >/dev/null 2>&1
+	ok "podman: login as alice, push, rmi, pull" bash -c "echo alice-pw | ${PODMAN[*]} login --tls-verify=false '$REG' -u alice --password-stdin &&
+		${PODMAN[*]} push --tls-verify=false '$REG/lab/podman:1' && ${PODMAN[*]} rmi '$REG/lab/podman:1' &&
+		${PODMAN[*]} pull --tls-verify=false '$REG/lab/podman:1' && ${PODMAN[*]} logout '$REG'"
+	refused "podman: pull without login" "unauthorized|denied|401|403" "${PODMAN[@]}" pull --tls-verify=false "$REG/lab/crane:1"
+else
+	echo "SKIP  podman: not installed or does not run here"
+fi
 if ((HAVE_DOCKER)); then
 	image "$REG/lab/docker:1"
 	refused "docker: login with a wrong password" "unauthorized|denied|401|403" bash -c "echo wrong | docker login '$REG' -u alice --password-stdin"
