@@ -132,12 +132,8 @@ func (a *API) precheck(w http.ResponseWriter, r *http.Request, rec *accesslog.Re
 		}
 	}
 	need, writes := scopeOf(r, name, rec.Route)
-	if a.opts.Auth != nil {
-		user, err := a.opts.Auth.Authorize(w, r, need)
-		rec.User = user
-		if err != nil {
-			return err
-		}
+	if err := authorize(a.opts.Auth, w, r, need); err != nil {
+		return err
 	}
 	if a.opts.ReadOnly && writes {
 		e := newError("UNSUPPORTED", nil)
@@ -147,17 +143,23 @@ func (a *API) precheck(w http.ResponseWriter, r *http.Request, rec *accesslog.Re
 	return nil
 }
 
+// authorize asks az (nil: authentication is off) for the scope and
+// records who asked in the access log.
+func authorize(az Authorizer, w http.ResponseWriter, r *http.Request, need auth.Scope) error {
+	if az == nil {
+		return nil
+	}
+	user, err := az.Authorize(w, r, need)
+	accesslog.From(r.Context()).User = user
+	return err
+}
+
 // Guard puts a handler outside /v2/ (the storage report, metrics) behind
 // the same authentication: the request needs the given scope, and a
-// refusal gets the spec's error envelope. With az nil it is h.
+// refusal gets the spec's error envelope.
 func Guard(az Authorizer, need auth.Scope, h http.Handler) http.Handler {
-	if az == nil {
-		return h
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, err := az.Authorize(w, r, need)
-		accesslog.From(r.Context()).User = user
-		if err != nil {
+		if err := authorize(az, w, r, need); err != nil {
 			writeError(w, r, err)
 			return
 		}

@@ -112,10 +112,9 @@ func New(c Config) (*Basic, error) {
 // counts as push). It returns the user name ("" for anonymous), and sets
 // the challenge header on 401.
 func (b *Basic) Authorize(w http.ResponseWriter, r *http.Request, need Scope) (string, error) {
-	repo, push := need.repository(), need.writes()
 	user, pass, given := r.BasicAuth()
 	if !given {
-		if b.anonymousPull && !push && repo != "" {
+		if b.permits("", need) {
 			return "", nil
 		}
 		b.challenge(w)
@@ -127,14 +126,28 @@ func (b *Basic) Authorize(w http.ResponseWriter, r *http.Request, need Scope) (s
 		}
 		return user, err
 	}
-	if repo == "" || b.allowed(user, repo, push) {
+	if b.permits(user, need) {
 		return user, nil
 	}
 	what := "pull from"
-	if push {
+	if need.writes() {
 		what = "push to"
 	}
-	return user, fmt.Errorf("%s may not %s %s: %w", user, what, repo, ErrDenied)
+	return user, fmt.Errorf("%s may not %s %s: %w", user, what, need.Name, ErrDenied)
+}
+
+// permits reports whether user ("" for anonymous) may have the scope: on a
+// repository, what the rules allow (delete counts as push; anonymous
+// users only pull, and only with anonymous pull on); /v2/ and the catalog,
+// any known user. The token issuer grants by the same rules.
+func (b *Basic) permits(user string, need Scope) bool {
+	if need.Type != "repository" {
+		return user != ""
+	}
+	if user == "" {
+		return b.anonymousPull && !need.writes()
+	}
+	return b.allowed(user, need.Name, need.writes())
 }
 
 // login checks a user's password: constant time whether or not the user

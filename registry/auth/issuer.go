@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -161,14 +162,14 @@ func (i *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			oauthError(w, status, "invalid_grant", err.Error())
 			return
 		}
-	} else {
-		user = ""
 	}
 	var granted []Scope
 	for _, list := range scopes {
-		for _, s := range splitScopes(list) {
-			if g, ok := i.grant(user, s); ok {
-				granted = append(granted, g)
+		for _, one := range strings.Fields(list) { // OAuth2 style: several, space-separated
+			if s, ok := ParseScope(one); ok {
+				if g, ok := i.grant(user, s); ok {
+					granted = append(granted, g)
+				}
 			}
 		}
 	}
@@ -186,51 +187,24 @@ func (i *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ExpiresIn: int(i.ttl.Seconds()), IssuedAt: i.now().UTC().Format(time.RFC3339)})
 }
 
-// splitScopes reads one scope parameter, which may hold several scopes
-// separated by spaces (OAuth2 style).
-func splitScopes(list string) []Scope {
-	var out []Scope
-	for start := 0; start < len(list); {
-		end := start
-		for end < len(list) && list[end] != ' ' {
-			end++
-		}
-		if s, ok := ParseScope(list[start:end]); ok {
-			out = append(out, s)
-		}
-		start = end + 1
-	}
-	return out
-}
-
-// grant is the part of a requested scope the user may have: the access
-// rules for repositories (delete counts as push), the catalog for any
-// known user. Anonymous users get pull when anonymous pull is on.
+// grant is the part of a requested scope the user ("" for anonymous) may
+// have, action by action, by the rules Basic authorization follows.
 func (i *Issuer) grant(user string, want Scope) (Scope, bool) {
 	g := Scope{Type: want.Type, Name: want.Name}
-	switch {
-	case want.Type == "registry" && want.Name == "catalog" && user != "":
-		g.Actions = []string{"*"}
-	case want.Type == "repository":
-		for _, a := range want.Actions {
-			var ok bool
-			switch a {
-			case ActionPull:
-				ok = (user == "" && i.basic.anonymousPull) || (user != "" && i.basic.allowed(user, want.Name, false))
-			case ActionPush, ActionDelete:
-				ok = user != "" && i.basic.allowed(user, want.Name, true)
-			}
-			if ok && !slices.Contains(g.Actions, a) {
-				g.Actions = append(g.Actions, a)
-			}
+	if want.Type == Catalog.Type && want.Name == Catalog.Name {
+		if i.basic.permits(user, Catalog) {
+			g.Actions = slices.Clone(Catalog.Actions)
+		}
+		return g, len(g.Actions) > 0
+	}
+	for _, a := range want.Actions {
+		known := a == ActionPull || a == ActionPush || a == ActionDelete
+		if known && want.Type == "repository" && !slices.Contains(g.Actions, a) &&
+			i.basic.permits(user, Scope{want.Type, want.Name, []string{a}}) {
+			g.Actions = append(g.Actions, a)
 		}
 	}
 	return g, len(g.Actions) > 0
-}
-
-type issuedClaims struct {
-	jwt.Claims
-	Access []Scope `json:"access"`
 }
 
 func (i *Issuer) sign(user string, access []Scope) (string, error) {
@@ -240,7 +214,7 @@ func (i *Issuer) sign(user string, access []Scope) (string, error) {
 	if access == nil {
 		access = []Scope{}
 	}
-	return jwt.Signed(i.signer).Claims(issuedClaims{
+	return jwt.Signed(i.signer).Claims(tokenClaims{
 		Claims: jwt.Claims{
 			Issuer:    i.issuer,
 			Subject:   user,

@@ -4,8 +4,15 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -46,10 +53,92 @@ func TestIssuerGrants(t *testing.T) {
 			}
 		}
 	}
-	if s := splitScopes("repository:a:pull repository:b:push  registry:catalog:*"); len(s) != 3 || s[2].String() != Catalog.String() {
-		t.Errorf("space-separated scopes: %+v", s)
-	}
 	if s, ok := ParseScope("repository:localhost:5000/lab/app:pull"); !ok || s.Name != "localhost:5000/lab/app" {
 		t.Errorf("a name with a colon: %+v", s)
+	}
+}
+
+// TestIssuerHTTP pins what the token endpoint answers: OAuth2 error codes
+// and statuses, the Basic challenge on a wrong password, the failed-login
+// limit, and several scopes in one space-separated parameter.
+func TestIssuerHTTP(t *testing.T) {
+	line, _ := HashPassword("alice", "pw")
+	file := filepath.Join(t.TempDir(), "htpasswd")
+	os.WriteFile(file, []byte(line+"\n"), 0o600)
+	b, err := New(Config{HtpasswdFile: file, Rules: "alice=push:lab/*,pull:*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	iss, err := newIssuer(b, key, "layerlab", "layerlab", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ask := func(method, target, user, pass string, form url.Values) *httptest.ResponseRecorder {
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		r := httptest.NewRequest(method, target, body)
+		if form != nil {
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		if user != "" {
+			r.SetBasicAuth(user, pass)
+		}
+		w := httptest.NewRecorder()
+		iss.ServeHTTP(w, r)
+		return w
+	}
+	oauthCode := func(w *httptest.ResponseRecorder) string {
+		var e struct{ Error string }
+		json.Unmarshal(w.Body.Bytes(), &e)
+		return e.Error
+	}
+
+	w := ask("GET", "/auth/token?service=layerlab&scope="+url.QueryEscape("repository:lab/a:pull,push registry:catalog:*"), "alice", "pw", nil)
+	var resp struct {
+		Token     string `json:"token"`
+		ExpiresIn int    `json:"expires_in"`
+	}
+	json.Unmarshal(w.Body.Bytes(), &resp)
+	v, err := NewToken(TokenConfig{Service: "layerlab", Issuer: "layerlab", Local: iss.Public()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := v.verify(resp.Token)
+	if w.Code != 200 || w.Header().Get("Cache-Control") != "no-store" || resp.ExpiresIn != 60 || err != nil ||
+		len(c.Access) != 2 || c.Access[0].String() != "repository:lab/a:pull,push" || c.Access[1].String() != Catalog.String() {
+		t.Fatalf("two scopes in one parameter: %d %s %v", w.Code, w.Body, err)
+	}
+	for _, tc := range []struct {
+		what           string
+		w              *httptest.ResponseRecorder
+		status         int
+		code           string
+		basicChallenge bool
+	}{
+		{"refresh-token grant", ask("POST", "/auth/token", "", "", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}), 400, "unsupported_grant_type", false},
+		{"another service", ask("GET", "/auth/token?service=other", "alice", "pw", nil), 400, "invalid_request", false},
+		{"wrong password", ask("POST", "/auth/token", "", "", url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {"nope"}}), 401, "invalid_grant", true},
+	} {
+		if tc.w.Code != tc.status || oauthCode(tc.w) != tc.code || (tc.w.Header().Get("WWW-Authenticate") != "") != tc.basicChallenge {
+			t.Errorf("%s: %d %s %q, want %d %s", tc.what, tc.w.Code, tc.w.Body, tc.w.Header().Get("WWW-Authenticate"), tc.status, tc.code)
+		}
+	}
+	for i := 0; i < maxFailures; i++ { // one failure above: this reaches the limit and one more
+		w = ask("GET", "/auth/token", "alice", "guess", nil)
+	}
+	if w.Code != http.StatusTooManyRequests {
+		t.Errorf("after %d failed logins: %d, want 429", maxFailures+1, w.Code)
+	}
+
+	// Basic credentials sent to a registry that takes tokens: 401 that says so.
+	r := httptest.NewRequest("GET", "http://reg.example/v2/", nil)
+	r.SetBasicAuth("alice", "pw")
+	rec := httptest.NewRecorder()
+	if _, err := v.Authorize(rec, r, Scope{}); !errors.Is(err, ErrUnauthorized) ||
+		!strings.Contains(rec.Header().Get("WWW-Authenticate"), `error="invalid_request"`) {
+		t.Errorf("Basic credentials to a bearer registry: %v %q", err, rec.Header().Get("WWW-Authenticate"))
 	}
 }

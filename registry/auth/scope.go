@@ -46,14 +46,6 @@ func (s Scope) writes() bool {
 	return slices.Contains(s.Actions, ActionPush) || slices.Contains(s.Actions, ActionDelete)
 }
 
-// repository is the repository name the scope is about, "" for none.
-func (s Scope) repository() string {
-	if s.Type == "repository" {
-		return s.Name
-	}
-	return ""
-}
-
 // ParseScope reads "type:name:action,action". Names may hold a colon (a
 // registry host with a port), so the type is cut at the first colon and
 // the actions at the last.

@@ -79,8 +79,10 @@ func NewToken(c TokenConfig) (*Token, error) {
 	return &Token{cfg: c, keys: ks, now: time.Now}, nil
 }
 
-// accessClaims is the Docker token protocol's claim: what the token grants.
-type accessClaims struct {
+// tokenClaims are a token's claims: the registered ones and the Docker
+// token protocol's "access", what the token grants.
+type tokenClaims struct {
+	jwt.Claims
 	Access []Scope `json:"access"`
 }
 
@@ -98,12 +100,12 @@ func (t *Token) Authorize(w http.ResponseWriter, r *http.Request, need Scope) (s
 		t.challenge(w, r, need, "")
 		return "", ErrUnauthorized
 	}
-	claims, access, err := t.verify(strings.TrimSpace(raw))
+	claims, err := t.verify(strings.TrimSpace(raw))
 	if err != nil {
 		t.challenge(w, r, need, "invalid_token")
 		return "", fmt.Errorf("bearer token refused: %v: %w", err, ErrUnauthorized)
 	}
-	if need.Type != "" && !grants(access, need) {
+	if need.Type != "" && !grants(claims.Access, need) {
 		t.challenge(w, r, need, "insufficient_scope")
 		who := "the token of " + strconv.Quote(claims.Subject)
 		if claims.Subject == "" {
@@ -114,40 +116,40 @@ func (t *Token) Authorize(w http.ResponseWriter, r *http.Request, need Scope) (s
 	return claims.Subject, nil
 }
 
-// verify checks the token's signature, issuer, audience and times.
-func (t *Token) verify(raw string) (jwt.Claims, []Scope, error) {
-	var claims jwt.Claims
-	var access accessClaims
+// verify checks the token's signature, issuer, audience and times, and
+// returns its claims.
+func (t *Token) verify(raw string) (*tokenClaims, error) {
 	tok, err := jwt.ParseSigned(raw, signatureAlgorithms)
 	if err != nil {
-		return claims, nil, fmt.Errorf("not a signed JWT with an asymmetric algorithm: %v", err)
+		return nil, fmt.Errorf("not a signed JWT with an asymmetric algorithm: %v", err)
 	}
 	key, err := t.keys.find(tok.Headers[0])
 	if err != nil {
-		return claims, nil, err
+		return nil, err
 	}
-	if err := tok.Claims(key, &claims, &access); err != nil {
-		return claims, nil, fmt.Errorf("signature or claims: %v", err)
+	c := &tokenClaims{}
+	if err := tok.Claims(key, c); err != nil {
+		return nil, fmt.Errorf("signature or claims: %v", err)
 	}
-	if claims.Expiry == nil {
-		return claims, nil, errors.New(`the token has no expiry ("exp")`)
+	if c.Expiry == nil {
+		return nil, errors.New(`the token has no expiry ("exp")`)
 	}
-	err = claims.ValidateWithLeeway(jwt.Expected{
+	err = c.ValidateWithLeeway(jwt.Expected{
 		Issuer:      t.cfg.Issuer,
 		AnyAudience: jwt.Audience{t.cfg.Service},
 		Time:        t.now(),
 	}, leeway)
 	switch {
 	case errors.Is(err, jwt.ErrExpired):
-		return claims, nil, fmt.Errorf("the token expired at %s", claims.Expiry.Time().UTC().Format(time.RFC3339))
+		return nil, fmt.Errorf("the token expired at %s", c.Expiry.Time().UTC().Format(time.RFC3339))
 	case errors.Is(err, jwt.ErrInvalidAudience):
-		return claims, nil, fmt.Errorf("the token is for %v, this registry is %q", []string(claims.Audience), t.cfg.Service)
+		return nil, fmt.Errorf("the token is for %v, this registry is %q", []string(c.Audience), t.cfg.Service)
 	case errors.Is(err, jwt.ErrInvalidIssuer):
-		return claims, nil, fmt.Errorf("the token comes from %q, not the trusted issuer %q", claims.Issuer, t.cfg.Issuer)
+		return nil, fmt.Errorf("the token comes from %q, not the trusted issuer %q", c.Issuer, t.cfg.Issuer)
 	case err != nil:
-		return claims, nil, err
+		return nil, err
 	}
-	return claims, access.Access, nil
+	return c, nil
 }
 
 // realm is where clients get tokens: configured, or this registry's own
@@ -184,7 +186,7 @@ type keySource struct {
 
 	mu       sync.Mutex
 	byID     map[string]crypto.PublicKey
-	all      []crypto.PublicKey
+	only     crypto.PublicKey // the trusted key when there is just one
 	roots    *x509.CertPool
 	loadedAt time.Time
 }
@@ -193,10 +195,10 @@ const reloadEvery = 30 * time.Second
 
 func (ks *keySource) load() error {
 	byID := map[string]crypto.PublicKey{}
-	var all []crypto.PublicKey
+	distinct := map[string]crypto.PublicKey{} // by thumbprint
 	roots := x509.NewCertPool()
 	add := func(kid string, k crypto.PublicKey) {
-		all = append(all, k)
+		distinct[KeyID(k)] = k
 		for _, id := range keyIDs(k) {
 			byID[id] = k
 		}
@@ -216,11 +218,17 @@ func (ks *keySource) load() error {
 			return fmt.Errorf("token keys %s: %w", ks.location, err)
 		}
 	}
-	if len(all) == 0 {
+	if len(distinct) == 0 {
 		return fmt.Errorf("token keys %s: no public key or certificate found", ks.location)
 	}
+	var only crypto.PublicKey
+	if len(distinct) == 1 {
+		for _, k := range distinct {
+			only = k
+		}
+	}
 	ks.mu.Lock()
-	ks.byID, ks.all, ks.roots, ks.loadedAt = byID, all, roots, time.Now()
+	ks.byID, ks.only, ks.roots, ks.loadedAt = byID, only, roots, time.Now()
 	ks.mu.Unlock()
 	return nil
 }
@@ -291,7 +299,7 @@ func parseKeys(data []byte, roots *x509.CertPool, add func(string, crypto.Public
 func (ks *keySource) find(h jose.Header) (crypto.PublicKey, error) {
 	for attempt := 0; attempt < 2; attempt++ {
 		ks.mu.Lock()
-		byID, all, roots, loadedAt := ks.byID, ks.all, ks.roots, ks.loadedAt
+		byID, only, roots, loadedAt := ks.byID, ks.only, ks.roots, ks.loadedAt
 		ks.mu.Unlock()
 		if chains, err := h.Certificates(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err == nil {
 			return chains[0][0].PublicKey, nil
@@ -309,8 +317,8 @@ func (ks *keySource) find(h jose.Header) (crypto.PublicKey, error) {
 					return k, nil
 				}
 			}
-		case len(all) == 1:
-			return all[0], nil
+		case only != nil:
+			return only, nil
 		default:
 			return nil, errors.New("the token names no key (kid, x5c or jwk) and more than one is trusted")
 		}

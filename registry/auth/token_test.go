@@ -41,8 +41,8 @@ func mint(t *testing.T, key crypto.Signer, alg jose.SignatureAlgorithm, opts *jo
 	return tok
 }
 
-func claimsFor(aud, iss string, exp time.Time, access ...Scope) issuedClaims {
-	return issuedClaims{Claims: jwt.Claims{Issuer: iss, Subject: "alice", Audience: jwt.Audience{aud},
+func claimsFor(aud, iss string, exp time.Time, access ...Scope) tokenClaims {
+	return tokenClaims{Claims: jwt.Claims{Issuer: iss, Subject: "alice", Audience: jwt.Audience{aud},
 		Expiry: jwt.NewNumericDate(exp), IssuedAt: jwt.NewNumericDate(time.Now())}, Access: access}
 }
 

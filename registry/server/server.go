@@ -95,7 +95,7 @@ func (s *Server) Handler() http.Handler {
 		w.Write([]byte("ok\n"))
 	}).Methods("GET", "HEAD")
 	if s.issuer != nil {
-		router.Handle(auth.TokenPath, s.issuer).Methods("GET", "POST")
+		router.HandleFunc(auth.TokenPath, s.issueToken).Methods("GET", "POST")
 	}
 	router.HandleFunc("/readyz", s.ready).Methods("GET", "HEAD")
 	// What the store holds, by repository, and the totals: for whoever may
@@ -151,8 +151,6 @@ func (s *Server) setupAuth() error {
 			return err
 		}
 		iss.OnIssue = func(r *http.Request, user string, granted []auth.Scope) {
-			rec := accesslog.From(r.Context())
-			rec.Route, rec.User = "auth.token", user
 			var scopes []string
 			for _, g := range granted {
 				scopes = append(scopes, g.String())
@@ -172,6 +170,19 @@ func (s *Server) setupAuth() error {
 	}
 	s.auth = t
 	return nil
+}
+
+// issueToken serves the token issuer; the access line names the user who
+// asked, whether the token was issued or refused.
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
+	rec := accesslog.From(r.Context())
+	rec.Route = "auth.token"
+	s.issuer.ServeHTTP(w, r)
+	if user, _, ok := r.BasicAuth(); ok {
+		rec.User = user
+	} else {
+		rec.User = r.PostFormValue("username")
+	}
 }
 
 // ready answers 200 when the storage root is writable, 503 otherwise.

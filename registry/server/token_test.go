@@ -134,6 +134,13 @@ func TestBearerTokensIssuedHere(t *testing.T) {
 	if resp.StatusCode != 401 {
 		t.Errorf("password grant with a wrong password: %d", resp.StatusCode)
 	}
+	refused := false
+	for _, l := range strings.Split(logs.String(), "\n") {
+		refused = refused || strings.Contains(l, `"route":"auth.token"`) && strings.Contains(l, `"user":"bob"`) && strings.Contains(l, `"status":401`)
+	}
+	if !refused {
+		t.Error("no access line names bob's refused token request")
+	}
 	if l := logs.String(); strings.Contains(l, "-pw") || strings.Contains(l, tok.AccessToken) {
 		t.Error("a password or a token reached the log")
 	}
