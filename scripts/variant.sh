@@ -123,6 +123,28 @@ log_has() {
 	grep -E "$1" "$LAB_TMP/variant.log" | grep -E "${2:-.}" >/dev/null
 }
 
+# variant_login USER FILE [all]: docker login to the variant as USER, the
+# password read from certs/USER.password (never on the command line); the
+# output in FILE, shown (with docker's warning about stored credentials
+# only given "all"), the exit status in TRY_RC.
+variant_login() {
+	show_line "docker login -u $1 --password-stdin $VARIANT_ADDR < certs/$1.password"
+	TRY_RC=0
+	docker login -u "$1" --password-stdin "$VARIANT_ADDR" <"certs/$1.password" >"$2" 2>&1 || TRY_RC=$?
+	if [[ "${3:-}" == all ]]; then sed 's/^/     /' "$2"; else shown_output "$2"; fi
+}
+
+# last_digest FILE: the last digest docker printed (push or pull), or "".
+last_digest() {
+	grep -oE 'sha256:[0-9a-f]{64}' "$1" | tail -n1 || true
+}
+
+# shown_output FILE: a command's output, without docker's warnings about
+# stored credentials.
+shown_output() {
+	grep -vE '^WARNING!|config.json|credential-store|credential helper|^$' "$1" | sed 's/^/     /' || true
+}
+
 # try FILE CMD ARGS...: like capture, for a command that may fail; its exit
 # status is left in TRY_RC. docker's warnings about stored credentials are
 # left out of what is shown.
@@ -133,5 +155,5 @@ try() {
 	show_cmd "$@"
 	TRY_RC=0
 	"$@" >"$file" 2>&1 || TRY_RC=$?
-	grep -vE '^WARNING!|config.json|credential-store|credential helper|^$' "$file" | sed 's/^/     /' || true
+	shown_output "$file"
 }

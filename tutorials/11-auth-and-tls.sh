@@ -114,10 +114,8 @@ explain "with 'myhost' in the certificate (CERT_EXTRA_SANS=myhost) and the port 
 pause
 
 step "docker login, as alice"
-show_line "docker login -u alice --password-stdin $SECURE < certs/alice.password"
-login_rc=0
-docker login -u alice --password-stdin "$SECURE" <certs/alice.password >"$LAB_TMP/login.txt" 2>&1 || login_rc=$?
-sed 's/^/     /' "$LAB_TMP/login.txt"
+variant_login alice "$LAB_TMP/login.txt" all
+login_rc="$TRY_RC"
 explain "--password-stdin keeps the password out of the shell history and out of 'ps'. docker checked it against /v2/ (401, then 200 with the credentials) and saved it:"
 show_line "jq '.auths' $DOCKER_CONFIG_FILE"
 if [[ -r "$DOCKER_CONFIG_FILE" ]]; then
@@ -138,7 +136,7 @@ fi
 mark="$(log_mark)"
 push_rc=0
 capture "$LAB_TMP/push.txt" docker push "$SECURE/lab/base:1.0" || push_rc=$?
-push_digest="$(grep -oE 'sha256:[0-9a-f]{64}' "$LAB_TMP/push.txt" | tail -n1 || true)"
+push_digest="$(last_digest "$LAB_TMP/push.txt")"
 explain "Every layer went up ('Pushed'): this registry has its own storage, it started empty. Each request of the push carried alice's credentials."
 show_variant_log "$mark" 'PUT /v2/lab/base/manifests/'
 pause
@@ -147,16 +145,14 @@ step "Pull it back"
 runi docker rmi "$SECURE/lab/base:1.0"
 pull_rc=0
 capture "$LAB_TMP/pull.txt" docker pull "$SECURE/lab/base:1.0" || pull_rc=$?
-pull_digest="$(grep -oE 'sha256:[0-9a-f]{64}' "$LAB_TMP/pull.txt" | tail -n1 || true)"
+pull_digest="$(last_digest "$LAB_TMP/pull.txt")"
 explain "The manifest came back with the digest the push reported. Layers docker still holds under another name say 'Already exists'; the others were downloaded ('Pull complete'), each request with alice's credentials."
 pause
 
 step "bob with docker: pull yes, push no"
 docker logout "$SECURE" >/dev/null 2>&1 || true
-show_line "docker login -u bob --password-stdin $SECURE < certs/bob.password"
-bob_login_rc=0
-docker login -u bob --password-stdin "$SECURE" <certs/bob.password >"$LAB_TMP/bob-login.txt" 2>&1 || bob_login_rc=$?
-grep -v WARNING "$LAB_TMP/bob-login.txt" | grep -vE 'config.json|credential|^$|https://docs' | sed 's/^/     /' || true
+variant_login bob "$LAB_TMP/bob-login.txt"
+bob_login_rc="$TRY_RC"
 bob_pull_rc=0
 capture "$LAB_TMP/bob-pull.txt" docker pull "$SECURE/lab/base:1.0" || bob_pull_rc=$?
 run docker tag "$SECURE/lab/base:1.0" "$SECURE/lab/bob:1.0"

@@ -127,11 +127,9 @@ pause
 
 step "docker login and push: the token flow, done by docker"
 explain "docker reads those challenges on its own. Log in as alice and push lab/base — then read in the registry's log what docker asked for."
-show_line "docker login -u alice --password-stdin $TOK < certs/alice.password"
 mark="$(mark)"
-login_rc=0
-docker login -u alice --password-stdin "$TOK" <certs/alice.password >"$LAB_TMP/login.txt" 2>&1 || login_rc=$?
-sed 's/^/     /' "$LAB_TMP/login.txt"
+variant_login alice "$LAB_TMP/login.txt" all
+login_rc="$TRY_RC"
 show_variant_log "$mark" 'GET /v2/ →|/auth/token|token_issued'
 login_logged=no
 log_has 'GET /auth/token → 200' 'user=alice' && login_logged=yes
@@ -145,7 +143,7 @@ fi
 mark="$(mark)"
 push_rc=0
 capture "$LAB_TMP/push.txt" docker push "$TOK/lab/base:1.0" || push_rc=$?
-push_digest="$(grep -oE 'sha256:[0-9a-f]{64}' "$LAB_TMP/push.txt" | tail -n1 || true)"
+push_digest="$(last_digest "$LAB_TMP/push.txt")"
 show_variant_log "$mark" 'GET /v2/ →|/auth/token|token_issued|PUT /v2/lab/base/manifests/'
 push_granted=no
 log_has 'event=token_issued' 'granted=.*repository:lab/base:(push,pull|pull,push)' && push_granted=yes
@@ -280,15 +278,13 @@ pause
 
 step "docker pull, and bob with docker"
 docker logout "$TOK" >/dev/null 2>&1 || true
-show_line "docker login -u bob --password-stdin $TOK < certs/bob.password"
-bob_login_rc=0
-docker login -u bob --password-stdin "$TOK" <certs/bob.password >"$LAB_TMP/bob-login.txt" 2>&1 || bob_login_rc=$?
-grep -vE '^WARNING!|config.json|credential-store|credential helper|^$' "$LAB_TMP/bob-login.txt" | sed 's/^/     /' || true
+variant_login bob "$LAB_TMP/bob-login.txt"
+bob_login_rc="$TRY_RC"
 runi docker rmi "$TOK/lab/base:1.0"
 mark="$(mark)"
 pull_rc=0
 capture "$LAB_TMP/pull.txt" docker pull "$TOK/lab/base:1.0" || pull_rc=$?
-pull_digest="$(grep -oE 'sha256:[0-9a-f]{64}' "$LAB_TMP/pull.txt" | tail -n1 || true)"
+pull_digest="$(last_digest "$LAB_TMP/pull.txt")"
 show_variant_log "$mark" 'token_issued|GET /v2/lab/base/manifests/'
 bob_pull_granted=no
 log_has 'token issued to bob' 'granted=repository:lab/base:pull' && bob_pull_granted=yes
