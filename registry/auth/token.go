@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -91,7 +92,7 @@ type tokenClaims struct {
 // scope, gets 401 with a Bearer challenge naming the scope, so clients ask
 // the token server for a better one.
 func (t *Token) Authorize(w http.ResponseWriter, r *http.Request, need Scope) (string, error) {
-	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	raw, ok := bearer(r)
 	if !ok {
 		if _, _, basic := r.BasicAuth(); basic {
 			t.challenge(w, r, need, "invalid_request")
@@ -100,10 +101,10 @@ func (t *Token) Authorize(w http.ResponseWriter, r *http.Request, need Scope) (s
 		t.challenge(w, r, need, "")
 		return "", ErrUnauthorized
 	}
-	claims, err := t.verify(strings.TrimSpace(raw))
+	claims, err := t.verify(raw)
 	if err != nil {
 		t.challenge(w, r, need, "invalid_token")
-		return "", fmt.Errorf("bearer token refused: %v: %w", err, ErrUnauthorized)
+		return "", err
 	}
 	if need.Type != "" && !grants(claims.Access, need) {
 		t.challenge(w, r, need, "insufficient_scope")
@@ -116,23 +117,60 @@ func (t *Token) Authorize(w http.ResponseWriter, r *http.Request, need Scope) (s
 	return claims.Subject, nil
 }
 
+// bearer returns the token of an "Authorization: Bearer …" header; the
+// scheme is case-insensitive (RFC 7235), as for Basic.
+func bearer(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}
+
+// RefusedToken is a token that failed a check: Reason is what the client
+// is told, Cause the library's own words, for the log only.
+type RefusedToken struct {
+	Reason string
+	Cause  error
+}
+
+func (e *RefusedToken) Error() string { return "bearer token refused: " + e.Reason }
+
+// Unwrap makes a refused token an ErrUnauthorized.
+func (e *RefusedToken) Unwrap() error { return ErrUnauthorized }
+
+// LogDetail is the reason with its cause, for the access log.
+func (e *RefusedToken) LogDetail() string {
+	if e.Cause == nil {
+		return e.Error()
+	}
+	return e.Error() + " (" + e.Cause.Error() + ")"
+}
+
+func refused(cause error, format string, args ...any) *RefusedToken {
+	return &RefusedToken{Reason: fmt.Sprintf(format, args...), Cause: cause}
+}
+
 // verify checks the token's signature, issuer, audience and times, and
-// returns its claims.
+// returns its claims. Its errors are *RefusedToken.
 func (t *Token) verify(raw string) (*tokenClaims, error) {
 	tok, err := jwt.ParseSigned(raw, signatureAlgorithms)
 	if err != nil {
-		return nil, fmt.Errorf("not a signed JWT with an asymmetric algorithm: %v", err)
+		return nil, refused(err, "not a signed JWT with an asymmetric algorithm")
 	}
 	key, err := t.keys.find(tok.Headers[0])
 	if err != nil {
-		return nil, err
+		return nil, refused(nil, "%v", err)
 	}
 	c := &tokenClaims{}
 	if err := tok.Claims(key, c); err != nil {
-		return nil, fmt.Errorf("signature or claims: %v", err)
+		if errors.Is(err, jose.ErrCryptoFailure) {
+			return nil, refused(err, "token signature is invalid")
+		}
+		return nil, refused(err, "token claims are unreadable")
 	}
 	if c.Expiry == nil {
-		return nil, errors.New(`the token has no expiry ("exp")`)
+		return nil, refused(nil, `the token has no expiry ("exp")`)
 	}
 	err = c.ValidateWithLeeway(jwt.Expected{
 		Issuer:      t.cfg.Issuer,
@@ -141,19 +179,20 @@ func (t *Token) verify(raw string) (*tokenClaims, error) {
 	}, leeway)
 	switch {
 	case errors.Is(err, jwt.ErrExpired):
-		return nil, fmt.Errorf("the token expired at %s", c.Expiry.Time().UTC().Format(time.RFC3339))
+		return nil, refused(nil, "the token expired at %s", c.Expiry.Time().UTC().Format(time.RFC3339))
 	case errors.Is(err, jwt.ErrInvalidAudience):
-		return nil, fmt.Errorf("the token is for %v, this registry is %q", []string(c.Audience), t.cfg.Service)
+		return nil, refused(nil, "the token is for %.200q, this registry is %q", strings.Join(c.Audience, " "), t.cfg.Service)
 	case errors.Is(err, jwt.ErrInvalidIssuer):
-		return nil, fmt.Errorf("the token comes from %q, not the trusted issuer %q", c.Issuer, t.cfg.Issuer)
+		return nil, refused(nil, "the token comes from %.200q, not the trusted issuer %q", c.Issuer, t.cfg.Issuer)
 	case err != nil:
-		return nil, err
+		return nil, refused(err, "the token is not valid now (nbf, iat)")
 	}
 	return c, nil
 }
 
 // realm is where clients get tokens: configured, or this registry's own
-// issuer at /auth/token on the address the client used.
+// issuer at /auth/token on the address the client used — when that
+// address is one the registry can vouch for (see issuerHost).
 func (t *Token) realm(r *http.Request) string {
 	if t.cfg.Realm != "" {
 		return t.cfg.Realm
@@ -162,7 +201,31 @@ func (t *Token) realm(r *http.Request) string {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host + TokenPath
+	return scheme + "://" + issuerHost(r) + TokenPath
+}
+
+// issuerHost is the host[:port] a challenge sends clients to for the
+// local issuer. The Host header is taken only when it names a loopback
+// address or the address the connection arrived on; any other Host
+// (a name, or an address a client or a proxy made up) would send
+// credentials wherever the request said, so the connection's own address
+// is used instead. A registry reached by a host name configures its realm.
+func issuerHost(r *http.Request) string {
+	local, _ := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr)
+	name, port, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		name, port = r.Host, ""
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err == nil || port == "" {
+		ip := net.ParseIP(strings.Trim(name, "[]"))
+		if name == "localhost" || ip != nil && (ip.IsLoopback() || local != nil && ip.Equal(local.IP)) {
+			return r.Host
+		}
+	}
+	if local != nil {
+		return local.String()
+	}
+	return "localhost"
 }
 
 func (t *Token) challenge(w http.ResponseWriter, r *http.Request, need Scope, problem string) {

@@ -119,8 +119,11 @@ func (s *Server) authMode() string {
 	case *auth.Basic:
 		return "basic"
 	case *auth.Token:
+		if s.issuer != nil && s.cfg.TokenRealm == "" {
+			return "bearer (tokens issued at " + auth.TokenPath + " on the loopback or local address clients connect to; set --auth-token-realm when clients use a host name)"
+		}
 		if s.issuer != nil {
-			return "bearer (tokens issued at " + auth.TokenPath + ")"
+			return "bearer (tokens issued here, realm " + s.cfg.TokenRealm + ")"
 		}
 		return "bearer (tokens from " + s.cfg.TokenRealm + ")"
 	}
