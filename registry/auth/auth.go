@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -104,7 +105,44 @@ func New(c Config) (*Basic, error) {
 		}
 		b.rules[user] = a
 	}
+	var unknown []string
+	for user := range b.rules {
+		if _, ok := b.users[user]; !ok {
+			unknown = append(unknown, user)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return nil, fmt.Errorf("access rules name users the htpasswd file does not have: %s (a misspelt name would leave the real user without a rule, free to push anywhere)",
+			strings.Join(unknown, ", "))
+	}
 	return b, nil
+}
+
+// Describe says what the rules leave to whom, for the start-up line:
+// users without a rule may pull and push everything.
+func (b *Basic) Describe() string {
+	var ruled, free []string
+	for user := range b.users {
+		if _, ok := b.rules[user]; ok {
+			ruled = append(ruled, user)
+		} else {
+			free = append(free, user)
+		}
+	}
+	slices.Sort(ruled)
+	slices.Sort(free)
+	var parts []string
+	if len(ruled) > 0 {
+		parts = append(parts, "rules for "+strings.Join(ruled, ", "))
+	}
+	if len(free) > 0 {
+		parts = append(parts, "no rule, may pull and push everything: "+strings.Join(free, ", "))
+	}
+	if b.anonymousPull {
+		parts = append(parts, "anonymous clients may pull")
+	}
+	return strings.Join(parts, "; ")
 }
 
 // Authorize checks the request against the scope it needs. Any known user

@@ -90,7 +90,7 @@ func (c *Config) settings() []setting {
 		{"auth-htpasswd", "REGISTRY_AUTH_HTPASSWD", "turn on Basic authentication with this htpasswd file (bcrypt: htpasswd -B, or registry htpasswd)", &c.AuthHtpasswd},
 		{"auth-realm", "REGISTRY_AUTH_REALM", "realm named in the Basic challenge", &c.AuthRealm},
 		{"auth-anonymous-pull", "REGISTRY_AUTH_ANONYMOUS_PULL", "with authentication on, let anyone pull", &c.AuthAnonPull},
-		{"auth-rules", "REGISTRY_AUTH_RULES", "who may do what: 'alice=push:lab/*,pull:*;bob=pull:*' (users without a rule may do everything)", &c.AuthRules},
+		{"auth-rules", "REGISTRY_AUTH_RULES", "who may do what: 'alice=push:lab/*,pull:*;bob=pull:*' (users without a rule may do everything; a rule for a user the htpasswd file lacks stops the start)", &c.AuthRules},
 		{"auth-token-realm", "REGISTRY_AUTH_TOKEN_REALM", "turn on bearer tokens (Docker token protocol): the token server's URL sent in the challenge", &c.TokenRealm},
 		{"auth-token-service", "REGISTRY_AUTH_TOKEN_SERVICE", "the service a token must be issued for (its audience)", &c.TokenService},
 		{"auth-token-issuer", "REGISTRY_AUTH_TOKEN_ISSUER", "the issuer a token must come from", &c.TokenIssuer},

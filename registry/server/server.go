@@ -36,6 +36,7 @@ type Server struct {
 	http    *http.Server
 	debug   *http.Server
 	auth    api.Authorizer
+	basic   *auth.Basic
 	issuer  *auth.Issuer
 	certs   *certReloader
 }
@@ -142,7 +143,7 @@ func (s *Server) setupAuth() error {
 		if err != nil {
 			return err
 		}
-		basic, s.auth = b, b
+		basic, s.auth, s.basic = b, b, b
 	}
 	if cfg.TokenRealm == "" && cfg.TokenKeys == "" && cfg.TokenSignKey == "" {
 		return nil
@@ -250,8 +251,12 @@ func (s *Server) Run(ctx context.Context) error {
 
 // Serve is Run on a listener the caller opened.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	s.log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "root": s.cfg.Root, "tls": s.certs != nil,
-		"auth": s.authMode(), "delete_enabled": s.cfg.DeleteEnabled, "read_only": s.cfg.ReadOnly}).Info("registry listening")
+	f := logrus.Fields{"addr": ln.Addr().String(), "root": s.cfg.Root, "tls": s.certs != nil,
+		"auth": s.authMode(), "delete_enabled": s.cfg.DeleteEnabled, "read_only": s.cfg.ReadOnly}
+	if s.basic != nil {
+		f["access"] = s.basic.Describe()
+	}
+	s.log.WithFields(f).Info("registry listening")
 	bg, stopBg := context.WithCancel(ctx)
 	defer stopBg()
 	go s.cleanUploads(bg)
