@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -24,7 +25,7 @@ import (
 var (
 	ErrUnauthorized = errors.New("authentication required")
 	ErrDenied       = errors.New("access denied")
-	ErrTooMany      = errors.New("too many failed logins from this address; wait a minute")
+	ErrTooMany      = errors.New("too many login attempts; wait and retry")
 )
 
 // Config is what the registry's configuration says about access.
@@ -189,22 +190,75 @@ func (b *Basic) permits(user string, need Scope) bool {
 }
 
 // login checks a user's password: constant time whether or not the user
-// exists, failures counted per client address.
+// exists. Credentials bcrypt accepted a moment ago pass at once, whatever
+// else happens at the client's address. Otherwise the attempt is counted
+// for this user at this address before bcrypt runs (so a burst of
+// guesses in parallel meets the limit as a slow series would), bcrypt
+// runs on at most a few cores at once (a client that waits too long for
+// one gets ErrTooMany), and a correct password gives its attempt back.
+// Others behind the same address (one NAT) are not locked out by
+// someone guessing another user's password.
 func (b *Basic) login(r *http.Request, user, pass string) error {
-	client := clientIP(r)
-	if b.failures.blocked(client) {
-		return ErrTooMany
-	}
 	hash, known := b.users[user]
+	if known && b.verified.has(user, pass) {
+		return nil
+	}
 	if !known {
 		hash = dummyHash
 	}
-	if !b.verified.has(user, pass) && (bcrypt.CompareHashAndPassword(hash, []byte(pass)) != nil || !known) {
-		b.failures.add(client)
-		return fmt.Errorf("wrong user name or password for %q from %s: %w", user, client, ErrUnauthorized)
+	client := clientIP(r)
+	key := attemptKey(user, client)
+	if !b.failures.reserve(key) {
+		return fmt.Errorf("%d failed logins for %.100q from %s within %s: %w", maxFailures, user, client, failWindow, ErrTooMany)
 	}
+	if err := acquireBcrypt(r); err != nil {
+		b.failures.release(key)
+		return fmt.Errorf("every password checker is busy, waited %s: %w", bcryptWait, ErrTooMany)
+	}
+	err := compareHash(hash, []byte(pass))
+	<-bcryptSlots
+	if err != nil || !known {
+		return fmt.Errorf("wrong user name or password for %.100q from %s: %w", user, client, ErrUnauthorized)
+	}
+	b.failures.release(key)
 	b.verified.add(user, pass)
 	return nil
+}
+
+// compareHash is bcrypt's check (a variable so tests can watch how many
+// run at once).
+var compareHash = bcrypt.CompareHashAndPassword
+
+// bcryptSlots bounds the bcrypt checks running at once: each costs tens
+// of milliseconds of one core by design, and unauthenticated clients can
+// ask for as many as they like.
+var bcryptSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+
+// bcryptWait is how long a login waits for a free slot before 429.
+var bcryptWait = 2 * time.Second
+
+func acquireBcrypt(r *http.Request) error {
+	select {
+	case bcryptSlots <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(bcryptWait)
+	defer t.Stop()
+	select {
+	case bcryptSlots <- struct{}{}:
+		return nil
+	case <-t.C:
+		return errors.New("timed out")
+	case <-r.Context().Done():
+		return r.Context().Err()
+	}
+}
+
+// attemptKey names a user at an address in the failure table, in a fixed
+// size whatever the length of the name a client sends.
+func attemptKey(user, client string) [32]byte {
+	return sha256.Sum256([]byte(client + "\x00" + user))
 }
 
 func (b *Basic) challenge(w http.ResponseWriter) {
@@ -246,12 +300,15 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// failures counts failed logins per client address in one-minute windows;
-// after maxFailures a client waits for the window to end. Memory is
-// bounded: the table is emptied when it grows past maxClients.
+// failures counts login attempts per user and address in one-minute
+// windows: an attempt counts from before its bcrypt check, and a correct
+// password gives it back. After maxFailures a user at that address waits
+// for the window to end. Memory is bounded: at most maxClients entries;
+// when the table is full of live windows, new ones are refused (an attack
+// is on) until some expire.
 type failures struct {
 	mu sync.Mutex
-	m  map[string]*window
+	m  map[[32]byte]*window
 }
 
 type window struct {
@@ -265,25 +322,42 @@ const (
 	failWindow  = time.Minute
 )
 
-func (f *failures) add(client string) {
+// reserve counts one attempt; false when the limit is reached.
+func (f *failures) reserve(key [32]byte) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.m == nil || len(f.m) > maxClients {
-		f.m = map[string]*window{}
+	if f.m == nil {
+		f.m = map[[32]byte]*window{}
 	}
-	w := f.m[client]
+	w := f.m[key]
 	if w == nil || time.Since(w.start) > failWindow {
+		if w == nil && len(f.m) >= maxClients {
+			for k, old := range f.m {
+				if time.Since(old.start) > failWindow {
+					delete(f.m, k)
+				}
+			}
+			if len(f.m) >= maxClients {
+				return false
+			}
+		}
 		w = &window{start: time.Now()}
-		f.m[client] = w
+		f.m[key] = w
+	}
+	if w.count >= maxFailures {
+		return false
 	}
 	w.count++
+	return true
 }
 
-func (f *failures) blocked(client string) bool {
+// release gives back an attempt that turned out not to be a failure.
+func (f *failures) release(key [32]byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	w := f.m[client]
-	return w != nil && w.count >= maxFailures && time.Since(w.start) <= failWindow
+	if w := f.m[key]; w != nil && w.count > 0 {
+		w.count--
+	}
 }
 
 // HashPassword returns an htpasswd line for user (bcrypt).
