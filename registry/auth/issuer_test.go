@@ -59,10 +59,10 @@ func TestIssuerGrants(t *testing.T) {
 	}
 }
 
-// TestIssuerHTTP pins what the token endpoint answers: OAuth2 error codes
-// and statuses, the Basic challenge on a wrong password, the failed-login
-// limit, and several scopes in one space-separated parameter.
-func TestIssuerHTTP(t *testing.T) {
+// aliceIssuer is an issuer for one user, alice (password "pw", may push to
+// lab/*, pull everything).
+func aliceIssuer(t *testing.T) *Issuer {
+	t.Helper()
 	line, _ := HashPassword("alice", "pw")
 	file := filepath.Join(t.TempDir(), "htpasswd")
 	os.WriteFile(file, []byte(line+"\n"), 0o600)
@@ -75,6 +75,14 @@ func TestIssuerHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return iss
+}
+
+// TestIssuerHTTP pins what the token endpoint answers: OAuth2 error codes
+// and statuses, the Basic challenge on a wrong password, the failed-login
+// limit, and several scopes in one space-separated parameter.
+func TestIssuerHTTP(t *testing.T) {
+	iss := aliceIssuer(t)
 	ask := func(method, target, user, pass string, form url.Values) *httptest.ResponseRecorder {
 		var body io.Reader
 		if form != nil {
@@ -148,18 +156,7 @@ func TestIssuerHTTP(t *testing.T) {
 // scope get OAuth2 errors before any password is checked, and what a
 // permitted request yields stays a small token.
 func TestIssuerBoundsRequests(t *testing.T) {
-	line, _ := HashPassword("alice", "pw")
-	file := filepath.Join(t.TempDir(), "htpasswd")
-	os.WriteFile(file, []byte(line+"\n"), 0o600)
-	b, err := New(Config{HtpasswdFile: file})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	iss, err := newIssuer(b, key, "layerlab", "layerlab", time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss := aliceIssuer(t)
 	post := func(form string) *httptest.ResponseRecorder {
 		r := httptest.NewRequest("POST", "/auth/token", strings.NewReader(form))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
