@@ -282,6 +282,17 @@ func (b *Basic) allowed(user, repo string, push bool) bool {
 	return false
 }
 
+// Pullable says which repositories user may pull: nil when every one
+// (no rule, or a rule that lets them pull "*"), else a predicate. The
+// catalog and the storage report list only those.
+func (b *Basic) Pullable(user string) func(repo string) bool {
+	a, ok := b.rules[user]
+	if !ok || slices.Contains(a.pull, "*") {
+		return nil
+	}
+	return func(repo string) bool { return b.allowed(user, repo, false) }
+}
+
 // Match reports whether a repository matches a pattern: "*" matches all,
 // "lab/*" every repository under lab/, anything else exactly.
 func Match(pattern, repo string) bool {

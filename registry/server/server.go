@@ -4,7 +4,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -90,6 +89,7 @@ func (s *Server) Handler() http.Handler {
 		ChunkMinLength:      s.cfg.ChunkMinLength,
 		Auth:                s.auth,
 		MaxUploadsPerClient: int(s.cfg.MaxUploads),
+		Pullable:            s.pullable,
 	})
 	router.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		quiet(r, "healthz")
@@ -332,19 +332,6 @@ func (s *Server) cleanUploads(ctx context.Context) {
 		case <-t.C:
 		}
 	}
-}
-
-// diskUsage serves the storage report (the same JSON as `registry du --json`).
-func (s *Server) diskUsage(w http.ResponseWriter, r *http.Request) {
-	u, err := s.store.DiskUsage()
-	if err != nil {
-		s.log.WithError(err).Error("storage report failed")
-		http.Error(w, "storage report failed", http.StatusInternalServerError)
-		return
-	}
-	b, _ := json.MarshalIndent(u, "", "  ")
-	w.Header().Set("Content-Type", "application/json")
-	w.Write(append(b, '\n'))
 }
 
 // collectGarbage runs a collection every GCInterval while serving.
