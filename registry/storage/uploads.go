@@ -50,25 +50,40 @@ func (s *Store) StartUpload(name string, alg digest.Algorithm) (string, error) {
 // ErrTooManyUploads when the client already holds max open sessions
 // (max 0: no limit).
 func (s *Store) StartUploadFor(name string, alg digest.Algorithm, client string, max int) (string, error) {
+	id := newID()
+	info := uploadInfo{Repository: name, Started: time.Now().UTC(), Algorithm: alg.String(), Client: client}
+	st := &uploadState{info: info, h: newHash(alg)}
+	// Count and reserve at once: concurrent starts cannot all see room.
+	s.mu.Lock()
 	if max > 0 && client != "" {
-		s.mu.Lock()
 		open := 0
-		for _, st := range s.uploads {
-			if st.info.Client == client {
+		for _, other := range s.uploads {
+			if other.info.Client == client {
 				open++
 			}
 		}
-		s.mu.Unlock()
 		if open >= max {
+			s.mu.Unlock()
 			return "", fmt.Errorf("%s holds %d open upload sessions: %w", client, open, ErrTooManyUploads)
 		}
 	}
-	id := newID()
-	info := uploadInfo{Repository: name, Started: time.Now().UTC(), Algorithm: alg.String(), Client: client}
+	s.uploads[id] = st
+	s.mu.Unlock()
+	if err := s.createSession(id, info); err != nil {
+		s.mu.Lock()
+		delete(s.uploads, id)
+		s.mu.Unlock()
+		return "", err
+	}
+	return id, nil
+}
+
+// createSession writes a new session's directory: info and an empty data.
+func (s *Store) createSession(id string, info uploadInfo) error {
 	b, _ := json.Marshal(info)
 	dir := s.uploadDir(id)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
+		return err
 	}
 	// Not fsynced: a session lost to a power cut is one the client starts
 	// again (it was acknowledged as a session, not as stored bytes; those
@@ -76,19 +91,14 @@ func (s *Store) StartUploadFor(name string, alg digest.Algorithm, client string,
 	// crash reads as an unknown session.
 	if err := os.WriteFile(filepath.Join(dir, "info"), b, 0o644); err != nil {
 		os.RemoveAll(dir)
-		return "", err
+		return err
 	}
 	f, err := os.OpenFile(filepath.Join(dir, "data"), os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o644)
 	if err != nil {
 		os.RemoveAll(dir)
-		return "", err
+		return err
 	}
-	f.Close()
-	st := &uploadState{info: info, h: newHash(alg)}
-	s.mu.Lock()
-	s.uploads[id] = st
-	s.mu.Unlock()
-	return id, nil
+	return f.Close()
 }
 
 // session finds the session and locks it; the caller calls unlock.
