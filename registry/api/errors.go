@@ -93,6 +93,10 @@ func toError(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
+	var be *BodyError
+	if errors.As(err, &be) {
+		return bodyErrorCode(be)
+	}
 	for _, m := range storageErrors {
 		if errors.Is(err, m.err) {
 			e = newError(m.code, err)

@@ -42,6 +42,8 @@ type Config struct {
 	MaxUploads     int64
 	CORSOrigins    string
 	IdleTimeout    time.Duration
+	MinRate        int64
+	RateWindow     time.Duration
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -62,6 +64,8 @@ func Defaults() Config {
 		HeaderTimeout: 10 * time.Second,
 		IdleTimeout:   2 * time.Minute,
 		MaxUploads:    100,
+		MinRate:       1024,
+		RateWindow:    time.Minute,
 	}
 }
 
@@ -87,6 +91,8 @@ func (c *Config) settings() []setting {
 		{"chunk-min-length", "REGISTRY_CHUNK_MIN_LENGTH", "advertise OCI-Chunk-Min-Length (bytes, 0: no minimum)", &c.ChunkMinLength},
 		{"header-timeout", "REGISTRY_HEADER_TIMEOUT", "a client must send its request headers within this (slow clients are cut off)", &c.HeaderTimeout},
 		{"idle-timeout", "REGISTRY_IDLE_TIMEOUT", "close keep-alive connections idle for longer than this", &c.IdleTimeout},
+		{"min-transfer-rate", "REGISTRY_MIN_TRANSFER_RATE", "cut off a request body or a response moving slower than this many bytes a second over the transfer window (0: never)", &c.MinRate},
+		{"transfer-window", "REGISTRY_TRANSFER_WINDOW", "the window the minimum transfer rate is averaged over (at least 1s)", &c.RateWindow},
 		{"auth-htpasswd", "REGISTRY_AUTH_HTPASSWD", "turn on Basic authentication with this htpasswd file (bcrypt: htpasswd -B, or registry htpasswd)", &c.AuthHtpasswd},
 		{"auth-realm", "REGISTRY_AUTH_REALM", "realm named in the Basic challenge", &c.AuthRealm},
 		{"auth-anonymous-pull", "REGISTRY_AUTH_ANONYMOUS_PULL", "with authentication on, let anyone pull", &c.AuthAnonPull},
@@ -191,7 +197,10 @@ func (c *Config) Validate() error {
 	if !strings.Contains(c.Addr, ":") {
 		return fmt.Errorf("address %q: want HOST:PORT or :PORT", c.Addr)
 	}
-	if c.UploadMaxAge <= 0 || c.GCInterval < 0 || c.ChunkMinLength < 0 || c.HeaderTimeout <= 0 || c.IdleTimeout <= 0 || c.MaxUploads < 0 || c.TokenTTL <= 0 {
+	if c.MinRate > 0 && c.RateWindow < time.Second {
+		return fmt.Errorf("transfer window %s: at least 1s", c.RateWindow)
+	}
+	if c.MinRate < 0 || c.UploadMaxAge <= 0 || c.GCInterval < 0 || c.ChunkMinLength < 0 || c.HeaderTimeout <= 0 || c.IdleTimeout <= 0 || c.MaxUploads < 0 || c.TokenTTL <= 0 {
 		return fmt.Errorf("durations and lengths must not be negative")
 	}
 	return nil

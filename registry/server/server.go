@@ -107,6 +107,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	var h http.Handler = router
 	h = recoverPanics(s.log, h)
+	h = api.Transfers(s.cfg.MinRate, s.cfg.RateWindow)(h)
 	h = accesslog.Middleware(s.log, s.metrics.Observe)(h)
 	if s.cfg.CORSOrigins != "" {
 		h = cors(strings.Split(s.cfg.CORSOrigins, ","), h)
