@@ -200,7 +200,7 @@ func (c *Config) Validate() error {
 	if c.MinRate > 0 && c.RateWindow < time.Second {
 		return fmt.Errorf("transfer window %s: at least 1s", c.RateWindow)
 	}
-	if c.MinRate < 0 || c.UploadMaxAge <= 0 || c.GCInterval < 0 || c.ChunkMinLength < 0 || c.HeaderTimeout <= 0 || c.IdleTimeout <= 0 || c.MaxUploads < 0 || c.TokenTTL <= 0 {
+	if c.MinRate < 0 || c.RateWindow < 0 || c.UploadMaxAge <= 0 || c.GCInterval < 0 || c.ChunkMinLength < 0 || c.HeaderTimeout <= 0 || c.IdleTimeout <= 0 || c.MaxUploads < 0 || c.TokenTTL <= 0 {
 		return fmt.Errorf("durations and lengths must not be negative")
 	}
 	return nil

@@ -34,22 +34,25 @@ func TestDefaults(t *testing.T) {
 
 func TestEnvironmentThenFlags(t *testing.T) {
 	env := map[string]string{
-		"REGISTRY_ADDR":             "127.0.0.1:6000",
-		"REGISTRY_ROOT":             "/srv/env",
-		"REGISTRY_LOG_FORMAT":       "json",
-		"REGISTRY_DELETE_ENABLED":   "false",
-		"REGISTRY_READ_ONLY":        "true",
-		"REGISTRY_UPLOAD_MAX_AGE":   "2h",
-		"REGISTRY_GC_INTERVAL":      "off",
-		"REGISTRY_CHUNK_MIN_LENGTH": "1048576",
-		"REGISTRY_SHUTDOWN_GRACE":   "5s",
+		"REGISTRY_ADDR":              "127.0.0.1:6000",
+		"REGISTRY_ROOT":              "/srv/env",
+		"REGISTRY_LOG_FORMAT":        "json",
+		"REGISTRY_DELETE_ENABLED":    "false",
+		"REGISTRY_READ_ONLY":         "true",
+		"REGISTRY_UPLOAD_MAX_AGE":    "2h",
+		"REGISTRY_GC_INTERVAL":       "off",
+		"REGISTRY_CHUNK_MIN_LENGTH":  "1048576",
+		"REGISTRY_SHUTDOWN_GRACE":    "5s",
+		"REGISTRY_MIN_TRANSFER_RATE": "4096",
+		"REGISTRY_TRANSFER_WINDOW":   "10s",
 	}
 	c, _, err := load(t, env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:6000" || c.Root != "/srv/env" || c.LogFormat != "json" || c.DeleteEnabled || !c.ReadOnly ||
-		c.UploadMaxAge != 2*time.Hour || c.GCInterval != 0 || c.ChunkMinLength != 1<<20 || c.ShutdownGrace != 5*time.Second {
+		c.UploadMaxAge != 2*time.Hour || c.GCInterval != 0 || c.ChunkMinLength != 1<<20 || c.ShutdownGrace != 5*time.Second ||
+		c.MinRate != 4096 || c.RateWindow != 10*time.Second {
 		t.Fatalf("environment not applied: %+v", c)
 	}
 	// Flags win over the environment.
@@ -92,6 +95,8 @@ func TestInvalid(t *testing.T) {
 		{"negative gc interval", nil, []string{"--gc-interval", "-1m"}, "negative"},
 		{"negative chunk length", nil, []string{"--chunk-min-length", "-5"}, "negative"},
 		{"unknown flag", nil, []string{"--no-such-flag"}, "no-such-flag"},
+		{"negative transfer rate", map[string]string{"REGISTRY_MIN_TRANSFER_RATE": "-1"}, nil, "negative"},
+		{"transfer window under a second", nil, []string{"--transfer-window", "500ms"}, "transfer window"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
