@@ -39,9 +39,11 @@ func (f textFormatter) Format(e *logrus.Entry) ([]byte, error) {
 	skip := map[string]bool{}
 	switch {
 	case e.Message == "request" && e.Data["method"] != nil:
-		b = appendEscaped(b, fmt.Sprint(e.Data["method"]))
+		method, _ := e.Data["method"].(string)
+		path, _ := e.Data["path"].(string)
+		b = appendEscaped(b, method)
 		b = append(b, ' ')
-		b = appendEscaped(b, fmt.Sprint(e.Data["path"]))
+		b = appendEscaped(b, path)
 		b = fmt.Appendf(b, " → %v  in %s  out %s  %v ms", e.Data["status"],
 			size(e.Data["bytes_in"]), size(e.Data["bytes_out"]), e.Data["duration_ms"])
 		skip = shownInLine
