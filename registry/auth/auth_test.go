@@ -66,11 +66,7 @@ func TestHtpasswdLineAndRules(t *testing.T) {
 func TestRulesNamingUnknownUsersRefused(t *testing.T) {
 	var lines []string
 	for _, u := range []string{"alice", "bob", "carol"} {
-		line, err := HashPassword(u, "pw")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, line)
+		lines = append(lines, fastLine(t, u, "pw"))
 	}
 	file := filepath.Join(t.TempDir(), "htpasswd")
 	os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600)

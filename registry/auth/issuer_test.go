@@ -22,7 +22,7 @@ import (
 // requested scope the rules allow, pull for anonymous clients only when
 // anonymous pull is on, the catalog for known users only.
 func TestIssuerGrants(t *testing.T) {
-	line, _ := HashPassword("alice", "pw")
+	line := fastLine(t, "alice", "pw")
 	file := filepath.Join(t.TempDir(), "htpasswd")
 	os.WriteFile(file, []byte(line+"\n"), 0o600)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -63,7 +63,7 @@ func TestIssuerGrants(t *testing.T) {
 // lab/*, pull everything).
 func aliceIssuer(t *testing.T) *Issuer {
 	t.Helper()
-	line, _ := HashPassword("alice", "pw")
+	line := fastLine(t, "alice", "pw")
 	file := filepath.Join(t.TempDir(), "htpasswd")
 	os.WriteFile(file, []byte(line+"\n"), 0o600)
 	b, err := New(Config{HtpasswdFile: file, Rules: "alice=push:lab/*,pull:*"})
