@@ -55,7 +55,7 @@ func (s *Store) DiskUsage() (*Usage, error) {
 		revs := s.revisions(name)
 		for _, d := range revs {
 			set[d] = true
-			blobs, _, err := s.references(name, d)
+			blobs, _, _, err := s.references(name, d)
 			if err != nil {
 				continue
 			}

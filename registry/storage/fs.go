@@ -124,6 +124,27 @@ func syncDir(dir string) error {
 	return err
 }
 
+// removeDurably removes a file (one already gone is not an error) and
+// makes the removal durable by syncing its directory.
+func (s *Store) removeDurably(path string) error {
+	if err := removeFile(path); err != nil {
+		return err
+	}
+	return s.syncParent(path)
+}
+
+// syncParent syncs the directory holding path, unless fsync is off.
+func (s *Store) syncParent(path string) error {
+	if !s.fsync {
+		return nil
+	}
+	err := syncDir(filepath.Dir(path))
+	if errors.Is(err, fs.ErrNotExist) { // the directory went with its last entry
+		return nil
+	}
+	return err
+}
+
 // removeFile removes path; a file that is already gone is not an error.
 func removeFile(path string) error {
 	err := os.Remove(path)

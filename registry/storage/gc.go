@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -57,16 +56,18 @@ func (s *Store) GC(opts GCOptions) (*GCResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	doomed := map[string]map[digest.Digest]bool{}
+	doomed := map[GCManifest]bool{} // a dry run's verdict, left out of the mark
 	if opts.DeleteUntagged {
+		g := &refGraph{s: s, m: map[digest.Digest]refs{}}
 		for _, name := range repos {
-			doomed[name] = s.untagged(name, cutoff)
-			for d := range doomed[name] {
-				res.DeletedManifests = append(res.DeletedManifests, GCManifest{name, d})
-			}
-		}
-		if !opts.DryRun {
-			if err := s.deleteUntagged(doomed, cutoff); err != nil {
+			candidates := s.untaggedManifests(name, cutoff, g)
+			s.hook("untagged-listed")
+			if opts.DryRun {
+				for _, d := range candidates {
+					doomed[GCManifest{name, d}] = true
+					res.DeletedManifests = append(res.DeletedManifests, GCManifest{name, d})
+				}
+			} else if err := s.deleteUntagged(name, candidates, cutoff, g, res); err != nil {
 				return nil, err
 			}
 		}
@@ -74,11 +75,11 @@ func (s *Store) GC(opts GCOptions) (*GCResult, error) {
 	marked := map[digest.Digest]bool{}
 	for _, name := range repos {
 		for _, d := range s.revisions(name) {
-			if doomed[name][d] {
+			if doomed[GCManifest{name, d}] {
 				continue
 			}
 			marked[d] = true
-			blobs, children, err := s.references(name, d)
+			blobs, children, _, err := s.references(name, d)
 			if err != nil {
 				continue // unreadable: its blobs stay unless nothing else holds them
 			}
@@ -125,68 +126,6 @@ func (s *Store) GC(opts GCOptions) (*GCResult, error) {
 	}
 	res.DurationMS = time.Since(res.Started).Milliseconds()
 	return res, nil
-}
-
-// untagged finds the manifests of a repository that no tag reaches —
-// directly, as a child of an index, or as a referrer of a reachable
-// manifest — and that were not stored or pushed again since cutoff.
-func (s *Store) untagged(name string, cutoff time.Time) map[digest.Digest]bool {
-	keep := map[digest.Digest]bool{}
-	var queue []digest.Digest
-	tags, _ := s.Tags(name)
-	for _, t := range tags {
-		if d, _, err := s.ResolveManifest(name, t); err == nil {
-			queue = append(queue, d)
-		}
-	}
-	for len(queue) > 0 {
-		d := queue[0]
-		queue = queue[1:]
-		if keep[d] {
-			continue
-		}
-		keep[d] = true
-		_, children, _ := s.references(name, d)
-		queue = append(queue, children...)
-		queue = append(queue, s.referrerDigests(name, d)...)
-	}
-	doomed := map[digest.Digest]bool{}
-	for _, d := range s.revisions(name) {
-		if st, err := os.Stat(s.revisionPath(name, d)); err == nil && !keep[d] && st.ModTime().Before(cutoff) {
-			doomed[d] = true
-		}
-	}
-	return doomed
-}
-
-// deleteUntagged deletes the doomed manifests under the exclusive lock,
-// re-checking that none was pushed again or tagged meanwhile.
-func (s *Store) deleteUntagged(doomed map[string]map[digest.Digest]bool, cutoff time.Time) error {
-	unlock, err := s.lockGC(true)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	for name, ds := range doomed {
-		tagged := map[digest.Digest]bool{}
-		tags, _ := s.Tags(name)
-		for _, t := range tags {
-			if d, _, err := s.ResolveManifest(name, t); err == nil {
-				tagged[d] = true
-			}
-		}
-		for d := range ds {
-			st, err := os.Stat(s.revisionPath(name, d))
-			if err != nil || tagged[d] || !st.ModTime().Before(cutoff) {
-				delete(ds, d)
-				continue
-			}
-			if err := s.DeleteManifest(name, d); err != nil {
-				return fmt.Errorf("delete untagged %s in %s: %w", d, name, err)
-			}
-		}
-	}
-	return nil
 }
 
 // sweep deletes candidate blobs in batches under the exclusive lock,

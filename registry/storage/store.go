@@ -33,6 +33,7 @@ type Store struct {
 	repoLocks keyedMutex              // serialises manifest and tag changes per repository
 	stats     counters
 	manifests manifestCache
+	gcHook    func(event string) // tests: where a collection stands
 }
 
 // Open prepares the tree under root and returns a Store.

@@ -13,6 +13,11 @@ import (
 // Tag points tag at the manifest d, replacing the tag file atomically:
 // concurrent pushes of one tag end with one of the values, never a mix.
 func (s *Store) Tag(name, tag string, d digest.Digest) error {
+	release, err := s.lockGC(false) // a collection decides what tags reach under the exclusive lock
+	if err != nil {
+		return err
+	}
+	defer release()
 	unlock := s.repoLocks.lock(name)
 	defer unlock()
 	return s.writeLink(s.tagPath(name, tag), d.String())
