@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -50,6 +51,9 @@ type GCResult struct {
 // manifests, indexes and their children, referrers), then sweeps the rest.
 // It is safe while the registry serves: see gclock.go for the protocol.
 func (s *Store) GC(opts GCOptions) (*GCResult, error) {
+	if opts.Grace < 0 { // a cutoff in the future would sweep what was just pushed
+		return nil, fmt.Errorf("grace %s: must not be negative", opts.Grace)
+	}
 	res := &GCResult{DryRun: opts.DryRun, Started: time.Now(), DeletedManifests: []GCManifest{}, DeletedBlobs: []GCBlob{}, RemovedRepos: []string{}}
 	cutoff := res.Started.Add(-opts.Grace)
 	repos, err := s.repoDirs()

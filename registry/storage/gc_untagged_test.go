@@ -187,3 +187,20 @@ func TestGCUntaggedDeletesInBatches(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A negative grace would put the cutoff in the future and sweep what was
+// just pushed: it is refused.
+func TestGCRefusesNegativeGrace(t *testing.T) {
+	s := open(t, t.TempDir())
+	b := randomBytes(t, 100)
+	d := digest.FromBytes(b)
+	if _, err := s.PutBlob("lab/x", d, int64(len(b)), bytes.NewReader(b)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GC(storage.GCOptions{Grace: -time.Hour}); err == nil {
+		t.Error("a negative grace was accepted")
+	}
+	if _, ok := s.BlobSize(d); !ok {
+		t.Error("a blob pushed just now was swept")
+	}
+}
