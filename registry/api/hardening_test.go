@@ -91,3 +91,20 @@ func TestMalformedDigestIsNotAContentMismatch(t *testing.T) {
 		}
 	}
 }
+
+// A manifest whose "layers" name a blob the registry lacks cannot pass the
+// blob check by adding "LAYERS": keys read two ways are refused.
+func TestManifestWithCaseVariantKeysIsRefused(t *testing.T) {
+	r := newReg(t, nil)
+	img := r.makeImage("lab/app", manifestOpts{})
+	missing := digest.FromString("never pushed")
+	body := strings.Replace(string(img.body), `"layers"`, `"layers": [{"mediaType":"`+mtOCILayer+`","digest":"`+missing.String()+`","size":5}],
+   "LAYERS"`, 1)
+	res := r.do("PUT", "/v2/lab/app/manifests/v1", []byte(body), hdr("Content-Type", mtOCIManifest))
+	wantError(t, "PUT a manifest with layers and LAYERS", res, http.StatusBadRequest, "MANIFEST_INVALID")
+	if !strings.Contains(string(res.body), `differs from \"layers\" only in case`) {
+		t.Errorf("the error does not say which key: %s", res.body)
+	}
+	res = r.do("GET", "/v2/lab/app/manifests/v1", nil, nil)
+	wantStatus(t, "GET the refused manifest", res, http.StatusNotFound)
+}
