@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -49,8 +48,9 @@ func (s *Store) PutManifest(name, ref, contentType string, body []byte, tags []s
 	defer unlock()
 	newRevision, firstManifest := !exists(s.revisionPath(name, d)), !s.hasManifests(name)
 	if !newRevision { // pushed again: young again to garbage collection
-		now := time.Now()
-		os.Chtimes(s.revisionPath(name, d), now, now)
+		if err := s.touch(s.revisionPath(name, d)); err != nil {
+			return "", nil, err
+		}
 	}
 	if err := s.writeLink(s.revisionPath(name, d), m.MediaType); err != nil {
 		return "", nil, err
@@ -106,7 +106,9 @@ func (s *Store) validateReferences(name string, m *Manifest) error {
 		if size != b.Size {
 			return fmt.Errorf("descriptor of %s says %d bytes, the blob has %d: %w", b.Digest, b.Size, size, ErrManifestInvalid)
 		}
-		s.touchBlob(b.Digest)
+		if err := s.touchBlob(b.Digest); err != nil {
+			return err
+		}
 	}
 	for _, c := range m.Manifests {
 		if !exists(s.revisionPath(name, c.Digest)) {
@@ -115,7 +117,9 @@ func (s *Store) validateReferences(name string, m *Manifest) error {
 		if size, ok := s.BlobSize(c.Digest); ok && size != c.Size {
 			return fmt.Errorf("descriptor of %s says %d bytes, the manifest has %d: %w", c.Digest, c.Size, size, ErrManifestInvalid)
 		}
-		s.touchBlob(c.Digest)
+		if err := s.touchBlob(c.Digest); err != nil {
+			return err
+		}
 	}
 	return nil
 }
