@@ -45,6 +45,8 @@ type GCResult struct {
 	FreedBytes       int64        `json:"freed_bytes"`
 	RemovedLinks     int          `json:"removed_links"`
 	RemovedRepos     []string     `json:"removed_repositories"`
+	RemovedTemp      int          `json:"removed_temp_files"` // left by a crash mid-write
+	RemovedTempBytes int64        `json:"removed_temp_bytes"`
 }
 
 // GC marks every blob reachable from a manifest of any repository (image
@@ -124,6 +126,9 @@ func (s *Store) GC(opts GCOptions) (*GCResult, error) {
 		if res.RemovedRepos, err = s.removeEmptyRepos(repos, cutoff); err != nil {
 			return res, err
 		}
+	}
+	if res.RemovedTemp, res.RemovedTempBytes, err = s.sweepTemp(cutoff, opts.DryRun); err != nil {
+		return res, err
 	}
 	if !opts.DryRun {
 		s.markGCDone()
