@@ -151,7 +151,7 @@ func (s *Store) DeleteBlob(name string, d digest.Digest) error {
 	if !exists(link) {
 		return fmt.Errorf("%s in %s: %w", d, name, ErrBlobUnknown)
 	}
-	return removeFile(link)
+	return s.removeDurably(link)
 }
 
 // PutBlob streams r into the store as one blob, verifying it against want
@@ -212,7 +212,7 @@ func (s *Store) commitBlob(f *os.File, d digest.Digest) error {
 	}
 	err = os.Link(f.Name(), dst)
 	if errors.Is(err, fs.ErrNotExist) {
-		if err = os.MkdirAll(filepath.Dir(dst), 0o755); err == nil {
+		if err = s.mkdirAll(filepath.Dir(dst)); err == nil {
 			err = os.Link(f.Name(), dst)
 		}
 	}
@@ -224,10 +224,7 @@ func (s *Store) commitBlob(f *os.File, d digest.Digest) error {
 	}
 	s.stats.blobs.Add(1)
 	s.stats.blobBytes.Add(st.Size())
-	if s.fsync {
-		return syncDir(filepath.Dir(dst))
-	}
-	return nil
+	return s.syncDir(filepath.Dir(dst))
 }
 
 // writeBlob stores small bytes (a manifest) as a blob, if not there yet.

@@ -147,6 +147,7 @@ func (s *Store) sweep(candidates []GCBlob, cutoff time.Time, res *GCResult) erro
 		if err != nil {
 			return err
 		}
+		dirs := map[string]bool{}
 		for _, c := range candidates[:n] {
 			path := s.blobPath(c.Digest)
 			st, err := os.Stat(path)
@@ -158,12 +159,17 @@ func (s *Store) sweep(candidates []GCBlob, cutoff time.Time, res *GCResult) erro
 				unlock()
 				return err
 			}
+			dirs[filepath.Dir(path)] = true
 			s.stats.blobs.Add(-1)
 			s.stats.blobBytes.Add(-st.Size())
 			res.DeletedBlobs = append(res.DeletedBlobs, GCBlob{c.Digest, st.Size()})
 			res.FreedBytes += st.Size()
 		}
+		err = s.syncDirs(dirs)
 		unlock()
+		if err != nil {
+			return err
+		}
 		candidates = candidates[n:]
 	}
 	return nil
@@ -178,6 +184,7 @@ func (s *Store) removeDanglingLinks(repos []string) (int, error) {
 	}
 	defer unlock()
 	removed := 0
+	synced := map[string]bool{}
 	for _, name := range repos {
 		for _, alg := range []digest.Algorithm{digest.SHA256, digest.SHA512} {
 			dir := s.layersDir(name) + "/" + alg.String()
@@ -189,11 +196,12 @@ func (s *Store) removeDanglingLinks(repos []string) (int, error) {
 				}
 				if removeFile(dir+"/"+e.Name()) == nil {
 					removed++
+					synced[dir] = true
 				}
 			}
 		}
 	}
-	return removed, nil
+	return removed, s.syncDirs(synced)
 }
 
 // removeEmptyRepos removes the repositories left with no manifest and no
@@ -219,6 +227,13 @@ func (s *Store) removeEmptyRepos(repos []string, cutoff time.Time) ([]string, er
 			}
 		}
 		pruneEmptyDirs(s.repoDir(name), s.reposDir())
+		d := s.repoDir(name)
+		for !exists(d) {
+			d = filepath.Dir(d)
+		}
+		if err := s.syncDir(d); err != nil { // the removals are durable
+			return removed, err
+		}
 		removed = append(removed, name)
 	}
 	return removed, nil

@@ -39,8 +39,8 @@ func (s *Store) sweepTemp(cutoff time.Time, dryRun bool) (n int, bytes int64, er
 		n++
 		bytes += info.Size()
 	})
-	if n > 0 && !dryRun && err == nil && s.fsync {
-		err = syncDir(s.tmpDir())
+	if n > 0 && !dryRun && err == nil {
+		err = s.syncDir(s.tmpDir())
 	}
 	return n, bytes, err
 }

@@ -180,13 +180,13 @@ func (s *Store) DeleteManifest(name string, d digest.Digest) error {
 	}
 	for _, t := range tags {
 		if td, _, err := s.ResolveManifest(name, t); err == nil && td == d {
-			if err := removeFile(s.tagPath(name, t)); err != nil {
+			if err := s.removeDurably(s.tagPath(name, t)); err != nil {
 				return err
 			}
 		}
 	}
 	if m, err := ParseManifest(mt, body); err == nil && m.Subject != nil {
-		if err := removeFile(s.referrerPath(name, m.Subject.Digest, d)); err != nil {
+		if err := s.removeDurably(s.referrerPath(name, m.Subject.Digest, d)); err != nil {
 			return err
 		}
 		pruneEmptyDirs(s.referrersDir(name, m.Subject.Digest), s.repoDir(name))
@@ -195,6 +195,9 @@ func (s *Store) DeleteManifest(name string, d digest.Digest) error {
 		if errors.Is(err, fs.ErrNotExist) { // a concurrent delete won
 			return fmt.Errorf("manifest %s in %s: %w", d, name, ErrManifestUnknown)
 		}
+		return err
+	}
+	if err := s.syncParent(s.revisionPath(name, d)); err != nil {
 		return err
 	}
 	s.stats.manifests.Add(-1)

@@ -34,6 +34,7 @@ type Store struct {
 	stats     counters
 	manifests manifestCache
 	gcHook    func(event string) // tests: where a collection stands
+	dirSynced func(dir string)   // tests: which directories were synced
 }
 
 // Open prepares the tree under root and returns a Store.

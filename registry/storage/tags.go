@@ -31,7 +31,7 @@ func (s *Store) DeleteTag(name, tag string) error {
 	if !exists(path) {
 		return fmt.Errorf("tag %s in %s: %w", tag, name, ErrManifestUnknown)
 	}
-	return removeFile(path)
+	return s.removeDurably(path)
 }
 
 // Tags lists the repository's tags in lexical order.
