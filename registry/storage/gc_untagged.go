@@ -3,7 +3,6 @@ package storage
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"time"
 
@@ -119,29 +118,13 @@ func (s *Store) deleteUntagged(name string, candidates []digest.Digest, cutoff t
 	return nil
 }
 
-// removeManifest deletes a manifest no tag points at: its entry in its
-// subject's referrers, then its revision link.
+// removeManifest deletes a manifest no tag points at (one deleted
+// meanwhile is no error).
 func (s *Store) removeManifest(name string, d, subject digest.Digest) error {
 	unlock := s.repoLocks.lock(name)
 	defer unlock()
-	if subject != "" {
-		if err := s.removeDurably(s.referrerPath(name, subject, d)); err != nil {
-			return err
-		}
-		pruneEmptyDirs(s.referrersDir(name, subject), s.repoDir(name))
-	}
-	if err := os.Remove(s.revisionPath(name, d)); err != nil {
-		if errors.Is(err, fs.ErrNotExist) { // deleted meanwhile
-			return nil
-		}
+	if err := s.unlinkManifest(name, d, subject); err != nil && !errors.Is(err, ErrManifestUnknown) {
 		return err
-	}
-	if err := s.syncParent(s.revisionPath(name, d)); err != nil {
-		return err
-	}
-	s.stats.manifests.Add(-1)
-	if !s.hasManifests(name) {
-		s.stats.repos.Add(-1)
 	}
 	return nil
 }

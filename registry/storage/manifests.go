@@ -185,11 +185,22 @@ func (s *Store) DeleteManifest(name string, d digest.Digest) error {
 			}
 		}
 	}
+	var subject digest.Digest
 	if m, err := ParseManifest(mt, body); err == nil && m.Subject != nil {
-		if err := s.removeDurably(s.referrerPath(name, m.Subject.Digest, d)); err != nil {
+		subject = m.Subject.Digest
+	}
+	return s.unlinkManifest(name, d, subject)
+}
+
+// unlinkManifest removes a manifest's entry in its subject's referrers
+// (subject "" for none) and its revision link, durably. The caller holds
+// the repository's lock and has dealt with the tags.
+func (s *Store) unlinkManifest(name string, d, subject digest.Digest) error {
+	if subject != "" {
+		if err := s.removeDurably(s.referrerPath(name, subject, d)); err != nil {
 			return err
 		}
-		pruneEmptyDirs(s.referrersDir(name, m.Subject.Digest), s.repoDir(name))
+		pruneEmptyDirs(s.referrersDir(name, subject), s.repoDir(name))
 	}
 	if err := os.Remove(s.revisionPath(name, d)); err != nil {
 		if errors.Is(err, fs.ErrNotExist) { // a concurrent delete won
