@@ -101,17 +101,22 @@ func (s *Store) deleteUntagged(name string, candidates []digest.Digest, cutoff t
 			return err
 		}
 		keep := s.keptManifests(name, cutoff, g)
+		dirs := map[string]bool{} // synced once for the batch
 		for _, d := range candidates[:n] {
 			if keep[d] {
 				continue
 			}
-			if err := s.removeManifest(name, d, g.of(name, d).subject); err != nil {
+			if err := s.removeManifest(name, d, g.of(name, d).subject, dirs); err != nil {
 				unlock()
 				return fmt.Errorf("delete untagged %s in %s: %w", d, name, err)
 			}
 			res.DeletedManifests = append(res.DeletedManifests, GCManifest{name, d})
 		}
+		err = s.syncDirs(dirs)
 		unlock()
+		if err != nil {
+			return err
+		}
 		s.hook("untagged-batch")
 		candidates = candidates[n:]
 	}
@@ -120,10 +125,10 @@ func (s *Store) deleteUntagged(name string, candidates []digest.Digest, cutoff t
 
 // removeManifest deletes a manifest no tag points at (one deleted
 // meanwhile is no error).
-func (s *Store) removeManifest(name string, d, subject digest.Digest) error {
+func (s *Store) removeManifest(name string, d, subject digest.Digest, toSync map[string]bool) error {
 	unlock := s.repoLocks.lock(name)
 	defer unlock()
-	if err := s.unlinkManifest(name, d, subject); err != nil && !errors.Is(err, ErrManifestUnknown) {
+	if err := s.unlinkManifest(name, d, subject, toSync); err != nil && !errors.Is(err, ErrManifestUnknown) {
 		return err
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
@@ -189,15 +190,23 @@ func (s *Store) DeleteManifest(name string, d digest.Digest) error {
 	if m, err := ParseManifest(mt, body); err == nil && m.Subject != nil {
 		subject = m.Subject.Digest
 	}
-	return s.unlinkManifest(name, d, subject)
+	return s.unlinkManifest(name, d, subject, nil)
 }
 
 // unlinkManifest removes a manifest's entry in its subject's referrers
-// (subject "" for none) and its revision link, durably. The caller holds
-// the repository's lock and has dealt with the tags.
-func (s *Store) unlinkManifest(name string, d, subject digest.Digest) error {
+// (subject "" for none) and its revision link, durably: the directories
+// are synced now, or added to toSync for the caller to sync once for many.
+// The caller holds the repository's lock and has dealt with the tags.
+func (s *Store) unlinkManifest(name string, d, subject digest.Digest, toSync map[string]bool) error {
+	syncParent := s.syncParent
+	if toSync != nil {
+		syncParent = func(path string) error { toSync[filepath.Dir(path)] = true; return nil }
+	}
 	if subject != "" {
-		if err := s.removeDurably(s.referrerPath(name, subject, d)); err != nil {
+		if err := removeFile(s.referrerPath(name, subject, d)); err != nil {
+			return err
+		}
+		if err := syncParent(s.referrerPath(name, subject, d)); err != nil {
 			return err
 		}
 		pruneEmptyDirs(s.referrersDir(name, subject), s.repoDir(name))
@@ -208,7 +217,7 @@ func (s *Store) unlinkManifest(name string, d, subject digest.Digest) error {
 		}
 		return err
 	}
-	if err := s.syncParent(s.revisionPath(name, d)); err != nil {
+	if err := syncParent(s.revisionPath(name, d)); err != nil {
 		return err
 	}
 	s.stats.manifests.Add(-1)
