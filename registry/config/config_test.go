@@ -91,12 +91,20 @@ func TestInvalid(t *testing.T) {
 		{"log format", nil, []string{"--log-format", "xml"}, "log format"},
 		{"empty root", nil, []string{"--root", ""}, "root"},
 		{"address without port", nil, []string{"--addr", "localhost"}, "address"},
-		{"zero upload age", nil, []string{"--upload-max-age", "0s"}, "negative"},
-		{"negative gc interval", nil, []string{"--gc-interval", "-1m"}, "negative"},
+		{"zero upload age", nil, []string{"--upload-max-age", "0s"}, "--upload-max-age 0s: must be at least 1m0s"},
+		{"upload age of 1ns", nil, []string{"--upload-max-age", "1ns"}, "--upload-max-age 1ns: must be at least 1m0s"},
+		{"negative gc interval", nil, []string{"--gc-interval", "-1m"}, "--gc-interval -1m0s: must be 0 (off) or at least 1m0s"},
+		{"gc interval of 1ns", nil, []string{"--gc-interval", "1ns"}, "--gc-interval 1ns: must be 0 (off)"},
+		{"negative gc grace", nil, []string{"--gc-grace", "-1s"}, "--gc-grace -1s: must not be negative"},
+		{"negative gc grace in env", map[string]string{"REGISTRY_GC_GRACE": "-5m"}, nil, "--gc-grace -5m0s"},
+		{"negative shutdown grace", nil, []string{"--shutdown-grace", "-1s"}, "--shutdown-grace -1s: must not be negative"},
+		{"zero header timeout", nil, []string{"--header-timeout", "0s"}, "--header-timeout 0s: must be positive"},
+		{"negative idle timeout", nil, []string{"--idle-timeout", "-1s"}, "--idle-timeout -1s: must be positive"},
+		{"zero token ttl", nil, []string{"--auth-token-ttl", "0s"}, "--auth-token-ttl 0s: must be positive"},
 		{"negative chunk length", nil, []string{"--chunk-min-length", "-5"}, "negative"},
 		{"unknown flag", nil, []string{"--no-such-flag"}, "no-such-flag"},
 		{"negative transfer rate", map[string]string{"REGISTRY_MIN_TRANSFER_RATE": "-1"}, nil, "negative"},
-		{"transfer window under a second", nil, []string{"--transfer-window", "500ms"}, "transfer window"},
+		{"transfer window under a second", nil, []string{"--transfer-window", "500ms"}, "transfer-window"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
