@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real registry clients used by scripts/clients-e2e.sh into
 # .tools/bin (crane, regctl, oras) and, via apt, skopeo, podman, shellcheck,
-# jq and curl.
+# jq, curl and sqlite3 (opens `registry sql --export` files).
 # Idempotent: already-installed tools are left alone.
 #
 #   bash scripts/tools.sh            # install what is missing, print versions
@@ -72,6 +72,7 @@ apt_tool podman podman
 apt_tool shellcheck shellcheck
 apt_tool jq jq
 apt_tool curl curl
+apt_tool sqlite3 sqlite3
 
 log "versions:"
 printf '  crane:      %s\n' "$("$TOOLS_BIN/crane" version 2>&1 || echo unknown)"
