@@ -24,21 +24,7 @@ func fixture(t *testing.T) (*storage.Store, *indextest.Fixture, *sql.DB) {
 		t.Fatal(err)
 	}
 	f := indextest.Build(t, s)
-	return s, f, openSQL(t, s)
-}
-
-func openSQL(t *testing.T, s *storage.Store) *sql.DB {
-	t.Helper()
-	snap, err := index.Build(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := index.OpenSQL(snap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return s, f, indextest.SQL(t, s)
 }
 
 // rows runs a query and returns its rows as strings joined by "|".
@@ -111,7 +97,7 @@ func TestTables(t *testing.T) {
 	if _, err := s.StartUpload("lab/app", digest.SHA256); err != nil {
 		t.Fatal(err)
 	}
-	check(t, "uploads", rows(t, openSQL(t, s), "SELECT repository, size FROM uploads"), []string{"lab/app|0"})
+	check(t, "uploads", rows(t, indextest.SQL(t, s), "SELECT repository, size FROM uploads"), []string{"lab/app|0"})
 }
 
 func TestViews(t *testing.T) {

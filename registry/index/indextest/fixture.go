@@ -5,6 +5,7 @@ package indextest
 
 import (
 	"bytes"
+	"database/sql"
 	"strconv"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/opencontainers/go-digest"
 
+	"github.com/layerlab/layerlab/registry/index"
 	"github.com/layerlab/layerlab/registry/storage"
 )
 
@@ -220,3 +222,19 @@ func descriptor(mt types.MediaType, m Manifest, extra string) string {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// SQL builds the index of the store into a SQLite database, closed when
+// the test ends.
+func SQL(t testing.TB, s *storage.Store) *sql.DB {
+	t.Helper()
+	snap, err := index.Build(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := index.OpenSQL(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
