@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/layerlab/layerlab/registry/index"
+	"github.com/layerlab/layerlab/registry/storage"
 )
 
 const sqlUsage = `registry sql [--root DIR] [--json | --csv] 'SELECT …'
@@ -26,11 +27,11 @@ func sqlCommand(args []string, stdout, stderr io.Writer) int {
 	asCSV := fs.Bool("csv", false, "print the rows as CSV with a header line")
 	export := fs.String("export", "", "write the index as a SQLite database `FILE` (replaced when complete)")
 	schema := fs.Bool("schema", false, "print the schema and exit")
-	store, code := openStore(fs, args, stderr)
-	if store == nil {
+	cfg, code, ok := loadConfig(fs, args, stderr)
+	if !ok {
 		return code
 	}
-	if *schema {
+	if *schema { // no store needed
 		fmt.Fprint(stdout, index.Schema)
 		return 0
 	}
@@ -45,6 +46,11 @@ func sqlCommand(args []string, stdout, stderr io.Writer) int {
 	case *asJSON && *asCSV:
 		fmt.Fprintln(stderr, "sql: --json and --csv exclude each other")
 		return 2
+	}
+	store, err := storage.Open(cfg.Root, storage.Options{})
+	if err != nil {
+		fmt.Fprintln(stderr, "registry:", err)
+		return 1
 	}
 	snap, err := index.Build(store)
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -61,7 +62,11 @@ func TestSQLCommand(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", c.args, code, errOut, c.code, c.err)
 		}
 	}
-	if code, out, _ := runCmd(t, "sql", "--schema"); code != 0 || !strings.Contains(out, "CREATE VIEW built_on") {
+	nowhere := filepath.Join(t.TempDir(), "not-a-store")
+	if code, out, _ := runCmd(t, "sql", "--root", nowhere, "--schema"); code != 0 || !strings.Contains(out, "CREATE VIEW built_on") {
 		t.Errorf("--schema: exit %d", code)
+	}
+	if _, err := os.Stat(nowhere); err == nil {
+		t.Error("--schema created a store")
 	}
 }

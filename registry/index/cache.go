@@ -17,11 +17,10 @@ const MaxAge = 10 * time.Minute
 // bucket — sees every other's writes: a request never gets a snapshot
 // older than the last write that completed before it.
 type Cache struct {
-	store *storage.Store
-	mu    sync.Mutex // held while building: concurrent requests share one build
-	snap  *Snapshot
-	// Builds counts the snapshots built (tests and metrics).
-	Builds int
+	store  *storage.Store
+	mu     sync.Mutex // held while building: concurrent requests share one build
+	snap   *Snapshot
+	builds int
 }
 
 // NewCache returns an empty cache over a store; the first Get builds.
@@ -40,6 +39,13 @@ func (c *Cache) Get() (*Snapshot, error) {
 		return nil, err
 	}
 	c.snap = snap
-	c.Builds++
+	c.builds++
 	return snap, nil
+}
+
+// Builds counts the snapshots built so far.
+func (c *Cache) Builds() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.builds
 }

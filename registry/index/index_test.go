@@ -221,8 +221,8 @@ func TestCacheFollowsGeneration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := c.Get(); b != a || c.Builds != 1 {
-		t.Fatalf("no write, yet rebuilt (%d builds)", c.Builds)
+	if b, _ := c.Get(); b != a || c.Builds() != 1 {
+		t.Fatalf("no write, yet rebuilt (%d builds)", c.Builds())
 	}
 	// Another process on the same root writes: this cache sees it.
 	other, err := storage.Open(s.Root(), storage.Options{NoSync: true})
@@ -246,12 +246,12 @@ func TestCacheFollowsGeneration(t *testing.T) {
 		func() error { return other.LinkBlob("lab/tool", f.Z.Digest) },
 		func() error { _, err := other.GC(storage.GCOptions{}); return err },
 	} {
-		before := c.Builds
+		before := c.Builds()
 		if err := write(); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.Get(); err != nil || c.Builds != before+1 {
-			t.Fatalf("write not seen: %v, %d builds", err, c.Builds)
+		if _, err := c.Get(); err != nil || c.Builds() != before+1 {
+			t.Fatalf("write not seen: %v, %d builds", err, c.Builds())
 		}
 	}
 }
