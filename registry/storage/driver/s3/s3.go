@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,6 +56,7 @@ type Driver struct {
 	prefix   string
 	partSize int64
 	parts    *partPool
+	pageSize int // keys per listing request (1000, S3's maximum; tests use fewer)
 }
 
 var _ driver.Driver = (*Driver)(nil)
@@ -107,7 +109,7 @@ func New(cfg Config) (*Driver, error) {
 		return nil, fmt.Errorf("s3 client for %s: %w", cfg.Endpoint, err)
 	}
 	return &Driver{core: minio.Core{Client: client}, bucket: cfg.Bucket, prefix: cfg.Prefix,
-		partSize: part, parts: newPartPool(part)}, nil
+		partSize: part, parts: newPartPool(part), pageSize: 1000}, nil
 }
 
 // Ready reports whether the bucket answers.
@@ -207,41 +209,78 @@ func (d *Driver) URL(ctx context.Context, key string, expiry time.Duration) (str
 	return u.String(), nil
 }
 
-// List implements driver.Driver.
+// List implements driver.Driver. It reads one page of ListObjectsV2 at a
+// time; in a page, objects and common prefixes ("directories") come as two
+// sorted lists, merged here into key order.
 func (d *Driver) List(ctx context.Context, prefix string, opts driver.ListOptions, fn func(driver.Entry) error) error {
 	if !driver.ValidPrefix(prefix) {
 		return &driver.KeyError{Key: prefix}
 	}
-	if err := ctx.Err(); err != nil {
-		return err
+	delimiter, startAfter, token := "/", "", ""
+	if opts.Recursive {
+		delimiter = ""
 	}
-	lctx, cancel := context.WithCancel(ctx)
-	defer cancel() // stops the listing goroutine when fn stops early
-	lo := minio.ListObjectsOptions{Prefix: d.prefix + prefix, Recursive: opts.Recursive}
 	if opts.StartAfter > prefix {
-		lo.StartAfter = d.prefix + opts.StartAfter
+		startAfter = d.prefix + opts.StartAfter
 	}
-	for oi := range d.core.Client.ListObjects(lctx, d.bucket, lo) {
-		if oi.Err != nil {
-			return fmt.Errorf("s3 list %s: %w", prefix, oi.Err)
+	for {
+		page, err := d.listPage(ctx, d.prefix+prefix, startAfter, token, delimiter)
+		if err != nil {
+			return fmt.Errorf("s3 list %s: %w", prefix, err)
 		}
-		key := strings.TrimPrefix(oi.Key, d.prefix)
-		dir := strings.HasSuffix(key, "/")
-		if key <= opts.StartAfter || (dir && opts.Recursive) || !driver.ValidKey(strings.TrimSuffix(key, "/")) {
-			continue // before StartAfter, or a "directory marker" object
-		}
-		e := driver.Entry{Info: driver.Info{Key: key}, Dir: dir}
-		if !dir {
-			e.Size, e.ModTime = oi.Size, oi.LastModified
-		}
-		if err := fn(e); err != nil {
-			if errors.Is(err, driver.ErrStop) {
-				return nil
+		for _, e := range d.merge(page) {
+			if e.Key <= opts.StartAfter || !driver.ValidKey(strings.TrimSuffix(e.Key, "/")) || (e.Dir && opts.Recursive) {
+				continue // before StartAfter, or a "directory marker" object
 			}
-			return err
+			if err := fn(e); err != nil {
+				if errors.Is(err, driver.ErrStop) {
+					return nil
+				}
+				return err
+			}
 		}
+		if !page.IsTruncated || page.NextContinuationToken == "" {
+			return nil
+		}
+		token = page.NextContinuationToken
 	}
-	return ctx.Err()
+}
+
+// listPage asks for one page, giving up when ctx is done (the request then
+// finishes in the background).
+func (d *Driver) listPage(ctx context.Context, prefix, startAfter, token, delimiter string) (minio.ListBucketV2Result, error) {
+	if err := ctx.Err(); err != nil {
+		return minio.ListBucketV2Result{}, err
+	}
+	type result struct {
+		page minio.ListBucketV2Result
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		page, err := d.core.ListObjectsV2(d.bucket, prefix, startAfter, token, delimiter, d.pageSize)
+		ch <- result{page, err}
+	}()
+	select {
+	case <-ctx.Done():
+		return minio.ListBucketV2Result{}, ctx.Err()
+	case r := <-ch:
+		return r.page, r.err
+	}
+}
+
+// merge returns a page's objects and directories in key order, as keys of
+// the driver.
+func (d *Driver) merge(page minio.ListBucketV2Result) []driver.Entry {
+	out := make([]driver.Entry, 0, len(page.Contents)+len(page.CommonPrefixes))
+	for _, o := range page.Contents {
+		out = append(out, driver.Entry{Info: driver.Info{Key: strings.TrimPrefix(o.Key, d.prefix), Size: o.Size, ModTime: o.LastModified}})
+	}
+	for _, p := range page.CommonPrefixes {
+		out = append(out, driver.Entry{Info: driver.Info{Key: strings.TrimPrefix(p.Prefix, d.prefix)}, Dir: true})
+	}
+	slices.SortFunc(out, func(a, b driver.Entry) int { return strings.Compare(a.Key, b.Key) })
+	return out
 }
 
 // AbortStale aborts the incomplete multipart uploads under the driver's

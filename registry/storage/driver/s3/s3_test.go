@@ -62,6 +62,7 @@ func newTestDriver(t *testing.T) (*Driver, Config) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	d.pageSize = 3 // listings of the suite span several pages
 	if err := d.Ready(context.Background()); err != nil {
 		t.Fatalf("%s bucket %s: %v", cfg.Endpoint, cfg.Bucket, err)
 	}
