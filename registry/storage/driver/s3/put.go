@@ -63,9 +63,11 @@ func (d *Driver) putSmall(ctx context.Context, key, name string, data []byte, ex
 	return mapErr(key, err)
 }
 
-// putMultipart sends the full first part in buf, then the rest of r, as a
-// multipart upload completed only after Verify; aborted on any error.
-func (d *Driver) putMultipart(ctx context.Context, key, name string, r io.Reader, buf []byte, opts driver.PutOptions) (n int64, err error) {
+// putMultipart sends the full first part in first, then the rest of r, as
+// a multipart upload completed only after Verify; aborted on any error.
+// While one part is on the wire the next is read into a second buffer, so
+// a write holds two parts of memory and keeps the connection busy.
+func (d *Driver) putMultipart(ctx context.Context, key, name string, r io.Reader, first []byte, opts driver.PutOptions) (n int64, err error) {
 	id, err := d.core.NewMultipartUpload(ctx, d.bucket, name, minio.PutObjectOptions{})
 	if err != nil {
 		return 0, mapErr(key, err)
@@ -75,36 +77,58 @@ func (d *Driver) putMultipart(ctx context.Context, key, name string, r io.Reader
 			d.abort(name, id)
 		}
 	}()
+	second := d.parts.get()
+	defer d.parts.put(second)
+	bufs := [2][]byte{first, *second}
 	var parts []minio.CompletePart
-	fill, last := len(buf), false // the first part is full
-	for {
-		p, perr := d.core.PutObjectPart(ctx, d.bucket, name, id, len(parts)+1,
-			bytes.NewReader(buf[:fill]), int64(fill), minio.PutObjectPartOptions{})
-		if perr != nil {
-			return n, mapErr(key, perr)
+	sent := d.sendPart(ctx, name, id, 1, first)
+	n = int64(len(first))
+	for cur := 1; ; cur ^= 1 {
+		fill, rerr := io.ReadFull(r, bufs[cur])
+		res := <-sent // the other buffer is free again
+		if res.err != nil {
+			return n, mapErr(key, res.err)
 		}
-		parts = append(parts, minio.CompletePart{PartNumber: p.PartNumber, ETag: p.ETag})
+		parts = append(parts, res.part)
+		if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
+			return n + int64(fill), rerr
+		}
+		if fill == 0 {
+			break
+		}
+		sent = d.sendPart(ctx, name, id, len(parts)+1, bufs[cur][:fill])
 		n += int64(fill)
-		if last {
+		if rerr != nil { // the last, shorter part is on its way
+			res := <-sent
+			if res.err != nil {
+				return n, mapErr(key, res.err)
+			}
+			parts = append(parts, res.part)
 			break
-		}
-		fill, err = io.ReadFull(r, buf)
-		if err == io.EOF {
-			break
-		}
-		if err == io.ErrUnexpectedEOF {
-			last = true
-		} else if err != nil {
-			return n + int64(fill), err
 		}
 	}
-	err = nil
 	if opts.Verify != nil {
 		if err := opts.Verify(n); err != nil {
 			return n, err
 		}
 	}
 	return n, d.complete(ctx, key, name, id, parts, opts.IfNotExists)
+}
+
+type partResult struct {
+	part minio.CompletePart
+	err  error
+}
+
+// sendPart uploads one part in the background.
+func (d *Driver) sendPart(ctx context.Context, name, id string, num int, data []byte) <-chan partResult {
+	ch := make(chan partResult, 1)
+	go func() {
+		p, err := d.core.PutObjectPart(ctx, d.bucket, name, id, num,
+			bytes.NewReader(data), int64(len(data)), minio.PutObjectPartOptions{})
+		ch <- partResult{minio.CompletePart{PartNumber: p.PartNumber, ETag: p.ETag}, err}
+	}()
+	return ch
 }
 
 // complete completes a multipart upload, with If-None-Match for an
