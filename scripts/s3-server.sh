@@ -77,7 +77,7 @@ start_weed() {
 	"$bin" server -dir="$state/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
 		-master.port="$master" -volume.port="$volume" -filer.port="$filer" \
 		-master.volumeSizeLimitMB=64 -volume.max=100 \
-		-s3 -s3.port="$port" -s3.config="$state/s3.json" >"$state/log" 2>&1 &
+		-s3 -s3.port="$port" -s3.config="$state/s3.json" -s3.port.iceberg=0 -s3.port.lance=0 >"$state/log" 2>&1 &
 	echo $! >"$state/pid"
 	wait_http "http://127.0.0.1:$port/"
 	# The bucket, through weed's own shell (no S3 client needed); the S3

@@ -49,7 +49,10 @@ type Driver interface {
 	// ("" or ending in "/") after opts.StartAfter: every object below it
 	// (opts.Recursive), or its direct children, objects and directories.
 	// An error from fn stops the listing and is returned; ErrStop stops it
-	// and List returns nil. A prefix holding nothing lists nothing.
+	// and List returns nil. A prefix holding nothing lists nothing, but a
+	// one-level listing may still show a directory emptied moments ago
+	// (SeaweedFS removes empty folders in the background): callers look
+	// inside before relying on a directory.
 	List(ctx context.Context, prefix string, opts ListOptions, fn func(Entry) error) error
 
 	// StartUpload begins an upload session at key (a directory-like key the

@@ -80,7 +80,7 @@ func newTestDriver(t *testing.T) (*Driver, Config) {
 
 func TestDriver(t *testing.T) {
 	testConfig(t)
-	drivertest.Run(t, drivertest.Suite{New: func(t *testing.T) (driver.Driver, func() driver.Driver) {
+	drivertest.Run(t, drivertest.Suite{EmptyDirsLinger: true, New: func(t *testing.T) (driver.Driver, func() driver.Driver) {
 		d, cfg := newTestDriver(t)
 		return d, func() driver.Driver {
 			other, err := New(cfg)
