@@ -38,8 +38,9 @@ type Driver interface {
 	// opts.Verify (if set) accepted it; on any error nothing is visible and
 	// an object already at key is untouched. Readers see the old object or
 	// the new one, never a mix (atomic replace). With opts.IfNotExists an
-	// existing object is never replaced: Put fails with ErrExist, and of
-	// concurrent Puts of one key exactly one succeeds.
+	// existing object is never replaced: Put fails with ErrExist (possibly
+	// before reading r), and of concurrent Puts of one key exactly one
+	// succeeds.
 	Put(ctx context.Context, key string, r io.Reader, opts PutOptions) (int64, error)
 
 	// Delete removes the object at key, or fails with ErrNotFound.

@@ -253,11 +253,16 @@ func testUploadErrors(t *testing.T, s Suite) {
 	if got := readUpload(t, resume(t, d, "uploads/e", 9, "s2")); string(got) != "kept+more" {
 		t.Fatalf("append after failures: %q", got)
 	}
+	stale := resume(t, d, "uploads/e", 9, "s2")
 	if err := u.Cancel(ctx); err != nil {
 		t.Fatal(err)
 	}
 	_, err = d.ResumeUpload(ctx, "uploads/e")
 	wantErr(t, "resume after cancel", err, driver.ErrNotFound)
+	_, err = stale.Append(ctx, strings.NewReader("late"), func(int64) ([]byte, error) { return []byte("s3"), nil })
+	wantErr(t, "append to a cancelled session", err, driver.ErrNotFound)
+	_, err = d.ResumeUpload(ctx, "uploads/e")
+	wantErr(t, "resume after a late append", err, driver.ErrNotFound)
 	sameKeys(t, "nothing left of the session", list(t, d, "uploads/", driver.ListOptions{Recursive: true}), nil)
 }
 

@@ -9,7 +9,7 @@ import (
 
 func TestDriver(t *testing.T) {
 	t.Parallel()
-	drivertest.Run(t, drivertest.Suite{InMemory: true, New: func(t *testing.T) (driver.Driver, func() driver.Driver) {
+	drivertest.Run(t, drivertest.Suite{InMemory: true, Large: 16 << 20, New: func(t *testing.T) (driver.Driver, func() driver.Driver) {
 		d := New()
 		return d, func() driver.Driver { return d.Share() }
 	}})

@@ -106,6 +106,14 @@ func (u *upload) Append(ctx context.Context, r io.Reader, state func(n int64) ([
 	}
 	next.State, err = state(n)
 	if err == nil {
+		// A session committed or cancelled meanwhile stays ended (a race
+		// within this check and the write is left: clients do not PATCH a
+		// session they finished).
+		if _, err = u.d.Stat(ctx, u.key+"/state"); errors.Is(err, driver.ErrNotFound) {
+			err = driver.NotFound(u.key)
+		}
+	}
+	if err == nil {
 		err = u.save(ctx, next, false)
 	}
 	if err != nil || n == 0 {
