@@ -81,6 +81,8 @@
 //     prefix + last), files only, ErrStop after n+1 — a page never lists the
 //     whole repository. hasManifests: List(revisions/, Recursive) stopped at
 //     the first object.
+//   - Referrers pages: List(".../_referrers/<alg>/<subject>/", StartAfter:
+//     the last descriptor's key), GetContent of each descriptor.
 //   - Catalog(last, n): walk List("repositories/", one level) depth-first;
 //     a directory starting with "_" is bookkeeping, a directory holding
 //     _manifests/revisions objects is a repository. Pagination passes
