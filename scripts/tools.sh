@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real registry clients used by scripts/clients-e2e.sh into
 # .tools/bin (crane, regctl, oras) and, via apt, skopeo, podman, shellcheck,
-# jq, curl and sqlite3 (opens `registry sql --export` files).
+# jq, curl, sqlite3 (opens `registry sql --export` files) and chromium (the
+# explorer's browser tests, registry/server/explorer_browser_test.go).
 # Idempotent: already-installed tools are left alone.
 #
 #   bash scripts/tools.sh            # install what is missing, print versions
@@ -73,6 +74,7 @@ apt_tool shellcheck shellcheck
 apt_tool jq jq
 apt_tool curl curl
 apt_tool sqlite3 sqlite3
+apt_tool chromium chromium
 
 log "versions:"
 printf '  crane:      %s\n' "$("$TOOLS_BIN/crane" version 2>&1 || echo unknown)"

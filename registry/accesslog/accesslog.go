@@ -42,6 +42,7 @@ type Record struct {
 
 	log        *logrus.Logger
 	respHeader http.Header
+	live       *Live // set when the live view is on
 }
 
 type ctxKey struct{}
@@ -236,6 +237,7 @@ var (
 // Event writes a learner's line: what just happened, in plain words, tied
 // to the request id. It costs nothing unless debug logging is on.
 func Event(ctx context.Context, event, msg string, fields logrus.Fields) {
+	publishEvent(ctx, event, msg, fields)
 	rec := From(ctx)
 	if !rec.log.IsLevelEnabled(logrus.DebugLevel) {
 		return

@@ -51,6 +51,7 @@ func RegisterQuery(router *mux.Router, cache *index.Cache, az Authorizer, pullab
 	router.Handle("/api/images/{digest}", q.handle("api.image", q.image)).Methods("GET", "HEAD")
 	router.Handle("/api/images/{digest}/family", q.handle("api.family", q.family)).Methods("GET", "HEAD")
 	router.Handle("/api/blobs/{digest}/images", q.handle("api.blob", q.blobImages)).Methods("GET", "HEAD")
+	registerBrowse(router, q)
 }
 
 type queryFunc func(w http.ResponseWriter, r *http.Request, snap *index.Snapshot, v index.Visible) (any, error)
@@ -157,13 +158,9 @@ func imageJSON(snap *index.Snapshot, v index.Visible, m *index.Manifest) ImageJS
 }
 
 func (q *query) images(w http.ResponseWriter, r *http.Request, snap *index.Snapshot, v index.Visible) (any, error) {
-	n := DefaultQueryPage
-	if ns := r.URL.Query().Get("n"); ns != "" {
-		c, err := strconv.Atoi(ns)
-		if err != nil || c < 1 {
-			return nil, newError("PAGINATION_NUMBER_INVALID", fmt.Errorf("n=%.20q is not a count of 1 or more", ns))
-		}
-		n = min(c, MaxQueryPage)
+	n, err := pageSize(r, DefaultQueryPage)
+	if err != nil {
+		return nil, err
 	}
 	page, more := snap.Images(v, digest.Digest(r.URL.Query().Get("last")), n)
 	out := struct {
@@ -177,6 +174,19 @@ func (q *query) images(w http.ResponseWriter, r *http.Request, snap *index.Snaps
 		w.Header().Set("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, r.URL.Path, next.Encode()))
 	}
 	return out, nil
+}
+
+// pageSize reads the n parameter: def when absent, at most MaxQueryPage.
+func pageSize(r *http.Request, def int) (int, error) {
+	ns := r.URL.Query().Get("n")
+	if ns == "" {
+		return def, nil
+	}
+	c, err := strconv.Atoi(ns)
+	if err != nil || c < 1 {
+		return 0, newError("PAGINATION_NUMBER_INVALID", fmt.Errorf("n=%.20q is not a count of 1 or more", ns))
+	}
+	return min(c, MaxQueryPage), nil
 }
 
 // visibleImage finds the image named in the path, if the caller may see it.

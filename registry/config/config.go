@@ -41,6 +41,7 @@ type Config struct {
 	TLSKey         string
 	MaxUploads     int64
 	CORSOrigins    string
+	UI             bool // serve the web explorer at /ui/
 	IdleTimeout    time.Duration
 	MinRate        int64
 	RateWindow     time.Duration
@@ -58,6 +59,7 @@ func Defaults() Config {
 		TokenIssuer:   "layerlab",
 		TokenTTL:      5 * time.Minute,
 		DeleteEnabled: true,
+		UI:            true,
 		UploadMaxAge:  24 * time.Hour,
 		ShutdownGrace: 30 * time.Second,
 		GCGrace:       15 * time.Minute,
@@ -106,6 +108,7 @@ func (c *Config) settings() []setting {
 		{"tls-cert", "REGISTRY_TLS_CERT", "serve HTTPS with this certificate (PEM; reloaded when it changes)", &c.TLSCert},
 		{"tls-key", "REGISTRY_TLS_KEY", "the certificate's private key (PEM)", &c.TLSKey},
 		{"max-uploads-per-client", "REGISTRY_MAX_UPLOADS_PER_CLIENT", "open upload sessions one client address may hold (0: no limit)", &c.MaxUploads},
+		{"ui", "REGISTRY_UI", "serve the web layer explorer at /ui/ (--ui=false: off)", &c.UI},
 		{"cors-origins", "REGISTRY_CORS_ORIGINS", "comma-separated origins a browser UI may call the API from ('*': any; empty: CORS off)", &c.CORSOrigins},
 		{"shutdown-grace", "REGISTRY_SHUTDOWN_GRACE", "how long in-flight requests may finish on SIGINT/SIGTERM", &c.ShutdownGrace},
 	}

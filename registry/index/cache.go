@@ -49,3 +49,6 @@ func (c *Cache) Builds() int {
 	defer c.mu.Unlock()
 	return c.builds
 }
+
+// Store is the store the cache reads.
+func (c *Cache) Store() *storage.Store { return c.store }

@@ -25,6 +25,7 @@ import (
 	"github.com/layerlab/layerlab/registry/index"
 	"github.com/layerlab/layerlab/registry/metrics"
 	"github.com/layerlab/layerlab/registry/storage"
+	"github.com/layerlab/layerlab/registry/ui"
 )
 
 // Server is a configured registry, ready to serve.
@@ -40,6 +41,7 @@ type Server struct {
 	issuer  *auth.Issuer
 	certs   *certReloader
 	index   *index.Cache // derived data for the /api/ queries
+	live    *accesslog.Live
 }
 
 // New opens the store and builds the handler chain.
@@ -54,7 +56,8 @@ func New(cfg config.Config, log *logrus.Logger) (*Server, error) {
 // NewWithStore serves a store the caller opened (tests open it with
 // storage options of their own, such as injected write faults).
 func NewWithStore(cfg config.Config, log *logrus.Logger, store *storage.Store) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, store: store, metrics: metrics.New(store), index: index.NewCache(store)}
+	s := &Server{cfg: cfg, log: log, store: store, metrics: metrics.New(store), index: index.NewCache(store),
+		live: accesslog.NewLive(ui.MaxLiveSubscribers)}
 	if err := s.setupAuth(); err != nil {
 		return nil, err
 	}
@@ -105,11 +108,17 @@ func (s *Server) Handler() http.Handler {
 	// list the catalog.
 	router.Handle("/api/du", api.Guard(s.auth, auth.Catalog, http.HandlerFunc(s.diskUsage))).Methods("GET")
 	api.RegisterQuery(router, s.index, s.auth, s.pullable) // images, families, blob users: from the index
+	if s.cfg.UI {
+		s.routeUI(router)
+	}
 	if s.cfg.DebugAddr == "" {
 		router.Handle("/metrics", api.Guard(s.auth, auth.Catalog, s.metrics.Handler())).Methods("GET")
 	}
 	var h http.Handler = router
 	h = recoverPanics(s.log, h)
+	if s.cfg.UI {
+		h = s.live.Middleware(h)
+	}
 	h = api.Transfers(s.cfg.MinRate, s.cfg.RateWindow)(h)
 	h = accesslog.Middleware(s.log, s.metrics.Observe)(h)
 	if s.cfg.CORSOrigins != "" {

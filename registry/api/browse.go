@@ -1,0 +1,150 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+
+	"github.com/gorilla/mux"
+	"github.com/opencontainers/go-digest"
+
+	"github.com/layerlab/layerlab/registry/index"
+)
+
+// What the explorer's repository views need, from the same index:
+//
+//	GET /api/repositories                   every repository the caller may pull: tags, sizes
+//	GET /api/repositories/{name}/tags       a repository's tags: digest, media type, size, created, platforms
+//	GET /api/blobs/largest?n=               the largest blobs the caller may pull
+
+// RepositoryJSON is one repository as the explorer lists it.
+type RepositoryJSON struct {
+	Name      string `json:"name"`
+	Tags      int    `json:"tags"`
+	Manifests int    `json:"manifests"`
+	// LogicalBytes counts every blob the repository links, once.
+	LogicalBytes int64 `json:"logical_bytes"`
+	// UniqueBytes counts the blobs no other repository links; left out
+	// for a caller who may not pull every repository (it would tell
+	// whether a blob exists elsewhere).
+	UniqueBytes *int64 `json:"unique_bytes,omitempty"`
+}
+
+func registerBrowse(router *mux.Router, q *query) {
+	router.Handle("/api/repositories", q.handle("api.repositories", q.repositories)).Methods("GET", "HEAD")
+	router.Handle("/api/repositories/{name:.+}/tags", q.handle("api.repository.tags", q.repositoryTags)).Methods("GET", "HEAD")
+	router.Handle("/api/blobs/largest", q.handle("api.blobs.largest", q.largestBlobs)).Methods("GET", "HEAD")
+	router.Handle("/api/blobs/{digest}/files", q.handle("api.blob.files", q.blobFiles)).Methods("GET", "HEAD")
+}
+
+func (q *query) repositories(w http.ResponseWriter, r *http.Request, snap *index.Snapshot, v index.Visible) (any, error) {
+	out := struct {
+		Repositories []RepositoryJSON `json:"repositories"`
+	}{[]RepositoryJSON{}}
+	for _, repo := range snap.Repositories {
+		if v != nil && !v(repo.Name) {
+			continue
+		}
+		rj := RepositoryJSON{Name: repo.Name, Tags: len(repo.Tags), Manifests: len(repo.Revisions)}
+		var unique int64
+		for _, d := range repo.Links {
+			size := snap.Blobs[d]
+			rj.LogicalBytes += size
+			if len(snap.Links[d]) == 1 {
+				unique += size
+			}
+		}
+		if v == nil {
+			rj.UniqueBytes = &unique
+		}
+		out.Repositories = append(out.Repositories, rj)
+	}
+	return out, nil
+}
+
+// TagJSON is one tag of a repository.
+type TagJSON struct {
+	Name      string        `json:"name"`
+	Digest    digest.Digest `json:"digest"`
+	MediaType string        `json:"media_type"`
+	Kind      string        `json:"kind"`
+	Size      int64         `json:"size"` // manifest, config and layers; an index: its children's
+	Created   string        `json:"created,omitempty"`
+	Platforms []PlatformRef `json:"platforms,omitempty"` // an index's children
+}
+
+// PlatformRef is an index's child image for one platform.
+type PlatformRef struct {
+	Platform string        `json:"platform"`
+	Digest   digest.Digest `json:"digest"`
+}
+
+func (q *query) repositoryTags(w http.ResponseWriter, r *http.Request, snap *index.Snapshot, v index.Visible) (any, error) {
+	name := mux.Vars(r)["name"]
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	i := sort.Search(len(snap.Repositories), func(i int) bool { return snap.Repositories[i].Name >= name })
+	if i == len(snap.Repositories) || snap.Repositories[i].Name != name || v != nil && !v(name) {
+		return nil, newError("NAME_UNKNOWN", fmt.Errorf("no repository %s among those you may pull", name))
+	}
+	out := struct {
+		Name string    `json:"name"`
+		Tags []TagJSON `json:"tags"`
+	}{name, []TagJSON{}}
+	for _, t := range snap.Repositories[i].Tags {
+		tj := TagJSON{Name: t.Name, Digest: t.Digest}
+		if m := snap.Manifests[t.Digest]; m != nil {
+			tj.MediaType, tj.Kind, tj.Created, tj.Size = m.MediaType, m.Kind, m.Created, m.Size
+			for _, ref := range m.Refs {
+				tj.Size += ref.Size
+				if ref.Role == index.RoleChild {
+					tj.Platforms = append(tj.Platforms, PlatformRef{ref.Platform, ref.Digest})
+				}
+			}
+		}
+		out.Tags = append(out.Tags, tj)
+	}
+	return out, nil
+}
+
+// BlobJSON is a stored blob and the repositories (visible to the caller)
+// that link it.
+type BlobJSON struct {
+	Digest       digest.Digest `json:"digest"`
+	Size         int64         `json:"size"`
+	Repositories []string      `json:"repositories"`
+}
+
+func (q *query) largestBlobs(w http.ResponseWriter, r *http.Request, snap *index.Snapshot, v index.Visible) (any, error) {
+	n, err := pageSize(r, 10)
+	if err != nil {
+		return nil, err
+	}
+	var all []BlobJSON
+	for d, repos := range snap.Links {
+		size, ok := snap.Blobs[d]
+		if !ok {
+			continue
+		}
+		b := BlobJSON{Digest: d, Size: size, Repositories: []string{}}
+		for _, repo := range repos {
+			if v == nil || v(repo) {
+				b.Repositories = append(b.Repositories, repo)
+			}
+		}
+		if len(b.Repositories) > 0 {
+			all = append(all, b)
+		}
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].Size != all[j].Size {
+			return all[i].Size > all[j].Size
+		}
+		return all[i].Digest < all[j].Digest
+	})
+	out := struct {
+		Blobs []BlobJSON `json:"blobs"`
+	}{append([]BlobJSON{}, all[:min(n, len(all))]...)}
+	return out, nil
+}
