@@ -35,6 +35,8 @@ func registerBrowse(router *mux.Router, q *query) {
 	router.Handle("/api/repositories/{name:.+}/tags", q.handle("api.repository.tags", q.repositoryTags)).Methods("GET", "HEAD")
 	router.Handle("/api/blobs/largest", q.handle("api.blobs.largest", q.largestBlobs)).Methods("GET", "HEAD")
 	router.Handle("/api/blobs/{digest}/files", q.handle("api.blob.files", q.blobFiles)).Methods("GET", "HEAD")
+	router.Handle("/api/tree", q.handle("api.tree", q.tree)).Methods("GET", "HEAD")
+	router.Handle("/api/storage", q.handle("api.storage", q.storage)).Methods("GET", "HEAD")
 }
 
 func (q *query) repositories(w http.ResponseWriter, r *http.Request, snap *index.Snapshot, v index.Visible) (any, error) {

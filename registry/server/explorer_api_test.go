@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,7 +19,7 @@ import (
 // TestExplorerAPI: the answers the explorer's views are built from.
 func TestExplorerAPI(t *testing.T) {
 	ts, _, _ := newTestServer(t, "info")
-	base, appA, _ := pushFamily(t, ts, authn.Anonymous)
+	base, appA, appB := pushFamily(t, ts, authn.Anonymous)
 
 	var repos struct {
 		Repositories []struct {
@@ -73,6 +74,42 @@ func TestExplorerAPI(t *testing.T) {
 	getAs(t, ts, "/api/blobs/largest?n=3", "", &largest)
 	if len(largest.Blobs) != 3 || largest.Blobs[0].Size < largest.Blobs[1].Size || largest.Blobs[1].Size < largest.Blobs[2].Size {
 		t.Errorf("largest blobs: %+v", largest.Blobs)
+	}
+
+	// The storage view's figures, from the index, agree with the walk of
+	// `registry du`.
+	type repoFig struct {
+		Name           string
+		LogicalBytes   int64 `json:"logical_bytes"`
+		ExclusiveBytes int64 `json:"exclusive_bytes"`
+	}
+	type figures struct {
+		Repositories      []repoFig
+		Blobs             int
+		PhysicalBytes     int64 `json:"physical_bytes"`
+		LogicalBytes      int64 `json:"logical_bytes"`
+		ReferencedBytes   int64 `json:"referenced_bytes"`
+		UnreferencedBytes int64 `json:"unreferenced_bytes"`
+		SharedBlobs       int   `json:"shared_blobs"`
+		DedupSavedBytes   int64 `json:"dedup_saved_bytes"`
+	}
+	var fromIndex, fromWalk figures
+	getAs(t, ts, "/api/storage", "", &fromIndex)
+	getAs(t, ts, "/api/du", "", &fromWalk)
+	if fmt.Sprint(fromIndex) != fmt.Sprint(fromWalk) || fromIndex.DedupSavedBytes <= 0 || fromIndex.SharedBlobs != 2 {
+		t.Errorf("storage from the index:\n %+v\nfrom the walk:\n %+v", fromIndex, fromWalk)
+	}
+
+	var tree struct {
+		Images []struct{ Digest, Parent string }
+	}
+	getAs(t, ts, "/api/tree", "", &tree)
+	parents := map[string]string{}
+	for _, n := range tree.Images {
+		parents[n.Digest] = n.Parent
+	}
+	if len(parents) != 3 || parents[base] != "" || parents[appA] != base || parents[appB] != base {
+		t.Errorf("tree: %+v", tree.Images)
 	}
 
 	top := layerDigestsOf(t, ts, base)[1]

@@ -1,7 +1,8 @@
 // Command benchindex measures the index behind `registry sql` and the
 // /api/ queries on a generated store: building the index, an image's
-// family and a blob's images (through the HTTP API, and in SQL), and a
-// full `registry sql --export`. Each step runs in a process of its own so
+// family and a blob's images (through the HTTP API, and in SQL), the
+// answers each explorer view is built from, and a full
+// `registry sql --export`. Each step runs in a process of its own so
 // its peak RSS is its own. `make bench-index` runs it.
 //
 //	go run ./scripts/benchindex [-images 1000] [-layers 9] [-bases 100] [-repos 20] [-queries 200]
@@ -308,6 +309,9 @@ func runStep(step, root string, queries int) (*result, error) {
 			r.Figures["GET "+q.name+" p99"] = ms(p99)
 			r.Figures["GET "+q.name+" max"] = ms(max)
 		}
+		if err := timeViews(r, snap, imgs, get, queries); err != nil {
+			return nil, err
+		}
 	case "sql":
 		t0 := time.Now()
 		snap, err := index.Build(s)
@@ -343,6 +347,42 @@ func runStep(step, root string, queries int) (*result, error) {
 		return nil, fmt.Errorf("unknown step %q", step)
 	}
 	return r, nil
+}
+
+// timeViews times the API answers each explorer view is built from: the
+// requests of one view, one after another, as one figure.
+func timeViews(r *result, snap *index.Snapshot, imgs []*index.Manifest, get func(string) (time.Duration, error), queries int) error {
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	repo := func(i int) string { return snap.Repositories[i%len(snap.Repositories)].Name }
+	img := func(i int) string { return imgs[(i*7919)%len(imgs)].Digest.String() }
+	for _, v := range []struct {
+		name  string
+		runs  int
+		paths func(i int) []string
+	}{
+		{"repositories", queries, func(int) []string { return []string{"/api/repositories"} }},
+		{"repository", queries, func(i int) []string { return []string{"/api/repositories/" + repo(i) + "/tags"} }},
+		{"image", queries, func(i int) []string { return []string{"/api/images/" + img(i)} }},
+		{"compare x2", queries, func(i int) []string { return []string{"/api/images/" + img(i), "/api/images/" + img(i+1)} }},
+		{"family tree", max(queries/10, 3), func(int) []string { return []string{"/api/tree"} }},
+		{"storage", max(queries/10, 3), func(int) []string { return []string{"/api/storage", "/api/blobs/largest?n=10"} }},
+	} {
+		var times []time.Duration
+		for i := 0; i < v.runs; i++ {
+			var total time.Duration
+			for _, p := range v.paths(i) {
+				d, err := get(p)
+				if err != nil {
+					return err
+				}
+				total += d
+			}
+			times = append(times, total)
+		}
+		p50, p99, worst := stats(times)
+		r.Figures["view "+v.name+" p50"], r.Figures["view "+v.name+" p99"], r.Figures["view "+v.name+" max"] = ms(p50), ms(p99), ms(worst)
+	}
+	return nil
 }
 
 func stats(ds []time.Duration) (p50, p99, max time.Duration) {

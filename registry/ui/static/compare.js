@@ -62,44 +62,25 @@ async function comparePicker(img) {
 }
 
 export async function familyView() {
-  const imgs = [];
-  let url = '/api/images?n=500';
-  for (let pages = 0; url && pages < 20; pages++) {
-    const resp = await api.call(url);
-    imgs.push(...(await resp.json()).images);
-    const m = /<([^>]+)>;\s*rel="next"/.exec(resp.headers.get('Link') || '');
-    url = m ? m[1] : null;
-  }
-  // An image's parent: the image whose layers are the longest proper
-  // prefix of its own.
-  const byLayers = new Map();
-  for (const img of imgs) {
-    const key = img.layers.map(l => l.digest).join(' ');
-    if (!byLayers.has(key)) byLayers.set(key, []);
-    byLayers.get(key).push(img);
-  }
+  const {images} = await api.getJSON('/api/tree');
+  const byDigest = new Map(images.map(i => [i.digest, i]));
   const children = new Map();
   const roots = [];
-  for (const img of imgs) {
-    let parent = null;
-    for (let n = img.layers.length - 1; n > 0 && !parent; n--) {
-      const c = byLayers.get(img.layers.slice(0, n).map(l => l.digest).join(' '));
-      if (c) parent = c[0];
-    }
-    if (parent) {
-      if (!children.has(parent.digest)) children.set(parent.digest, []);
-      children.get(parent.digest).push(img);
+  for (const img of images) {
+    if (img.parent && byDigest.has(img.parent)) {
+      if (!children.has(img.parent)) children.set(img.parent, []);
+      children.get(img.parent).push(img);
     } else roots.push(img);
   }
   const node = (img, parentLayers) => {
     const kids = children.get(img.digest) || [];
     return h('li', {role: 'treeitem', 'aria-expanded': kids.length ? 'true' : null, 'data-digest': img.digest},
       h('a', {href: '#/image/' + img.digest}, label(img)),
-      h('span', {class: 'note'}, ' ', img.layers.length, ' layers', parentLayers ? ', +' + (img.layers.length - parentLayers) + ' on its base' : '',
+      h('span', {class: 'note'}, ' ', img.layers, ' layers', parentLayers ? ', +' + (img.layers - parentLayers) + ' on its base' : '',
         ', ', bytes(img.size)),
-      kids.length ? h('ul', {role: 'group'}, kids.map(k => node(k, img.layers.length))) : null);
+      kids.length ? h('ul', {role: 'group'}, kids.map(k => node(k, img.layers))) : null);
   };
   setView(h('h1', {}, 'Family'),
     h('p', {class: 'note'}, 'Every image under the image it is built on: its layers start with all of its base\'s layers.'),
-    imgs.length === 0 ? message('No image yet.') : h('ul', {class: 'tree', role: 'tree', 'aria-label': 'images by base'}, roots.map(r => node(r, 0))));
+    images.length === 0 ? message('No image yet.') : h('ul', {class: 'tree', role: 'tree', 'aria-label': 'images by base'}, roots.map(r => node(r, 0))));
 }

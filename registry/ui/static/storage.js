@@ -18,7 +18,7 @@ function bars(title, items) {
 }
 
 export async function storageView() {
-  const [du, largest] = await Promise.all([api.getJSON('/api/du'), api.getJSON('/api/blobs/largest?n=10')]);
+  const [du, largest] = await Promise.all([api.getJSON('/api/storage'), api.getJSON('/api/blobs/largest?n=10')]);
   const parts = [h('h1', {}, 'Storage')];
   if (du.restricted) {
     parts.push(message(du.restricted));
@@ -28,7 +28,7 @@ export async function storageView() {
       {label: 'physical (on disk)', value: du.physical_bytes, cls: 'bar physical'},
       {label: 'saved by deduplication', value: du.dedup_saved_bytes, cls: 'bar saved'},
       {label: 'gc would free', value: du.unreferenced_bytes, cls: 'bar free'},
-    ]), h('p', {class: 'note'}, du.blobs + ' blobs on disk, ' + du.shared_blobs + ' shared by two repositories or more. ' +
+    ]), h('p', {class: 'note'}, du.blobs + ' blobs on disk, ' + (du.shared_blobs || 0) + ' shared by two repositories or more. ' +
       'What gc would free: blobs no manifest references (run "registry gc --dry-run" to see them).'));
   }
   parts.push(bars('Per repository: everything it references, and what only it holds', du.repositories.flatMap(r => [
