@@ -1,0 +1,50 @@
+package accesslog
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// An access line in text says each thing once; in JSON every field stays.
+func TestTextAccessLineSaysEachThingOnce(t *testing.T) {
+	const d = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	const ua = "docker/20.10.24 go/go1.19.8 git-commit/5d6db84 kernel/6.1.0 os/linux arch/amd64 UpstreamClient(Docker-Client/20.10.24 \\(linux\\))"
+	line := func(format string) string {
+		var out bytes.Buffer
+		l, err := New(&out, "debug", format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := Middleware(l, nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec := From(r.Context())
+			rec.Route, rec.Repository, rec.Digest = "blob.get", "lab/base", d
+			w.Header().Set("Docker-Content-Digest", d)
+			w.WriteHeader(200)
+		}))
+		req := httptest.NewRequest("HEAD", "/v2/lab/base/blobs/"+d, nil)
+		req.Header.Set("User-Agent", ua)
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		return out.String()
+	}
+	text := line("text")
+	if n := strings.Count(text, d); n != 1 {
+		t.Errorf("text line names the digest %d times, want once: %s", n, text)
+	}
+	for _, gone := range []string{"route=", "repository=", "resp.docker-content-digest=", "UpstreamClient"} {
+		if strings.Contains(text, gone) {
+			t.Errorf("text line still has %q: %s", gone, text)
+		}
+	}
+	if !strings.Contains(text, "user_agent=docker/20.10.24") {
+		t.Errorf("text line lost the user agent's product: %s", text)
+	}
+	js := line("json")
+	for _, kept := range []string{`"route":"blob.get"`, `"repository":"lab/base"`, `"digest":"` + d, "UpstreamClient"} {
+		if !strings.Contains(js, kept) {
+			t.Errorf("JSON line lacks %q: %s", kept, js)
+		}
+	}
+}
