@@ -36,7 +36,7 @@ lint: ## gofmt, go vet, shellcheck, shfmt, and no script or doc naming a missing
 	@if command -v shfmt >/dev/null; then shfmt -d $$(git ls-files '*.sh'); else echo "shfmt missing: bash scripts/tools.sh installs it"; exit 1; fi
 	@bash scripts/check-paths.sh
 
-run: build ## serve on $(ADDR) with storage in $(ROOT), learner events on
+run: build ## serve on ADDR (default 127.0.0.1:5000) with storage in ROOT (default ./data), learner events on
 	./$(BIN) serve --addr $(ADDR) --root $(ROOT) --verbose
 
 clean: ## remove build output and the local ./data store

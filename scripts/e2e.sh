@@ -71,7 +71,7 @@ result() {
 }
 
 cleanup() {
-	local rc=$?
+	local rc="$LAB_RC"
 	if ((rc != 0)); then
 		printf '\n[e2e] registry log (last 40 lines):\n' >&2
 		compose logs --no-color --tail 40 registry 2>/dev/null >&2 || true

@@ -48,11 +48,13 @@ LAB_EXIT_HOOKS=()
 # on_exit CMD: run CMD (a string) when the script exits, before the
 # scratch directory is removed.
 on_exit() { LAB_EXIT_HOOKS+=("$1"); }
+# LAB_RC: the exit status, for the hooks.
 lab_exit() {
-	local rc=$? h
+	LAB_RC=$?
+	local h
 	for h in "${LAB_EXIT_HOOKS[@]}"; do eval "$h" || true; done
 	rm -rf "$LAB_TMP"
-	exit "$rc"
+	exit "$LAB_RC"
 }
 trap lab_exit EXIT
 

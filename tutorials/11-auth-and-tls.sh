@@ -132,7 +132,12 @@ push_rc=0
 try "$LAB_TMP/push.txt" docker push "$SECURE/lab/base:1.0"
 push_rc="$TRY_RC"
 push_digest="$(last_digest "$LAB_TMP/push.txt")"
-explain "Every layer went up ('Pushed'): this registry has its own storage, it started empty. Each request of the push carried alice's credentials."
+pushed="$(grep -c ': Pushed' "$LAB_TMP/push.txt" || true)"
+if ((pushed > 0)); then
+	explain "$pushed layer(s) went up ('Pushed'): this registry has its own storage, separate from the plain lab's. Each request of the push carried alice's credentials."
+else
+	explain "'Layer already exists' for every layer: an earlier run of this tutorial pushed them to this registry (its own storage, separate from the plain lab's). Each request of the push carried alice's credentials."
+fi
 show_variant_log "$mark" 'PUT /v2/lab/base/manifests/'
 pause
 
