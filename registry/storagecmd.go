@@ -65,9 +65,9 @@ registry serves: blobs touched less than --grace before the start are kept.`, st
 	for _, b := range res.DeletedBlobs {
 		fmt.Fprintf(stdout, "%s blob %s (%d bytes)\n", verb, b.Digest, b.Size)
 	}
-	fmt.Fprintf(stdout, "%d blobs reachable, %d kept as recent, %d blobs %s, %s freed, %d dangling links removed, in %s\n",
+	fmt.Fprintf(stdout, "%d blobs reachable, %d kept as recent, %d blobs %s, %s freed, %d dangling links removed, %d temp files (%s) %s, in %s\n",
 		res.MarkedBlobs, res.KeptRecent, len(res.DeletedBlobs), verb, storage.HumanSize(res.FreedBytes), res.RemovedLinks,
-		time.Duration(res.DurationMS)*time.Millisecond)
+		res.RemovedTemp, storage.HumanSize(res.RemovedTempBytes), verb, time.Duration(res.DurationMS)*time.Millisecond)
 	return 0
 }
 
@@ -101,6 +101,7 @@ repositories and the bytes deduplication saves.`, stderr)
 	fmt.Fprintf(stdout, "shared blobs:         %d, %s\n", u.SharedBlobs, storage.HumanSize(u.SharedBytes))
 	fmt.Fprintf(stdout, "saved by dedup:       %s\n", storage.HumanSize(u.DedupSavedBytes))
 	fmt.Fprintf(stdout, "unreferenced (gc):    %s\n", storage.HumanSize(u.UnreferencedBytes))
+	fmt.Fprintf(stdout, "temp files:           %d, %s\n", u.TempFiles, storage.HumanSize(u.TempBytes))
 	return 0
 }
 

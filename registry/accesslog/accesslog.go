@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sirupsen/logrus"
 )
@@ -107,16 +108,16 @@ func (rec *Record) write(r *http.Request, elapsed time.Duration) {
 	str("digest", rec.Digest)
 	fs = append(fs, field{key: "duration_ms", float: float64(elapsed.Microseconds()) / 1000, kind: kindFloat})
 	str("error_code", rec.ErrCode)
-	str("error_detail", rec.ErrDetail)
+	str("error_detail", clip(rec.ErrDetail, maxValue))
 	str("error_message", rec.ErrMessage)
-	fs = append(fs, field{key: "method", str: r.Method}, field{key: "path", str: r.URL.Path})
+	fs = append(fs, field{key: "method", str: clip(r.Method, maxMethod)}, field{key: "path", str: clip(r.URL.Path, maxValue)})
 	str("reference", rec.Reference)
 	fs = append(fs, field{key: "remote_addr", str: r.RemoteAddr})
 	str("repository", rec.Repository)
 	verbose := rec.log.IsLevelEnabled(logrus.DebugLevel)
 	if verbose {
 		for _, h := range requestHeaders {
-			str("req."+strings.ToLower(h), strings.Join(r.Header.Values(h), ", "))
+			str("req."+strings.ToLower(h), clip(strings.Join(r.Header.Values(h), ", "), maxValue))
 		}
 	}
 	fs = append(fs, field{key: "request_id", str: rec.ID})
@@ -128,8 +129,8 @@ func (rec *Record) write(r *http.Request, elapsed time.Duration) {
 	str("route", rec.Route)
 	fs = append(fs, field{key: "status", num: int64(rec.Status), kind: kindInt})
 	str("upload_id", rec.UploadID)
-	str("user", rec.User)
-	fs = append(fs, field{key: "user_agent", str: r.UserAgent()})
+	str("user", clip(rec.User, maxValue))
+	fs = append(fs, field{key: "user_agent", str: clip(r.UserAgent(), maxValue)})
 
 	if _, ok := rec.log.Formatter.(jsonFormatter); ok {
 		// The hot path: straight to bytes, no map, no sorting.
@@ -155,6 +156,26 @@ func (rec *Record) write(r *http.Request, elapsed time.Duration) {
 		m[f.key] = f.value()
 	}
 	writeEntry(rec.log, level, "request", m)
+}
+
+// What the access line keeps of values a client chose: a request line
+// and headers may hold 64 KiB, a log line need not.
+const (
+	maxMethod = 32
+	maxValue  = 2048
+)
+
+// clip shortens s to at most n bytes (at a character boundary), saying
+// how long it was.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…(" + strconv.Itoa(len(s)) + " bytes)"
 }
 
 var lineBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}

@@ -73,7 +73,8 @@ func appendValue(b []byte, v any) []byte {
 	return append(b, j...)
 }
 
-// appendString appends s as a JSON string (invalid UTF-8 replaced).
+// appendString appends s as a JSON string (invalid UTF-8 replaced; control
+// characters, C0, DEL and C1, escaped: none reaches a terminal raw).
 func appendString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
@@ -88,7 +89,7 @@ func appendString(b []byte, s string) []byte {
 			switch {
 			case c == '"' || c == '\\':
 				b = append(b, '\\', c)
-			case c < 0x20 || c == '<' || c == '>' || c == '&':
+			case c < 0x20 || c == 0x7f || c == '<' || c == '>' || c == '&':
 				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 			default:
 				b = append(b, c)
@@ -101,6 +102,8 @@ func appendString(b []byte, s string) []byte {
 			b = append(b, `\ufffd`...)
 		} else if r == '\u2028' || r == '\u2029' {
 			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		} else if r < 0xa0 { // C1 control characters (U+0080–U+009F)
+			b = append(b, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xf])
 		} else {
 			b = append(b, s[i:i+size]...)
 		}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/sirupsen/logrus"
 )
@@ -37,20 +39,25 @@ func (f textFormatter) Format(e *logrus.Entry) ([]byte, error) {
 	skip := map[string]bool{}
 	switch {
 	case e.Message == "request" && e.Data["method"] != nil:
-		b = fmt.Appendf(b, "%v %v → %v  in %s  out %s  %v ms", e.Data["method"], e.Data["path"], e.Data["status"],
+		method, _ := e.Data["method"].(string)
+		path, _ := e.Data["path"].(string)
+		b = appendEscaped(b, method)
+		b = append(b, ' ')
+		b = appendEscaped(b, path)
+		b = fmt.Appendf(b, " → %v  in %s  out %s  %v ms", e.Data["status"],
 			size(e.Data["bytes_in"]), size(e.Data["bytes_out"]), e.Data["duration_ms"])
 		skip = shownInLine
 	case e.Data["event"] != nil:
 		b = append(b, "  » "...)
-		b = append(b, e.Message...)
+		b = appendEscaped(b, e.Message)
 		skip = map[string]bool{"request_id": true}
 	default:
-		b = append(b, e.Message...)
+		b = appendEscaped(b, e.Message)
 		skip = map[string]bool{"request_id": true}
 	}
 	if id != "" {
 		b = append(b, "  ["...)
-		b = append(b, id...)
+		b = appendEscaped(b, id)
 		b = append(b, ']')
 	}
 	keys := make([]string, 0, len(e.Data))
@@ -62,7 +69,7 @@ func (f textFormatter) Format(e *logrus.Entry) ([]byte, error) {
 	slices.Sort(keys)
 	for _, k := range keys {
 		b = append(b, "  "...)
-		b = append(b, k...)
+		b = appendEscaped(b, k)
 		b = append(b, '=')
 		b = appendTextValue(b, fmt.Sprint(e.Data[k]))
 	}
@@ -100,12 +107,34 @@ func size(v any) string {
 	return fmt.Sprint(v)
 }
 
-// appendTextValue quotes a value only when it would not read as one word.
+// appendTextValue quotes a value when it would not read as one word or
+// holds a character that is not printable (a newline or an escape sequence
+// from a client must not forge a line or drive a terminal).
 func appendTextValue(b []byte, s string) []byte {
-	if s == "" || strings.ContainsAny(s, " \t\n\"=") {
+	if s == "" || strings.ContainsAny(s, " \"=") || !printable(s) {
 		return strconv.AppendQuote(b, s)
 	}
 	return append(b, s...)
+}
+
+// appendEscaped appends s, with every character that is not printable
+// written as a Go escape (\n, \x1b, \u0085, …) and no quotes.
+func appendEscaped(b []byte, s string) []byte {
+	if printable(s) {
+		return append(b, s...)
+	}
+	q := strconv.AppendQuote(nil, s)
+	return append(b, q[1:len(q)-1]...)
+}
+
+// printable reports whether s is valid UTF-8 of printable characters only.
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c >= utf8.RuneSelf {
+			return strings.IndexFunc(s, func(r rune) bool { return r == utf8.RuneError || !unicode.IsPrint(r) }) < 0
+		}
+	}
+	return true
 }
 
 func humanSize(n int64) string {

@@ -93,6 +93,10 @@ func toError(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
+	var be *BodyError
+	if errors.As(err, &be) {
+		return bodyErrorCode(be)
+	}
 	for _, m := range storageErrors {
 		if errors.Is(err, m.err) {
 			e = newError(m.code, err)
@@ -115,6 +119,10 @@ func toError(err error) *Error {
 	return e
 }
 
+// logDetailer is an error that says more to the log than to the client
+// (a refused token: the client reads the reason, the log its cause too).
+type logDetailer interface{ LogDetail() string }
+
 type errorBody struct {
 	Errors []errorEntry `json:"errors"`
 }
@@ -133,6 +141,10 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	rec.ErrCode, rec.ErrMessage = e.Code, e.Message
 	if e.Err != nil {
 		rec.ErrDetail = e.Err.Error()
+		var ld logDetailer
+		if errors.As(e.Err, &ld) {
+			rec.ErrDetail = ld.LogDetail()
+		}
 	}
 	var detail any
 	if e.Err != nil && e.Status < 500 {

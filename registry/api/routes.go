@@ -24,6 +24,9 @@ type Options struct {
 	// MaxUploadsPerClient bounds the open upload sessions of one client
 	// address (0: no limit).
 	MaxUploadsPerClient int
+	// Pullable, when set, says which repositories a user may pull (nil
+	// from it: all); the catalog lists only those.
+	Pullable func(user string) func(repo string) bool
 }
 
 // Authorizer decides whether a request may have the scope it needs

@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 
 	"github.com/gorilla/mux"
+
+	"github.com/layerlab/layerlab/registry/accesslog"
 )
 
 // MaxPageSize caps n in tag and catalog listings.
@@ -70,10 +73,17 @@ func (a *API) listTags(w http.ResponseWriter, r *http.Request) error {
 	}{name, tags})
 }
 
+// catalog lists the repositories, only those the user may pull when
+// access rules limit them; pagination runs over that list.
 func (a *API) catalog(w http.ResponseWriter, r *http.Request) error {
 	repos, err := a.store.Repositories()
 	if err != nil {
 		return err
+	}
+	if a.opts.Pullable != nil {
+		if may := a.opts.Pullable(accesslog.From(r.Context()).User); may != nil {
+			repos = slices.DeleteFunc(repos, func(name string) bool { return !may(name) })
+		}
 	}
 	repos, err = page(w, r, repos)
 	if err != nil {

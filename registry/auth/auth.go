@@ -5,16 +5,13 @@ package auth
 
 import (
 	"bufio"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
-	"sync"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -23,7 +20,7 @@ import (
 var (
 	ErrUnauthorized = errors.New("authentication required")
 	ErrDenied       = errors.New("access denied")
-	ErrTooMany      = errors.New("too many failed logins from this address; wait a minute")
+	ErrTooMany      = errors.New("too many login attempts; wait and retry")
 )
 
 // Config is what the registry's configuration says about access.
@@ -104,7 +101,44 @@ func New(c Config) (*Basic, error) {
 		}
 		b.rules[user] = a
 	}
+	var unknown []string
+	for user := range b.rules {
+		if _, ok := b.users[user]; !ok {
+			unknown = append(unknown, user)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return nil, fmt.Errorf("access rules name users the htpasswd file does not have: %s (a misspelt name would leave the real user without a rule, free to push anywhere)",
+			strings.Join(unknown, ", "))
+	}
 	return b, nil
+}
+
+// Describe says what the rules leave to whom, for the start-up line:
+// users without a rule may pull and push everything.
+func (b *Basic) Describe() string {
+	var ruled, free []string
+	for user := range b.users {
+		if _, ok := b.rules[user]; ok {
+			ruled = append(ruled, user)
+		} else {
+			free = append(free, user)
+		}
+	}
+	slices.Sort(ruled)
+	slices.Sort(free)
+	var parts []string
+	if len(ruled) > 0 {
+		parts = append(parts, "rules for "+strings.Join(ruled, ", "))
+	}
+	if len(free) > 0 {
+		parts = append(parts, "no rule, may pull and push everything: "+strings.Join(free, ", "))
+	}
+	if b.anonymousPull {
+		parts = append(parts, "anonymous clients may pull")
+	}
+	return strings.Join(parts, "; ")
 }
 
 // Authorize checks the request against the scope it needs. Any known user
@@ -150,25 +184,6 @@ func (b *Basic) permits(user string, need Scope) bool {
 	return b.allowed(user, need.Name, need.writes())
 }
 
-// login checks a user's password: constant time whether or not the user
-// exists, failures counted per client address.
-func (b *Basic) login(r *http.Request, user, pass string) error {
-	client := clientIP(r)
-	if b.failures.blocked(client) {
-		return ErrTooMany
-	}
-	hash, known := b.users[user]
-	if !known {
-		hash = dummyHash
-	}
-	if !b.verified.has(user, pass) && (bcrypt.CompareHashAndPassword(hash, []byte(pass)) != nil || !known) {
-		b.failures.add(client)
-		return fmt.Errorf("wrong user name or password for %q from %s: %w", user, client, ErrUnauthorized)
-	}
-	b.verified.add(user, pass)
-	return nil
-}
-
 func (b *Basic) challenge(w http.ResponseWriter) {
 	w.Header().Set("WWW-Authenticate", fmt.Sprintf("Basic realm=%q", b.realm))
 }
@@ -190,6 +205,17 @@ func (b *Basic) allowed(user, repo string, push bool) bool {
 	return false
 }
 
+// Pullable says which repositories user may pull: nil when every one
+// (no rule, or a rule that lets them pull "*"), else a predicate. The
+// catalog and the storage report list only those.
+func (b *Basic) Pullable(user string) func(repo string) bool {
+	a, ok := b.rules[user]
+	if !ok || slices.Contains(a.pull, "*") {
+		return nil
+	}
+	return func(repo string) bool { return b.allowed(user, repo, false) }
+}
+
 // Match reports whether a repository matches a pattern: "*" matches all,
 // "lab/*" every repository under lab/, anything else exactly.
 func Match(pattern, repo string) bool {
@@ -208,46 +234,6 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// failures counts failed logins per client address in one-minute windows;
-// after maxFailures a client waits for the window to end. Memory is
-// bounded: the table is emptied when it grows past maxClients.
-type failures struct {
-	mu sync.Mutex
-	m  map[string]*window
-}
-
-type window struct {
-	start time.Time
-	count int
-}
-
-const (
-	maxFailures = 10
-	maxClients  = 10000
-	failWindow  = time.Minute
-)
-
-func (f *failures) add(client string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.m == nil || len(f.m) > maxClients {
-		f.m = map[string]*window{}
-	}
-	w := f.m[client]
-	if w == nil || time.Since(w.start) > failWindow {
-		w = &window{start: time.Now()}
-		f.m[client] = w
-	}
-	w.count++
-}
-
-func (f *failures) blocked(client string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	w := f.m[client]
-	return w != nil && w.count >= maxFailures && time.Since(w.start) <= failWindow
-}
-
 // HashPassword returns an htpasswd line for user (bcrypt).
 func HashPassword(user, password string) (string, error) {
 	if user == "" || strings.Contains(user, ":") {
@@ -258,36 +244,4 @@ func HashPassword(user, password string) (string, error) {
 		return "", err
 	}
 	return user + ":" + string(h), nil
-}
-
-// verified remembers, for a minute, the SHA-256 of a password bcrypt just
-// accepted: bcrypt costs tens of milliseconds by design, and a push is
-// dozens of requests carrying the same credentials.
-type verified struct {
-	mu sync.Mutex
-	m  map[string]verifiedEntry
-}
-
-type verifiedEntry struct {
-	sum   [32]byte
-	until time.Time
-}
-
-const verifiedFor = time.Minute
-
-func (v *verified) has(user, pass string) bool {
-	sum := sha256.Sum256([]byte(pass))
-	v.mu.Lock()
-	e, ok := v.m[user]
-	v.mu.Unlock()
-	return ok && time.Now().Before(e.until) && subtle.ConstantTimeCompare(e.sum[:], sum[:]) == 1
-}
-
-func (v *verified) add(user, pass string) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.m == nil || len(v.m) > maxClients {
-		v.m = map[string]verifiedEntry{}
-	}
-	v.m[user] = verifiedEntry{sha256.Sum256([]byte(pass)), time.Now().Add(verifiedFor)}
 }

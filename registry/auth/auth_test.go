@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -56,5 +57,28 @@ func TestHtpasswdLineAndRules(t *testing.T) {
 	}
 	if Match("lab/app", "lab/app2") || Match("lab/*", "labx/a") {
 		t.Error("a pattern matched too much")
+	}
+}
+
+// TestRulesNamingUnknownUsersRefused: a rule for a user the htpasswd file
+// does not have (a typo) stops the registry from starting, naming the
+// user; Describe says who has no rule.
+func TestRulesNamingUnknownUsersRefused(t *testing.T) {
+	var lines []string
+	for _, u := range []string{"alice", "bob", "carol"} {
+		lines = append(lines, fastLine(t, u, "pw"))
+	}
+	file := filepath.Join(t.TempDir(), "htpasswd")
+	os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+	_, err := New(Config{HtpasswdFile: file, Rules: "alice=push:lab/*;bbo=pull:*;zed=pull:x"})
+	if err == nil || !strings.Contains(err.Error(), "bbo, zed") {
+		t.Fatalf("rules for unknown users: %v", err)
+	}
+	b, err := New(Config{HtpasswdFile: file, Rules: "alice=push:lab/*;bob=pull:*", AnonymousPull: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := b.Describe(), "rules for alice, bob; no rule, may pull and push everything: carol; anonymous clients may pull"; got != want {
+		t.Errorf("Describe: %q, want %q", got, want)
 	}
 }

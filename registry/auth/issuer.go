@@ -113,6 +113,16 @@ func parsePrivateKey(data []byte) (crypto.Signer, error) {
 // Public is the key tokens are signed with, for the registry to trust.
 func (i *Issuer) Public() crypto.PublicKey { return i.public }
 
+// What one token request may ask for. Clients ask for one or two scopes
+// at a time (pull and push on a repository, pull on a mount's source);
+// a repository name is at most 255 characters.
+const (
+	maxTokenRequest = 64 << 10 // bytes of a POSTed form
+	maxScopes       = 16
+	maxScopeLength  = 512
+	maxTokenSize    = 16 << 10
+)
+
 // tokenResponse is what docker, containerd and go-containerregistry read.
 type tokenResponse struct {
 	Token       string `json:"token"`
@@ -133,7 +143,13 @@ func (i *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		service, scopes = q.Get("service"), q["scope"]
 	case http.MethodPost:
+		r.Body = http.MaxBytesReader(w, r.Body, maxTokenRequest)
 		if err := r.ParseForm(); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				oauthError(w, http.StatusRequestEntityTooLarge, "invalid_request", fmt.Sprintf("the form is larger than %d bytes", maxTokenRequest))
+				return
+			}
 			oauthError(w, http.StatusBadRequest, "invalid_request", err.Error())
 			return
 		}
@@ -149,8 +165,22 @@ func (i *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if service != "" && service != i.service {
-		oauthError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("this issuer serves %q, not %q", i.service, service))
+		oauthError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("this issuer serves %q, not %.100q", i.service, service))
 		return
+	}
+	var asked []string
+	for _, list := range scopes {
+		asked = append(asked, strings.Fields(list)...) // OAuth2 style: several, space-separated
+		if len(asked) > maxScopes {
+			oauthError(w, http.StatusBadRequest, "invalid_scope", fmt.Sprintf("at most %d scopes in one request", maxScopes))
+			return
+		}
+	}
+	for _, one := range asked {
+		if len(one) > maxScopeLength {
+			oauthError(w, http.StatusBadRequest, "invalid_scope", fmt.Sprintf("a scope is at most %d bytes long", maxScopeLength))
+			return
+		}
 	}
 	if given {
 		if err := i.basic.login(r, user, pass); err != nil {
@@ -164,16 +194,17 @@ func (i *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var granted []Scope
-	for _, list := range scopes {
-		for _, one := range strings.Fields(list) { // OAuth2 style: several, space-separated
-			if s, ok := ParseScope(one); ok {
-				if g, ok := i.grant(user, s); ok {
-					granted = append(granted, g)
-				}
+	for _, one := range asked {
+		if s, ok := ParseScope(one); ok {
+			if g, ok := i.grant(user, s); ok {
+				granted = append(granted, g)
 			}
 		}
 	}
 	token, err := i.sign(user, granted)
+	if err == nil && len(token) > maxTokenSize {
+		err = fmt.Errorf("the token would be %d bytes, more than %d", len(token), maxTokenSize)
+	}
 	if err != nil {
 		oauthError(w, http.StatusInternalServerError, "server_error", err.Error())
 		return

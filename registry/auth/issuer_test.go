@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,7 +22,7 @@ import (
 // requested scope the rules allow, pull for anonymous clients only when
 // anonymous pull is on, the catalog for known users only.
 func TestIssuerGrants(t *testing.T) {
-	line, _ := HashPassword("alice", "pw")
+	line := fastLine(t, "alice", "pw")
 	file := filepath.Join(t.TempDir(), "htpasswd")
 	os.WriteFile(file, []byte(line+"\n"), 0o600)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -58,11 +59,11 @@ func TestIssuerGrants(t *testing.T) {
 	}
 }
 
-// TestIssuerHTTP pins what the token endpoint answers: OAuth2 error codes
-// and statuses, the Basic challenge on a wrong password, the failed-login
-// limit, and several scopes in one space-separated parameter.
-func TestIssuerHTTP(t *testing.T) {
-	line, _ := HashPassword("alice", "pw")
+// aliceIssuer is an issuer for one user, alice (password "pw", may push to
+// lab/*, pull everything).
+func aliceIssuer(t *testing.T) *Issuer {
+	t.Helper()
+	line := fastLine(t, "alice", "pw")
 	file := filepath.Join(t.TempDir(), "htpasswd")
 	os.WriteFile(file, []byte(line+"\n"), 0o600)
 	b, err := New(Config{HtpasswdFile: file, Rules: "alice=push:lab/*,pull:*"})
@@ -74,6 +75,14 @@ func TestIssuerHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return iss
+}
+
+// TestIssuerHTTP pins what the token endpoint answers: OAuth2 error codes
+// and statuses, the Basic challenge on a wrong password, the failed-login
+// limit, and several scopes in one space-separated parameter.
+func TestIssuerHTTP(t *testing.T) {
+	iss := aliceIssuer(t)
 	ask := func(method, target, user, pass string, form url.Values) *httptest.ResponseRecorder {
 		var body io.Reader
 		if form != nil {
@@ -140,5 +149,56 @@ func TestIssuerHTTP(t *testing.T) {
 	if _, err := v.Authorize(rec, r, Scope{}); !errors.Is(err, ErrUnauthorized) ||
 		!strings.Contains(rec.Header().Get("WWW-Authenticate"), `error="invalid_request"`) {
 		t.Errorf("Basic credentials to a bearer registry: %v %q", err, rec.Header().Get("WWW-Authenticate"))
+	}
+}
+
+// TestIssuerBoundsRequests: a huge form, too many scopes or an overlong
+// scope get OAuth2 errors before any password is checked, and what a
+// permitted request yields stays a small token.
+func TestIssuerBoundsRequests(t *testing.T) {
+	iss := aliceIssuer(t)
+	post := func(form string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/auth/token", strings.NewReader(form))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		iss.ServeHTTP(w, r)
+		return w
+	}
+	login := "grant_type=password&username=alice&password=pw&service=layerlab"
+	var many strings.Builder
+	for i := range 100000 { // 7.4 MiB of scopes, as an attacker sent
+		fmt.Fprintf(&many, "&scope=repository:lab/app%d:pull,push,delete", i)
+	}
+	var seventeen strings.Builder
+	for i := range 17 {
+		fmt.Fprintf(&seventeen, "&scope=repository:lab/app%d:pull", i)
+	}
+	for _, c := range []struct {
+		what, form string
+		status     int
+		code       string
+	}{
+		{"7 MiB form", login + many.String(), http.StatusRequestEntityTooLarge, "invalid_request"},
+		{"17 scopes", login + seventeen.String(), http.StatusBadRequest, "invalid_scope"},
+		{"17 scopes in one parameter", login + "&scope=" + url.QueryEscape(strings.Repeat("repository:a:pull ", 17)), http.StatusBadRequest, "invalid_scope"},
+		{"a 600-byte scope", login + "&scope=repository:" + strings.Repeat("a", 600) + ":pull", http.StatusBadRequest, "invalid_scope"},
+	} {
+		w := post(c.form)
+		var e struct{ Error string }
+		json.Unmarshal(w.Body.Bytes(), &e)
+		if w.Code != c.status || e.Error != c.code {
+			t.Errorf("%s: %d %.200s, want %d %s", c.what, w.Code, w.Body, c.status, c.code)
+		}
+		if w.Body.Len() > 4096 {
+			t.Errorf("%s: a %d-byte answer", c.what, w.Body.Len())
+		}
+	}
+	var sixteen strings.Builder
+	for i := range 16 {
+		fmt.Fprintf(&sixteen, "&scope=repository:lab/%s%d:pull,push,delete", strings.Repeat("n", 240), i)
+	}
+	w := post(login + sixteen.String())
+	if w.Code != http.StatusOK || w.Body.Len() > 2*maxTokenSize+512 {
+		t.Errorf("16 long scopes: %d, %d bytes", w.Code, w.Body.Len())
 	}
 }

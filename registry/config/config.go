@@ -42,6 +42,8 @@ type Config struct {
 	MaxUploads     int64
 	CORSOrigins    string
 	IdleTimeout    time.Duration
+	MinRate        int64
+	RateWindow     time.Duration
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -62,6 +64,8 @@ func Defaults() Config {
 		HeaderTimeout: 10 * time.Second,
 		IdleTimeout:   2 * time.Minute,
 		MaxUploads:    100,
+		MinRate:       1024,
+		RateWindow:    time.Minute,
 	}
 }
 
@@ -78,7 +82,7 @@ func (c *Config) settings() []setting {
 		{"log-level", "REGISTRY_LOG_LEVEL", "log level: error, warn, info, debug (debug adds the learner's events), trace (and the health probes' successes)", &c.LogLevel},
 		{"log-format", "REGISTRY_LOG_FORMAT", "log format: text or json", &c.LogFormat},
 		{"verbose", "REGISTRY_VERBOSE", "explain every request in plain words (same as --log-level debug)", &c.Verbose},
-		{"delete-enabled", "REGISTRY_DELETE_ENABLED", "allow DELETE of tags, manifests, blobs and uploads", &c.DeleteEnabled},
+		{"delete-enabled", "REGISTRY_DELETE_ENABLED", "allow DELETE of tags, manifests and blobs (cancelling an upload stays allowed)", &c.DeleteEnabled},
 		{"read-only", "REGISTRY_READ_ONLY", "refuse every write (pushes, deletes, uploads)", &c.ReadOnly},
 		{"upload-max-age", "REGISTRY_UPLOAD_MAX_AGE", "remove upload sessions idle for longer than this", &c.UploadMaxAge},
 		{"debug-addr", "REGISTRY_DEBUG_ADDR", "separate address for /metrics and pprof (empty: metrics on the main listener, no pprof)", &c.DebugAddr},
@@ -87,10 +91,12 @@ func (c *Config) settings() []setting {
 		{"chunk-min-length", "REGISTRY_CHUNK_MIN_LENGTH", "advertise OCI-Chunk-Min-Length (bytes, 0: no minimum)", &c.ChunkMinLength},
 		{"header-timeout", "REGISTRY_HEADER_TIMEOUT", "a client must send its request headers within this (slow clients are cut off)", &c.HeaderTimeout},
 		{"idle-timeout", "REGISTRY_IDLE_TIMEOUT", "close keep-alive connections idle for longer than this", &c.IdleTimeout},
+		{"min-transfer-rate", "REGISTRY_MIN_TRANSFER_RATE", "cut off a request body or a response moving slower than this many bytes a second over the transfer window (0: never)", &c.MinRate},
+		{"transfer-window", "REGISTRY_TRANSFER_WINDOW", "the window the minimum transfer rate is averaged over (at least 1s)", &c.RateWindow},
 		{"auth-htpasswd", "REGISTRY_AUTH_HTPASSWD", "turn on Basic authentication with this htpasswd file (bcrypt: htpasswd -B, or registry htpasswd)", &c.AuthHtpasswd},
 		{"auth-realm", "REGISTRY_AUTH_REALM", "realm named in the Basic challenge", &c.AuthRealm},
 		{"auth-anonymous-pull", "REGISTRY_AUTH_ANONYMOUS_PULL", "with authentication on, let anyone pull", &c.AuthAnonPull},
-		{"auth-rules", "REGISTRY_AUTH_RULES", "who may do what: 'alice=push:lab/*,pull:*;bob=pull:*' (users without a rule may do everything)", &c.AuthRules},
+		{"auth-rules", "REGISTRY_AUTH_RULES", "who may do what: 'alice=push:lab/*,pull:*;bob=pull:*' (users without a rule may do everything; a rule for a user the htpasswd file lacks stops the start)", &c.AuthRules},
 		{"auth-token-realm", "REGISTRY_AUTH_TOKEN_REALM", "turn on bearer tokens (Docker token protocol): the token server's URL sent in the challenge", &c.TokenRealm},
 		{"auth-token-service", "REGISTRY_AUTH_TOKEN_SERVICE", "the service a token must be issued for (its audience)", &c.TokenService},
 		{"auth-token-issuer", "REGISTRY_AUTH_TOKEN_ISSUER", "the issuer a token must come from", &c.TokenIssuer},
@@ -191,8 +197,44 @@ func (c *Config) Validate() error {
 	if !strings.Contains(c.Addr, ":") {
 		return fmt.Errorf("address %q: want HOST:PORT or :PORT", c.Addr)
 	}
-	if c.UploadMaxAge <= 0 || c.GCInterval < 0 || c.ChunkMinLength < 0 || c.HeaderTimeout <= 0 || c.IdleTimeout <= 0 || c.MaxUploads < 0 || c.TokenTTL <= 0 {
-		return fmt.Errorf("durations and lengths must not be negative")
+	if c.ChunkMinLength < 0 || c.MaxUploads < 0 || c.MinRate < 0 {
+		return fmt.Errorf("chunk-min-length, max-uploads-per-client and min-transfer-rate must not be negative")
+	}
+	if c.MinRate > 0 && c.RateWindow < time.Second {
+		return fmt.Errorf("--transfer-window %s: must be at least 1s", c.RateWindow)
+	}
+	return c.validateDurations()
+}
+
+// validateDurations checks every duration against the least it may be,
+// naming the setting at fault.
+func (c *Config) validateDurations() error {
+	for _, d := range []struct {
+		flag    string
+		v, min  time.Duration
+		zeroOff bool // 0 switches the feature off
+	}{
+		{"upload-max-age", c.UploadMaxAge, time.Minute, false}, // shorter would remove sessions between two chunks
+		{"gc-interval", c.GCInterval, time.Minute, true},
+		{"gc-grace", c.GCGrace, 0, false},
+		{"shutdown-grace", c.ShutdownGrace, 0, false},
+		{"header-timeout", c.HeaderTimeout, time.Nanosecond, false},
+		{"idle-timeout", c.IdleTimeout, time.Nanosecond, false},
+		{"auth-token-ttl", c.TokenTTL, time.Nanosecond, false},
+	} {
+		if d.v >= d.min || (d.zeroOff && d.v == 0) {
+			continue
+		}
+		want := "must not be negative"
+		switch {
+		case d.min == time.Nanosecond:
+			want = "must be positive"
+		case d.min > 0 && d.zeroOff:
+			want = fmt.Sprintf("must be 0 (off) or at least %s", d.min)
+		case d.min > 0:
+			want = fmt.Sprintf("must be at least %s", d.min)
+		}
+		return fmt.Errorf("--%s %s: %s", d.flag, d.v, want)
 	}
 	return nil
 }

@@ -34,22 +34,25 @@ func TestDefaults(t *testing.T) {
 
 func TestEnvironmentThenFlags(t *testing.T) {
 	env := map[string]string{
-		"REGISTRY_ADDR":             "127.0.0.1:6000",
-		"REGISTRY_ROOT":             "/srv/env",
-		"REGISTRY_LOG_FORMAT":       "json",
-		"REGISTRY_DELETE_ENABLED":   "false",
-		"REGISTRY_READ_ONLY":        "true",
-		"REGISTRY_UPLOAD_MAX_AGE":   "2h",
-		"REGISTRY_GC_INTERVAL":      "off",
-		"REGISTRY_CHUNK_MIN_LENGTH": "1048576",
-		"REGISTRY_SHUTDOWN_GRACE":   "5s",
+		"REGISTRY_ADDR":              "127.0.0.1:6000",
+		"REGISTRY_ROOT":              "/srv/env",
+		"REGISTRY_LOG_FORMAT":        "json",
+		"REGISTRY_DELETE_ENABLED":    "false",
+		"REGISTRY_READ_ONLY":         "true",
+		"REGISTRY_UPLOAD_MAX_AGE":    "2h",
+		"REGISTRY_GC_INTERVAL":       "off",
+		"REGISTRY_CHUNK_MIN_LENGTH":  "1048576",
+		"REGISTRY_SHUTDOWN_GRACE":    "5s",
+		"REGISTRY_MIN_TRANSFER_RATE": "4096",
+		"REGISTRY_TRANSFER_WINDOW":   "10s",
 	}
 	c, _, err := load(t, env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:6000" || c.Root != "/srv/env" || c.LogFormat != "json" || c.DeleteEnabled || !c.ReadOnly ||
-		c.UploadMaxAge != 2*time.Hour || c.GCInterval != 0 || c.ChunkMinLength != 1<<20 || c.ShutdownGrace != 5*time.Second {
+		c.UploadMaxAge != 2*time.Hour || c.GCInterval != 0 || c.ChunkMinLength != 1<<20 || c.ShutdownGrace != 5*time.Second ||
+		c.MinRate != 4096 || c.RateWindow != 10*time.Second {
 		t.Fatalf("environment not applied: %+v", c)
 	}
 	// Flags win over the environment.
@@ -88,10 +91,20 @@ func TestInvalid(t *testing.T) {
 		{"log format", nil, []string{"--log-format", "xml"}, "log format"},
 		{"empty root", nil, []string{"--root", ""}, "root"},
 		{"address without port", nil, []string{"--addr", "localhost"}, "address"},
-		{"zero upload age", nil, []string{"--upload-max-age", "0s"}, "negative"},
-		{"negative gc interval", nil, []string{"--gc-interval", "-1m"}, "negative"},
+		{"zero upload age", nil, []string{"--upload-max-age", "0s"}, "--upload-max-age 0s: must be at least 1m0s"},
+		{"upload age of 1ns", nil, []string{"--upload-max-age", "1ns"}, "--upload-max-age 1ns: must be at least 1m0s"},
+		{"negative gc interval", nil, []string{"--gc-interval", "-1m"}, "--gc-interval -1m0s: must be 0 (off) or at least 1m0s"},
+		{"gc interval of 1ns", nil, []string{"--gc-interval", "1ns"}, "--gc-interval 1ns: must be 0 (off)"},
+		{"negative gc grace", nil, []string{"--gc-grace", "-1s"}, "--gc-grace -1s: must not be negative"},
+		{"negative gc grace in env", map[string]string{"REGISTRY_GC_GRACE": "-5m"}, nil, "--gc-grace -5m0s"},
+		{"negative shutdown grace", nil, []string{"--shutdown-grace", "-1s"}, "--shutdown-grace -1s: must not be negative"},
+		{"zero header timeout", nil, []string{"--header-timeout", "0s"}, "--header-timeout 0s: must be positive"},
+		{"negative idle timeout", nil, []string{"--idle-timeout", "-1s"}, "--idle-timeout -1s: must be positive"},
+		{"zero token ttl", nil, []string{"--auth-token-ttl", "0s"}, "--auth-token-ttl 0s: must be positive"},
 		{"negative chunk length", nil, []string{"--chunk-min-length", "-5"}, "negative"},
 		{"unknown flag", nil, []string{"--no-such-flag"}, "no-such-flag"},
+		{"negative transfer rate", map[string]string{"REGISTRY_MIN_TRANSFER_RATE": "-1"}, nil, "negative"},
+		{"transfer window under a second", nil, []string{"--transfer-window", "500ms"}, "transfer-window"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -71,14 +71,37 @@ func (m *Metrics) Observe(r *http.Request, rec *accesslog.Record, elapsed time.D
 	if route == "" {
 		route = "other"
 	}
-	m.requests.WithLabelValues(route, r.Method, strconv.Itoa(rec.Status)).Inc()
-	m.duration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
+	method := Method(r.Method)
+	m.requests.WithLabelValues(route, method, status(rec.Status)).Inc()
+	m.duration.WithLabelValues(route, method).Observe(elapsed.Seconds())
 	if pushRoutes[route] {
 		m.pushed.Add(float64(rec.BytesIn))
 	}
 	if pullRoutes[route] {
 		m.pulled.Add(float64(rec.BytesOut))
 	}
+}
+
+// Method is the label value for a request method: the method when it is
+// one the registry knows, else "other". Every label comes from a closed
+// set (routes by name, methods, status codes): a label value taken from
+// the request as sent would let any client, before authentication, grow
+// the metrics without bound.
+func Method(m string) string {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS":
+		return m
+	}
+	return "other"
+}
+
+// status is the label value for a response status: the code when it is a
+// valid HTTP status, else "other".
+func status(code int) string {
+	if code < 100 || code > 599 {
+		return "other"
+	}
+	return strconv.Itoa(code)
 }
 
 // Handler serves the metrics in Prometheus' text format.

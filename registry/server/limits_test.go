@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/layerlab/layerlab/registry/accesslog"
@@ -79,5 +81,34 @@ func TestCORS(t *testing.T) {
 	on.ServeHTTP(w, other)
 	if w.Header().Get("Access-Control-Allow-Origin") != "" {
 		t.Fatal("an origin not on the list was allowed")
+	}
+}
+
+// TestUploadSessionLimitHoldsUnderConcurrency: 400 sessions started at
+// once by one address open exactly the limit's worth.
+func TestUploadSessionLimitHoldsUnderConcurrency(t *testing.T) {
+	const limit = 20
+	h := handlerWith(t, func(c *config.Config) { c.MaxUploads = limit })
+	var accepted, refused atomic.Int64
+	var wg sync.WaitGroup
+	for range 400 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := httptest.NewRequest("POST", "/v2/lab/up/blobs/uploads/", nil)
+			req.RemoteAddr = "10.0.0.1:1000"
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			switch w.Code {
+			case http.StatusAccepted:
+				accepted.Add(1)
+			case http.StatusTooManyRequests:
+				refused.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if accepted.Load() != limit || refused.Load() != 400-limit {
+		t.Fatalf("400 concurrent starts with a limit of %d: %d sessions opened, %d refused", limit, accepted.Load(), refused.Load())
 	}
 }

@@ -168,3 +168,57 @@ func TestMetricsFollowACollectionByAnotherProcess(t *testing.T) {
 	}
 	t.Fatalf("registry_blobs did not follow the collection (was %v)", before)
 }
+
+// TestMetricsLabelsComeFromAClosedSet: methods a client makes up, on any
+// path, before authentication, never become label values; /metrics stays
+// the same size however many such requests arrive.
+func TestMetricsLabelsComeFromAClosedSet(t *testing.T) {
+	ts, _, _ := newTestServer(t, "error")
+	size := func() int {
+		resp, err := http.Get(ts.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return len(b)
+	}
+	send := func(i int) {
+		method := "X" + strconv.Itoa(i) + strings.Repeat("M", 2000)
+		for _, path := range []string{"/v2/", "/v2/lab/app/manifests/1", "/nowhere"} {
+			req, _ := http.NewRequest(method, ts.URL+path, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}
+	send(0)
+	size() // the scrape's own series appear
+	before := size()
+	for i := 1; i <= 50; i++ {
+		send(i)
+	}
+	after := size()
+	m := scrape(t, ts.URL)
+	for k := range m {
+		if strings.Contains(k, "MMMM") {
+			t.Fatalf("a client's method became a label: %.200s", k)
+		}
+	}
+	other := 0.0
+	for k, v := range m {
+		if strings.HasPrefix(k, `registry_http_requests_total{method="other"`) {
+			other += v
+		}
+	}
+	if other != 153 {
+		t.Errorf("made-up methods counted as method=\"other\": %v, want 153", other)
+	}
+	// The process collector's figures change length a little between scrapes.
+	if after > before+512 {
+		t.Fatalf("/metrics grew from %d to %d bytes with 150 made-up methods", before, after)
+	}
+}

@@ -4,7 +4,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -36,6 +35,7 @@ type Server struct {
 	http    *http.Server
 	debug   *http.Server
 	auth    api.Authorizer
+	basic   *auth.Basic
 	issuer  *auth.Issuer
 	certs   *certReloader
 }
@@ -89,6 +89,7 @@ func (s *Server) Handler() http.Handler {
 		ChunkMinLength:      s.cfg.ChunkMinLength,
 		Auth:                s.auth,
 		MaxUploadsPerClient: int(s.cfg.MaxUploads),
+		Pullable:            s.pullable,
 	})
 	router.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		quiet(r, "healthz")
@@ -106,6 +107,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	var h http.Handler = router
 	h = recoverPanics(s.log, h)
+	h = api.Transfers(s.cfg.MinRate, s.cfg.RateWindow)(h)
 	h = accesslog.Middleware(s.log, s.metrics.Observe)(h)
 	if s.cfg.CORSOrigins != "" {
 		h = cors(strings.Split(s.cfg.CORSOrigins, ","), h)
@@ -119,8 +121,11 @@ func (s *Server) authMode() string {
 	case *auth.Basic:
 		return "basic"
 	case *auth.Token:
+		if s.issuer != nil && s.cfg.TokenRealm == "" {
+			return "bearer (tokens issued at " + auth.TokenPath + " on the loopback or local address clients connect to; set --auth-token-realm when clients use a host name)"
+		}
 		if s.issuer != nil {
-			return "bearer (tokens issued at " + auth.TokenPath + ")"
+			return "bearer (tokens issued here, realm " + s.cfg.TokenRealm + ")"
 		}
 		return "bearer (tokens from " + s.cfg.TokenRealm + ")"
 	}
@@ -139,7 +144,7 @@ func (s *Server) setupAuth() error {
 		if err != nil {
 			return err
 		}
-		basic, s.auth = b, b
+		basic, s.auth, s.basic = b, b, b
 	}
 	if cfg.TokenRealm == "" && cfg.TokenKeys == "" && cfg.TokenSignKey == "" {
 		return nil
@@ -247,8 +252,12 @@ func (s *Server) Run(ctx context.Context) error {
 
 // Serve is Run on a listener the caller opened.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	s.log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "root": s.cfg.Root, "tls": s.certs != nil,
-		"auth": s.authMode(), "delete_enabled": s.cfg.DeleteEnabled, "read_only": s.cfg.ReadOnly}).Info("registry listening")
+	f := logrus.Fields{"addr": ln.Addr().String(), "root": s.cfg.Root, "tls": s.certs != nil,
+		"auth": s.authMode(), "delete_enabled": s.cfg.DeleteEnabled, "read_only": s.cfg.ReadOnly}
+	if s.basic != nil {
+		f["access"] = s.basic.Describe()
+	}
+	s.log.WithFields(f).Info("registry listening")
 	bg, stopBg := context.WithCancel(ctx)
 	defer stopBg()
 	go s.cleanUploads(bg)
@@ -324,19 +333,6 @@ func (s *Server) cleanUploads(ctx context.Context) {
 		case <-t.C:
 		}
 	}
-}
-
-// diskUsage serves the storage report (the same JSON as `registry du --json`).
-func (s *Server) diskUsage(w http.ResponseWriter, r *http.Request) {
-	u, err := s.store.DiskUsage()
-	if err != nil {
-		s.log.WithError(err).Error("storage report failed")
-		http.Error(w, "storage report failed", http.StatusInternalServerError)
-		return
-	}
-	b, _ := json.MarshalIndent(u, "", "  ")
-	w.Header().Set("Content-Type", "application/json")
-	w.Write(append(b, '\n'))
 }
 
 // collectGarbage runs a collection every GCInterval while serving.

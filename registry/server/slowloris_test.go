@@ -62,7 +62,13 @@ func isTimeout(err error) bool {
 // (timeouts, TLS), until the test ends; it returns the address.
 func serveReal(t *testing.T, cfg config.Config) string {
 	t.Helper()
-	log, _ := accesslog.New(io.Discard, "error", "json")
+	return serveRealTo(t, cfg, io.Discard)
+}
+
+// serveRealTo is serveReal with the JSON log, info level, written to out.
+func serveRealTo(t *testing.T, cfg config.Config, out io.Writer) string {
+	t.Helper()
+	log, _ := accesslog.New(out, "info", "json")
 	srv, err := New(cfg, log)
 	if err != nil {
 		t.Fatal(err)
