@@ -18,13 +18,16 @@ clean=no
 # down PROJECT FILES...: compose down -v for one variant (compose.yaml and
 # the override FILES), when it has a container or a volume.
 down() {
-	local project="$1" files=() f
+	local project="$1" files=() shown="" f
 	shift
-	for f in "$@"; do files+=(-f "$f"); done
+	for f in "$@"; do
+		files+=(-f "$f")
+		shown+=" -f $f"
+	done
 	if [[ -z "$(docker ps -aq --filter "label=com.docker.compose.project=$project")$(docker volume ls -q --filter "label=com.docker.compose.project=$project")" ]]; then
 		return 0
 	fi
-	say "stopping $project: $LAB_COMPOSE -p $project -f compose.yaml$(printf -- ' -f %s' "$@") down -v"
+	say "stopping $project: $LAB_COMPOSE -p $project -f compose.yaml$shown down -v"
 	COMPOSE_P="$project" compose "${files[@]}" down -v --remove-orphans 2>&1 | sed 's/^/  /'
 }
 down "$LAB_PROJECT"

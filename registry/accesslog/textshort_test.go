@@ -21,11 +21,13 @@ func TestTextAccessLineSaysEachThingOnce(t *testing.T) {
 		h := Middleware(l, nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rec := From(r.Context())
 			rec.Route, rec.Repository, rec.Digest = "blob.get", "lab/base", d
+			rec.ErrCode, rec.ErrMessage, rec.ErrDetail = "BLOB_UNKNOWN", "blob unknown to registry", "not in lab/base"
 			w.Header().Set("Docker-Content-Digest", d)
-			w.WriteHeader(200)
+			w.WriteHeader(404)
 		}))
 		req := httptest.NewRequest("HEAD", "/v2/lab/base/blobs/"+d, nil)
 		req.Header.Set("User-Agent", ua)
+		req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json")
 		h.ServeHTTP(httptest.NewRecorder(), req)
 		return out.String()
 	}
@@ -33,16 +35,18 @@ func TestTextAccessLineSaysEachThingOnce(t *testing.T) {
 	if n := strings.Count(text, d); n != 1 {
 		t.Errorf("text line names the digest %d times, want once: %s", n, text)
 	}
-	for _, gone := range []string{"route=", "repository=", "resp.docker-content-digest=", "UpstreamClient"} {
+	for _, gone := range []string{"route=", "repository=", "resp.docker-content-digest=", "UpstreamClient", "error_message=", "application/vnd."} {
 		if strings.Contains(text, gone) {
 			t.Errorf("text line still has %q: %s", gone, text)
 		}
 	}
-	if !strings.Contains(text, "user_agent=docker/20.10.24") {
-		t.Errorf("text line lost the user agent's product: %s", text)
+	for _, kept := range []string{"user_agent=docker/20.10.24", "error_code=BLOB_UNKNOWN", `error_detail="not in lab/base"`, "req.accept=oci.image.manifest.v1+json"} {
+		if !strings.Contains(text, kept) {
+			t.Errorf("text line lacks %q: %s", kept, text)
+		}
 	}
 	js := line("json")
-	for _, kept := range []string{`"route":"blob.get"`, `"repository":"lab/base"`, `"digest":"` + d, "UpstreamClient"} {
+	for _, kept := range []string{`"route":"blob.get"`, `"repository":"lab/base"`, `"digest":"` + d, "UpstreamClient", `"error_message":"blob unknown to registry"`, "application/vnd.oci.image.manifest.v1+json"} {
 		if !strings.Contains(js, kept) {
 			t.Errorf("JSON line lacks %q: %s", kept, js)
 		}
