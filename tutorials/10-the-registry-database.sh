@@ -34,7 +34,7 @@ TEXT
 pause
 
 step "The top of the tree"
-in_storage "ls -l; echo; find repositories -maxdepth 3 | sort | head -20"
+in_storage "ls -F; echo; find repositories -maxdepth 3 | sort | head -20"
 explain <<'TEXT'
 blobs/ holds content (every layer, config and manifest, once). repositories/ holds names: which
 blobs a repository may serve (_layers), which manifests it has (_manifests/revisions) and its
