@@ -7,7 +7,7 @@ set -euo pipefail
 need_registry
 need_tools docker
 manifest lab/base 1.0 >/dev/null 2>&1 || die "lab/base:1.0 is not in the registry yet: run tutorials/02-push-the-base-image.sh first"
-[[ -n "$(registry_container)" ]] || die "this tutorial runs 'registry gc' in the lab's container: start it with docker compose up -d"
+[[ -n "$(registry_container)" ]] || die "this tutorial runs 'registry gc' in the lab's container: start it with make up"
 
 REPO=lab/scratch
 

@@ -10,7 +10,7 @@ need_tools docker
 for r in base app; do
 	manifest "lab/$r" 1.0 >/dev/null 2>&1 || die "lab/$r:1.0 is not in the registry yet: run tutorials 02 and 03 first"
 done
-[[ -n "$(registry_container)" ]] || die "this tutorial reads the storage of the lab's container: start it with docker compose up -d"
+[[ -n "$(registry_container)" ]] || die "this tutorial reads the storage of the lab's container: start it with make up"
 
 # in_storage SCRIPT [| HOST-PIPELINE]: prints and runs (run) a shell script in
 # a throwaway container of the base image, in the registry's storage mounted
