@@ -36,8 +36,9 @@ type Record struct {
 	BytesIn    int64
 	BytesOut   int64
 	Start      time.Time
-	// Quiet marks routine requests (health probes): logged at debug level
-	// when they succeed.
+	// Quiet marks routine requests (health probes): logged at trace level
+	// when they succeed — a probe every few seconds would drown the
+	// learner's debug log — and like any other request when they fail.
 	Quiet bool
 
 	log        *logrus.Logger
@@ -91,7 +92,7 @@ func (rec *Record) write(r *http.Request, elapsed time.Duration) {
 	case rec.Status >= 400:
 		level = logrus.WarnLevel
 	case rec.Quiet:
-		level = logrus.DebugLevel
+		level = logrus.TraceLevel
 	}
 	if !rec.log.IsLevelEnabled(level) {
 		return
@@ -147,6 +148,9 @@ func (rec *Record) write(r *http.Request, elapsed time.Duration) {
 		*bp = b
 		lineBuffers.Put(bp)
 		return
+	}
+	if _, ok := rec.log.Formatter.(textFormatter); ok {
+		fs = forText(fs, r.URL.Path)
 	}
 	m := make(logrus.Fields, len(fs))
 	for _, f := range fs {
@@ -322,3 +326,9 @@ func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 // DebugEnabled reports whether learner events are written, so callers can
 // skip work that only feeds them.
 func (rec *Record) DebugEnabled() bool { return rec.log.IsLevelEnabled(logrus.DebugLevel) }
+
+// EventsWanted says whether anyone reads learner events: the debug log, or
+// a live view. Events that cost work to compose are skipped otherwise.
+func (rec *Record) EventsWanted() bool {
+	return rec.DebugEnabled() || rec.live != nil && rec.live.subs.Load() > 0
+}

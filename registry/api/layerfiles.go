@@ -29,7 +29,12 @@ const (
 	MaxLayerEntries  = 10000
 	MaxLayerRead     = 256 << 20
 	LayerListTimeout = 5 * time.Second
+	// MaxLayerListings bounds the listings read at once (each may cost
+	// seconds of decompression); one more is refused with 429.
+	MaxLayerListings = 4
 )
+
+var layerListings = make(chan struct{}, MaxLayerListings)
 
 // FileJSON is one entry of a layer's tar stream.
 type FileJSON struct {
@@ -63,6 +68,14 @@ func (q *query) blobFiles(w http.ResponseWriter, r *http.Request, snap *index.Sn
 	}
 	if repo == "" {
 		return nil, newError("BLOB_UNKNOWN", fmt.Errorf("no blob %s in the repositories you may pull", d))
+	}
+	select {
+	case layerListings <- struct{}{}:
+		defer func() { <-layerListings }()
+	default:
+		e := newError("TOOMANYREQUESTS", fmt.Errorf("%d layer listings are being read", MaxLayerListings))
+		e.Message = "too many layer listings at once: try again in a few seconds"
+		return nil, e
 	}
 	f, _, err := q.cache.Store().OpenBlob(repo, d)
 	if err != nil {

@@ -121,7 +121,7 @@ func TestExplorerInABrowser(t *testing.T) {
 	}()
 	b.wait("the push's requests", `[...document.querySelectorAll('#live-list > li')].some(l => l.querySelector('.method').textContent === 'PUT' && l.querySelector('.path').textContent === '/v2/lab/app-c/manifests/1.0')`)
 	b.wait("an upload", `[...document.querySelectorAll('#live-list > li .method')].some(m => m.textContent === 'POST')`)
-	b.wait("a learner event", `document.querySelectorAll('#live-list li.event').length > 0`)
+	b.wait("the manifest's learner event", `[...document.querySelectorAll('#live-list li.event')].some(e => e.textContent.startsWith('manifest pushed: lab/app-c:1.0'))`)
 	if err := <-done; err != "<nil>" {
 		t.Fatalf("push while watching: %s", err)
 	}

@@ -103,7 +103,17 @@ func (b *browser) wait(what, js string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js)); err != nil {
+	var err error
+	for {
+		// A navigation replaces the page's JavaScript context under a
+		// poll: that is no answer, ask the new page.
+		if _, err = chromedp.Run(ctx, chromedp.Poll[bool](js)); err == nil || ctx.Err() != nil ||
+			!strings.Contains(err.Error(), "context") || strings.Contains(err.Error(), "deadline") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
 		text, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.getElementById('view') ? document.getElementById('view').innerText.slice(0, 400) : ''`))
 		b.t.Fatalf("%s: waiting for %s: %v (the view says: %q)", what, js, err, text)
 	}

@@ -73,3 +73,13 @@ export function setView(...children) {
 export function message(text, cls) {
   return h('p', {class: cls || 'note', role: cls === 'error' ? 'alert' : null}, text);
 }
+
+// plural: "1 tag", "2 tags".
+export function plural(n, word) { return n + ' ' + word + (n === 1 ? '' : 's'); }
+
+// when shows an RFC 3339 time as "2026-11-02 09:00:00 UTC"; "—" when absent
+// or zero (reproducible builds set 0001-01-01 or 1970-01-01).
+export function when(t) {
+  if (!t || t.startsWith('0001-') || t.startsWith('1970-01-01T00:00:00')) return '—';
+  return t.replace('T', ' ').replace(/(\.\d+)?Z$/, ' UTC');
+}

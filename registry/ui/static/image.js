@@ -1,7 +1,7 @@
 // One image: its layers as a stack, manifest and config as JSON, its
 // referrers; a blob and what is inside a layer.
 import * as api from './api.js';
-import {h, bytes, short, digestLink, names, table, setView, message} from './dom.js';
+import {h, bytes, short, digestLink, names, table, setView, message, plural, when} from './dom.js';
 
 export async function imageView(d) {
   const img = await api.getJSON('/api/images/' + d);
@@ -36,8 +36,8 @@ export async function imageView(d) {
       h('dt', {}, 'Digest'), h('dd', {}, h('code', {}, img.digest)),
       h('dt', {}, 'Media type'), h('dd', {}, img.media_type),
       h('dt', {}, 'Platform'), h('dd', {}, img.platform || '—'),
-      h('dt', {}, 'Created'), h('dd', {}, img.created || '—'),
-      h('dt', {}, 'Size'), h('dd', {}, bytes(img.size) + ' in ' + img.layers.length + ' layers')),
+      h('dt', {}, 'Created'), h('dd', {}, when(img.created)),
+      h('dt', {}, 'Size'), h('dd', {}, bytes(img.size) + ' in ' + plural(img.layers.length, 'layer'))),
     h('p', {}, h('a', {href: '#/compare/' + img.digest, class: 'button'}, 'Compare with…'), ' ',
       h('a', {href: '#/family', class: 'button'}, 'Family')),
     h('h2', {}, 'Layers (base first)'), stack,
@@ -82,7 +82,7 @@ export function filesTable(l) {
     h('td', {class: 'num'}, f.type === 'file' ? bytes(f.size) : ''),
     h('td', {class: 'path'}, f.path, f.linkname ? ' → ' + f.linkname : '', f.whiteout ? ' (deleted)' : '')));
   return h('div', {},
-    table(l.files.length + ' entries (' + l.compression + ')', ['Mode', 'Size', 'Path'], rows, {class: 'filelist'}),
+    table(plural(l.files.length, 'entry').replace('ys', 'ies') + ' (' + l.compression + ')', ['Mode', 'Size', 'Path'], rows, {class: 'filelist'}),
     l.truncated ? message('Listing cut short: ' + l.truncated) : null);
 }
 

@@ -1,6 +1,6 @@
 // Repositories, and one repository's tags.
 import * as api from './api.js';
-import {h, bytes, short, digestLink, table, setView, message} from './dom.js';
+import {h, bytes, short, digestLink, table, setView, message, plural, when} from './dom.js';
 const info = api.info;
 
 export async function reposView() {
@@ -20,7 +20,7 @@ export async function reposView() {
     h('h1', {}, 'Repositories'),
     h('p', {class: 'filter'}, h('label', {for: 'repo-filter'}, 'Filter by name '), filter),
     repositories.length === 0 ? message('No repository yet: push an image.') :
-      table(repositories.length + ' repositories', ['Repository', 'Tags', 'Manifests', 'Size', 'Only here'], rows, {id: 'repo-table'}),
+      table(plural(repositories.length, 'repository').replace('ys', 'ies'), ['Repository', 'Tags', 'Manifests', 'Size', 'Only here'], rows, {id: 'repo-table'}),
     h('p', {class: 'note'}, 'Size counts every blob the repository links, once; "only here" counts the blobs no other repository links — the rest is shared.'));
 }
 
@@ -43,7 +43,7 @@ export async function repoView(name) {
       h('td', {}, imageLink),
       h('td', {class: 'mt'}, t.media_type),
       h('td', {class: 'num'}, bytes(t.size)),
-      h('td', {}, t.created ? t.created.replace('T', ' ').replace(/\..*Z$|Z$/, ' UTC') : '—'),
+      h('td', {}, when(t.created)),
       h('td', {}, (t.platforms || []).map(p => h('a', {href: '#/image/' + p.digest, class: 'platform'}, p.platform || short(p.digest)))),
       mayDelete ? h('td', {}, deleteButton(name, t.name)) : null);
   });
@@ -52,7 +52,7 @@ export async function repoView(name) {
   setView(
     h('p', {class: 'crumbs'}, h('a', {href: '#/'}, 'Repositories'), ' / ', name),
     h('h1', {}, name),
-    tags.length === 0 ? message('No tags.') : table(tags.length + ' tags', head, rows, {id: 'tag-table'}),
+    tags.length === 0 ? message('No tags.') : table(plural(tags.length, 'tag'), head, rows, {id: 'tag-table'}),
     h('p', {}, compare, ' pick two images or more to see which layers they share.'));
 }
 

@@ -1,0 +1,4 @@
+package api
+
+// LayerListings is the semaphore bounding the layer listings read at once.
+var LayerListings = layerListings
