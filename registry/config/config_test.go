@@ -125,3 +125,25 @@ func TestHelpIsErrHelp(t *testing.T) {
 		t.Fatalf("--help: %v, want flag.ErrHelp", err)
 	}
 }
+
+// The explorer is on by default; --ui=false or REGISTRY_UI=false turns it off.
+func TestUISwitch(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		args []string
+		want bool
+	}{
+		{nil, nil, true},
+		{nil, []string{"--ui=false"}, false},
+		{map[string]string{"REGISTRY_UI": "false"}, nil, false},
+		{map[string]string{"REGISTRY_UI": "false"}, []string{"--ui=true"}, true},
+	} {
+		c, _, err := load(t, tc.env, tc.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.UI != tc.want {
+			t.Errorf("env %v args %v: UI %v, want %v", tc.env, tc.args, c.UI, tc.want)
+		}
+	}
+}

@@ -58,10 +58,11 @@ export function names(repos) {
   return out;
 }
 
+// table: head cells are labels, or [label, class] ('num' aligns right).
 export function table(caption, head, rows, attrs) {
   return h('table', attrs || {},
     h('caption', {}, caption),
-    h('thead', {}, h('tr', {}, head.map(c => h('th', {scope: 'col'}, c)))),
+    h('thead', {}, h('tr', {}, head.map(c => Array.isArray(c) ? h('th', {scope: 'col', class: c[1]}, c[0]) : h('th', {scope: 'col'}, c)))),
     h('tbody', {}, rows));
 }
 

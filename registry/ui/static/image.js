@@ -54,7 +54,7 @@ export async function imageView(d) {
     }
     const refs = await api.getJSON('/v2/' + api.enc(repo) + '/referrers/' + img.digest);
     main.append(h('h2', {}, 'Referrers'), (refs.manifests || []).length === 0 ? message('No referrers (signatures, SBOMs…) point at this image.') :
-      table('Referrers', ['Artifact type', 'Digest', 'Size'], refs.manifests.map(r => h('tr', {},
+      table('Referrers', ['Artifact type', 'Digest', ['Size', 'num']], refs.manifests.map(r => h('tr', {},
         h('td', {}, r.artifactType || r.mediaType), h('td', {}, digestLink(r.digest)), h('td', {class: 'num'}, bytes(r.size))))));
   } catch (e) {
     main.append(message('manifest: ' + e.message, 'error'));
@@ -82,7 +82,7 @@ export function filesTable(l) {
     h('td', {class: 'num'}, f.type === 'file' ? bytes(f.size) : ''),
     h('td', {class: 'path'}, f.path, f.linkname ? ' → ' + f.linkname : '', f.whiteout ? ' (deleted)' : '')));
   return h('div', {},
-    table(plural(l.files.length, 'entry').replace('ys', 'ies') + ' (' + l.compression + ')', ['Mode', 'Size', 'Path'], rows, {class: 'filelist'}),
+    table(plural(l.files.length, 'entry').replace('ys', 'ies') + ' (' + l.compression + ')', ['Mode', ['Size', 'num'], 'Path'], rows, {class: 'filelist'}),
     l.truncated ? message('Listing cut short: ' + l.truncated) : null);
 }
 

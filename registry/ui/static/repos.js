@@ -20,7 +20,7 @@ export async function reposView() {
     h('h1', {}, 'Repositories'),
     h('p', {class: 'filter'}, h('label', {for: 'repo-filter'}, 'Filter by name '), filter),
     repositories.length === 0 ? message('No repository yet: push an image.') :
-      table(plural(repositories.length, 'repository').replace('ys', 'ies'), ['Repository', 'Tags', 'Manifests', 'Size', 'Only here'], rows, {id: 'repo-table'}),
+      table(plural(repositories.length, 'repository').replace('ys', 'ies'), ['Repository', ['Tags', 'num'], ['Manifests', 'num'], ['Size', 'num'], ['Only here', 'num']], rows, {id: 'repo-table'}),
     h('p', {class: 'note'}, 'Size counts every blob the repository links, once; "only here" counts the blobs no other repository links — the rest is shared.'));
 }
 
@@ -47,7 +47,7 @@ export async function repoView(name) {
       h('td', {}, (t.platforms || []).map(p => h('a', {href: '#/image/' + p.digest, class: 'platform'}, p.platform || short(p.digest)))),
       mayDelete ? h('td', {}, deleteButton(name, t.name)) : null);
   });
-  const head = ['', 'Tag', 'Digest', 'Media type', 'Size', 'Created', 'Platforms'];
+  const head = ['', 'Tag', 'Digest', 'Media type', ['Size', 'num'], 'Created', 'Platforms'];
   if (mayDelete) head.push('');
   setView(
     h('p', {class: 'crumbs'}, h('a', {href: '#/'}, 'Repositories'), ' / ', name),

@@ -35,7 +35,7 @@ export async function storageView() {
     {label: r.name, value: r.logical_bytes, cls: 'bar logical'},
     r.exclusive_bytes === undefined ? null : {label: r.name + ' (only here)', value: r.exclusive_bytes, cls: 'bar physical'},
   ].filter(Boolean))));
-  parts.push(table('Largest blobs', ['Blob', 'Size', 'Linked in'], largest.blobs.map(b => h('tr', {},
+  parts.push(table('Largest blobs', ['Blob', ['Size', 'num'], 'Linked in'], largest.blobs.map(b => h('tr', {},
     h('td', {}, h('a', {href: '#/digest/' + b.digest, class: 'digest'}, short(b.digest))),
     h('td', {class: 'num'}, bytes(b.size)), h('td', {}, b.repositories.join(', '))))));
   setView(parts);
