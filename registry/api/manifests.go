@@ -70,7 +70,7 @@ func (a *API) putManifest(w http.ResponseWriter, r *http.Request) error {
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, storage.MaxManifestSize+1))
 	if err != nil {
-		return newError("MANIFEST_INVALID", fmt.Errorf("reading the manifest: %w", err))
+		return newError(codeManifestInvalid, fmt.Errorf("reading the manifest: %w", err))
 	}
 	d, m, err := a.store.PutManifest(name, ref, r.Header.Get("Content-Type"), body, tags)
 	if err != nil {
