@@ -14,7 +14,7 @@ import (
 
 // openStore parses the flags of a storage command and opens the store.
 func openStore(fs *flag.FlagSet, args []string, stderr io.Writer) (*storage.Store, int) {
-	cfg, _, err := config.Load(fs, args, config.Getenv)
+	cfg, _, err := config.Load(fs, args, config.Getenv, storageSettings...)
 	if err == flag.ErrHelp {
 		return nil, 0
 	}
