@@ -11,7 +11,6 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/layerlab/layerlab/registry/accesslog"
-	"github.com/layerlab/layerlab/registry/storage"
 )
 
 // digestVar parses the {digest} path variable and notes it for the log.
@@ -42,7 +41,7 @@ func (a *API) getBlob(w http.ResponseWriter, r *http.Request) error {
 		h.Set("Content-Length", strconv.FormatInt(size, 10))
 		h.Set("Accept-Ranges", "bytes")
 		accesslog.Event(r.Context(), "blob_exists", "blob already exists here — the client will skip uploading it",
-			logrus.Fields{"digest": d.String(), "size": storage.HumanSize(size)})
+			logrus.Fields{"digest": d.String(), "size": accesslog.HumanSize(size)})
 		return nil
 	}
 	f, size, err := a.store.OpenBlob(name, d)
@@ -52,7 +51,7 @@ func (a *API) getBlob(w http.ResponseWriter, r *http.Request) error {
 	defer f.Close()
 	blobHeaders(h, d)
 	http.ServeContent(w, r, "", time.Time{}, copied{f})
-	ev := logrus.Fields{"digest": d.String(), "size": storage.HumanSize(size)}
+	ev := logrus.Fields{"digest": d.String(), "size": accesslog.HumanSize(size)}
 	if rg := r.Header.Get("Range"); rg != "" {
 		ev["range"] = rg
 	}

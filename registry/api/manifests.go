@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gorilla/mux"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/sirupsen/logrus"
 
 	"github.com/layerlab/layerlab/registry/accesslog"
@@ -104,7 +107,7 @@ func (a *API) manifestPushedEvent(r *http.Request, name, ref, d string, m *stora
 		f["manifests"] = len(m.Manifests)
 		msg += fmt.Sprintf(", an index of %d manifests", len(m.Manifests))
 	} else {
-		shared, with := a.store.SharedLayers(name, m.Layers)
+		shared, with := sharedLayers(a.store, name, m.Layers)
 		f["layers"], f["shared"] = len(m.Layers), shared
 		msg += fmt.Sprintf(", %d layers", len(m.Layers))
 		if shared > 0 {
@@ -116,6 +119,33 @@ func (a *API) manifestPushedEvent(r *http.Request, name, ref, d string, m *stora
 		msg += ", a referrer of " + m.Subject.Digest.String()
 	}
 	accesslog.Event(r.Context(), "manifest_pushed", msg, f)
+}
+
+// sharedLayers counts the layers other repositories link too and names
+// those repositories, for the learner's event (it walks the tree: called
+// only when the learner's events are on).
+func sharedLayers(store *storage.Store, name string, layers []v1.Descriptor) (int, string) {
+	repos, err := store.Repositories()
+	if err != nil {
+		return 0, ""
+	}
+	shared := 0
+	var with []string
+	for _, l := range layers {
+		found := false
+		for _, other := range repos {
+			if other != name && store.RepoHasBlob(other, l.Digest) {
+				found = true
+				if !slices.Contains(with, other) {
+					with = append(with, other)
+				}
+			}
+		}
+		if found {
+			shared++
+		}
+	}
+	return shared, strings.Join(with, ", ")
 }
 
 // deleteManifest deletes by digest (the manifest, its tags and referrer

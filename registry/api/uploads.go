@@ -41,7 +41,7 @@ func (a *API) startUpload(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		accesslog.Event(r.Context(), "blob_committed", "blob committed in one request (monolithic upload)",
-			logrus.Fields{"digest": ds, "size": storage.HumanSize(n)})
+			logrus.Fields{"digest": ds, "size": accesslog.HumanSize(n)})
 		return blobCreated(w, name, d)
 	}
 	alg := digest.Canonical
@@ -166,7 +166,7 @@ func (a *API) patchUpload(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return rangeError(w, name, id, size, err)
 	}
-	f := logrus.Fields{"upload_id": id, "total": storage.HumanSize(size)}
+	f := logrus.Fields{"upload_id": id, "total": accesslog.HumanSize(size)}
 	if cr := r.Header.Get("Content-Range"); cr != "" {
 		f["content_range"] = cr
 	}
@@ -199,7 +199,7 @@ func (a *API) putUpload(w http.ResponseWriter, r *http.Request) error {
 		return rangeError(w, name, id, size, err)
 	}
 	accesslog.Event(r.Context(), "blob_committed", "blob committed, digest verified",
-		logrus.Fields{"digest": ds, "size": storage.HumanSize(size)})
+		logrus.Fields{"digest": ds, "size": accesslog.HumanSize(size)})
 	return blobCreated(w, name, d)
 }
 
