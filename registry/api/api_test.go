@@ -178,6 +178,13 @@ func TestDeleteDisabled(t *testing.T) {
 	r.wantManifest("lab/app", "v1", img)
 	res := r.do("GET", "/v2/lab/app/blobs/"+img.layers[0].String(), nil, nil)
 	wantStatus(t, "blob after refused delete", res, http.StatusOK)
+	// Cancelling an upload is part of a push, not a delete of stored
+	// content: it stays allowed (read-only mode refuses it).
+	loc := r.startSession("lab/app", "")
+	res = r.do("DELETE", loc, nil, nil)
+	wantStatus(t, "DELETE upload session with deletes disabled", res, http.StatusNoContent)
+	res = r.do("GET", loc, nil, nil)
+	wantError(t, "cancelled session", res, http.StatusNotFound, "BLOB_UPLOAD_UNKNOWN")
 }
 
 func TestReadOnly(t *testing.T) {

@@ -36,7 +36,13 @@ func (a *API) getBlob(w http.ResponseWriter, r *http.Request) error {
 				logrus.Fields{"digest": d.String()})
 			return err
 		}
-		a.store.KeepFresh(name, d)
+		if !a.opts.ReadOnly { // no push follows in read-only mode
+			if err := a.store.KeepFresh(name, d); err != nil {
+				// The answer stands (pulls HEAD blobs too); a push relying on
+				// it re-marks the blob when its manifest arrives, or fails.
+				accesslog.From(r.Context()).ErrDetail = "could not mark the blob fresh for garbage collection: " + err.Error()
+			}
+		}
 		blobHeaders(h, d)
 		h.Set("Content-Length", strconv.FormatInt(size, 10))
 		h.Set("Accept-Ranges", "bytes")

@@ -74,7 +74,7 @@ func FuzzParseContentRange(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		start, end, err := ParseContentRange(s)
-		if err == nil && (start < 0 || end < start) {
+		if err == nil && (start < 0 || end < start || end-start+1 <= 0) {
 			t.Fatalf("%q parsed as %d-%d", s, start, end)
 		}
 	})

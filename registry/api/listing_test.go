@@ -192,7 +192,13 @@ func TestCatalog(t *testing.T) {
 // referrersOf fetches the referrers index of a subject.
 func (r *reg) referrersOf(repo string, subject digest.Digest, query string) ([]desc, result) {
 	r.t.Helper()
-	res := r.do("GET", "/v2/"+repo+"/referrers/"+subject.String()+query, nil, nil)
+	return r.referrersAt("/v2/" + repo + "/referrers/" + subject.String() + query)
+}
+
+// referrersAt fetches one page of a referrers list.
+func (r *reg) referrersAt(path string) ([]desc, result) {
+	r.t.Helper()
+	res := r.do("GET", path, nil, nil)
 	wantStatus(r.t, "referrers", res, http.StatusOK)
 	wantHeader(r.t, "referrers", res, "Content-Type", mtOCIIndex)
 	var idx struct {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -69,13 +70,16 @@ func (a *API) putManifest(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if r.ContentLength > storage.MaxManifestSize {
-		return toError(fmt.Errorf("Content-Length %d: %w", r.ContentLength, storage.ErrManifestTooLarge))
+		return tooLarge(fmt.Errorf("Content-Length %d: %w", r.ContentLength, storage.ErrManifestTooLarge))
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, storage.MaxManifestSize+1))
 	if err != nil {
 		return newError(codeManifestInvalid, fmt.Errorf("reading the manifest: %w", err))
 	}
 	d, m, err := a.store.PutManifest(name, ref, r.Header.Get("Content-Type"), body, tags)
+	if errors.Is(err, storage.ErrManifestTooLarge) {
+		return tooLarge(err)
+	}
 	if err != nil {
 		return err
 	}
@@ -93,6 +97,13 @@ func (a *API) putManifest(w http.ResponseWriter, r *http.Request) error {
 	a.manifestPushedEvent(r, name, ref, d.String(), m)
 	w.WriteHeader(http.StatusCreated)
 	return nil
+}
+
+// tooLarge is the 413 for a manifest over the limit, saying so.
+func tooLarge(err error) error {
+	e := toError(err)
+	e.Message = fmt.Sprintf("manifest exceeds the %d MiB limit", storage.MaxManifestSize>>20)
+	return e
 }
 
 // manifestPushedEvent tells the learner what the manifest holds and how

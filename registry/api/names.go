@@ -39,7 +39,9 @@ func ValidateTag(tag string) error {
 func ParseDigest(s string) (digest.Digest, error) {
 	d := digest.Digest(s)
 	if err := storage.ValidateDigest(d); err != nil {
-		return "", newError(codeDigestInvalid, fmt.Errorf("%.300q: %v", s, err))
+		e := newError(codeDigestInvalid, fmt.Errorf("%.300q: %v", s, err))
+		e.Message = "invalid digest: expected algorithm:hex of sha256 or sha512"
+		return "", e
 	}
 	return d, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"regexp"
@@ -236,6 +237,9 @@ func ParseContentRange(s string) (start, end int64, err error) {
 	end, err2 := strconv.ParseInt(m[2], 10, 64)
 	if err1 != nil || err2 != nil || end < start {
 		return 0, 0, fmt.Errorf("Content-Range %.100q is not a valid range", s)
+	}
+	if end == math.MaxInt64 { // its length, end-start+1, would not fit
+		return 0, 0, fmt.Errorf("Content-Range %.100q ends beyond the largest size", s)
 	}
 	return start, end, nil
 }

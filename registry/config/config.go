@@ -82,7 +82,7 @@ func (c *Config) settings() []setting {
 		{"log-level", "REGISTRY_LOG_LEVEL", "log level: error, warn, info, debug (debug adds the learner's events)", &c.LogLevel},
 		{"log-format", "REGISTRY_LOG_FORMAT", "log format: text or json", &c.LogFormat},
 		{"verbose", "REGISTRY_VERBOSE", "explain every request in plain words (same as --log-level debug)", &c.Verbose},
-		{"delete-enabled", "REGISTRY_DELETE_ENABLED", "allow DELETE of tags, manifests, blobs and uploads", &c.DeleteEnabled},
+		{"delete-enabled", "REGISTRY_DELETE_ENABLED", "allow DELETE of tags, manifests and blobs (cancelling an upload stays allowed)", &c.DeleteEnabled},
 		{"read-only", "REGISTRY_READ_ONLY", "refuse every write (pushes, deletes, uploads)", &c.ReadOnly},
 		{"upload-max-age", "REGISTRY_UPLOAD_MAX_AGE", "remove upload sessions idle for longer than this", &c.UploadMaxAge},
 		{"debug-addr", "REGISTRY_DEBUG_ADDR", "separate address for /metrics and pprof (empty: metrics on the main listener, no pprof)", &c.DebugAddr},
@@ -224,11 +224,44 @@ func (c *Config) Validate() error {
 	if !strings.Contains(c.Addr, ":") {
 		return fmt.Errorf("address %q: want HOST:PORT or :PORT", c.Addr)
 	}
-	if c.MinRate > 0 && c.RateWindow < time.Second {
-		return fmt.Errorf("transfer window %s: at least 1s", c.RateWindow)
+	if c.ChunkMinLength < 0 || c.MaxUploads < 0 || c.MinRate < 0 {
+		return fmt.Errorf("chunk-min-length, max-uploads-per-client and min-transfer-rate must not be negative")
 	}
-	if c.MinRate < 0 || c.RateWindow < 0 || c.UploadMaxAge <= 0 || c.GCInterval < 0 || c.ChunkMinLength < 0 || c.HeaderTimeout <= 0 || c.IdleTimeout <= 0 || c.MaxUploads < 0 || c.TokenTTL <= 0 {
-		return fmt.Errorf("durations and lengths must not be negative")
+	if c.MinRate > 0 && c.RateWindow < time.Second {
+		return fmt.Errorf("--transfer-window %s: must be at least 1s", c.RateWindow)
+	}
+	return c.validateDurations()
+}
+
+// validateDurations checks every duration against the least it may be,
+// naming the setting at fault.
+func (c *Config) validateDurations() error {
+	for _, d := range []struct {
+		flag    string
+		v, min  time.Duration
+		zeroOff bool // 0 switches the feature off
+	}{
+		{"upload-max-age", c.UploadMaxAge, time.Minute, false}, // shorter would remove sessions between two chunks
+		{"gc-interval", c.GCInterval, time.Minute, true},
+		{"gc-grace", c.GCGrace, 0, false},
+		{"shutdown-grace", c.ShutdownGrace, 0, false},
+		{"header-timeout", c.HeaderTimeout, time.Nanosecond, false},
+		{"idle-timeout", c.IdleTimeout, time.Nanosecond, false},
+		{"auth-token-ttl", c.TokenTTL, time.Nanosecond, false},
+	} {
+		if d.v >= d.min || (d.zeroOff && d.v == 0) {
+			continue
+		}
+		want := "must not be negative"
+		switch {
+		case d.min == time.Nanosecond:
+			want = "must be positive"
+		case d.min > 0 && d.zeroOff:
+			want = fmt.Sprintf("must be 0 (off) or at least %s", d.min)
+		case d.min > 0:
+			want = fmt.Sprintf("must be at least %s", d.min)
+		}
+		return fmt.Errorf("--%s %s: %s", d.flag, d.v, want)
 	}
 	return nil
 }

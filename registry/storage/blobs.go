@@ -79,12 +79,12 @@ func (s *Store) LinkBlob(name string, d digest.Digest) error {
 	if _, ok := s.BlobSize(d); !ok {
 		return fmt.Errorf("%s: %w", d, ErrBlobUnknown)
 	}
-	s.touchBlob(d)
+	if err := s.touchBlob(d); err != nil {
+		return err
+	}
 	link := s.layerLinkPath(name, d)
 	if exists(link) {
-		now := time.Now()
-		os.Chtimes(link, now, now)
-		return nil
+		return s.touch(link)
 	}
 	return s.writeFileAtomic(link, []byte(d.String()))
 }
@@ -92,20 +92,37 @@ func (s *Store) LinkBlob(name string, d digest.Digest) error {
 // KeepFresh touches a blob a client just asked about (HEAD before a push
 // that will skip uploading it), and the repository's link to it, unless
 // touched within the last minute, so a collection running now keeps both.
-func (s *Store) KeepFresh(name string, d digest.Digest) {
+func (s *Store) KeepFresh(name string, d digest.Digest) error {
 	for _, path := range []string{s.blobPath(d), s.layerLinkPath(name, d)} {
 		if st, err := os.Stat(path); err == nil && time.Since(st.ModTime()) > time.Minute {
-			now := time.Now()
-			os.Chtimes(path, now, now)
+			if err := s.touch(path); err != nil {
+				return err
+			}
 		}
 	}
+	return nil
 }
 
 // touchBlob marks a blob as just used, so that a garbage collection running
-// now treats it as new and keeps it.
-func (s *Store) touchBlob(d digest.Digest) {
+// now treats it as new and keeps it. A mark that fails fails the operation
+// relying on it: a collection could otherwise sweep the blob.
+func (s *Store) touchBlob(d digest.Digest) error {
+	err := s.touch(s.blobPath(d))
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s: %w", d, ErrBlobUnknown)
+	}
+	return err
+}
+
+// touch sets a file's times to now (a metadata write: WriteFault applies).
+func (s *Store) touch(path string) error {
+	if s.fault != nil {
+		if err := s.fault(); err != nil {
+			return err
+		}
+	}
 	now := time.Now()
-	_ = os.Chtimes(s.blobPath(d), now, now)
+	return os.Chtimes(path, now, now)
 }
 
 // Mount links a blob into name from repository from; with from empty, any
@@ -134,7 +151,7 @@ func (s *Store) DeleteBlob(name string, d digest.Digest) error {
 	if !exists(link) {
 		return fmt.Errorf("%s in %s: %w", d, name, ErrBlobUnknown)
 	}
-	return removeFile(link)
+	return s.removeDurably(link)
 }
 
 // PutBlob streams r into the store as one blob, verifying it against want
@@ -195,7 +212,7 @@ func (s *Store) commitBlob(f *os.File, d digest.Digest) error {
 	}
 	err = os.Link(f.Name(), dst)
 	if errors.Is(err, fs.ErrNotExist) {
-		if err = os.MkdirAll(filepath.Dir(dst), 0o755); err == nil {
+		if err = s.mkdirAll(filepath.Dir(dst)); err == nil {
 			err = os.Link(f.Name(), dst)
 		}
 	}
@@ -207,17 +224,13 @@ func (s *Store) commitBlob(f *os.File, d digest.Digest) error {
 	}
 	s.stats.blobs.Add(1)
 	s.stats.blobBytes.Add(st.Size())
-	if s.fsync {
-		return syncDir(filepath.Dir(dst))
-	}
-	return nil
+	return s.syncDir(filepath.Dir(dst))
 }
 
 // writeBlob stores small bytes (a manifest) as a blob, if not there yet.
 func (s *Store) writeBlob(d digest.Digest, data []byte) error {
 	if _, ok := s.BlobSize(d); ok {
-		s.touchBlob(d)
-		return nil
+		return s.touchBlob(d)
 	}
 	f, err := s.tempWith(data)
 	if err != nil {

@@ -28,6 +28,8 @@ type Usage struct {
 	SharedBlobs       int         `json:"shared_blobs"`       // referenced by two repositories or more
 	SharedBytes       int64       `json:"shared_bytes"`
 	DedupSavedBytes   int64       `json:"dedup_saved_bytes"` // logical minus referenced
+	TempFiles         int         `json:"temp_files"`        // in tmp/: writes in progress, or left by a crash
+	TempBytes         int64       `json:"temp_bytes"`
 }
 
 // DiskUsage walks the store and reports who holds what, and what
@@ -54,7 +56,7 @@ func (s *Store) DiskUsage() (*Usage, error) {
 		revs := s.revisions(name)
 		for _, d := range revs {
 			set[d] = true
-			blobs, _, err := s.references(name, d)
+			blobs, _, _, err := s.references(name, d)
 			if err != nil {
 				continue
 			}
@@ -91,6 +93,10 @@ func (s *Store) DiskUsage() (*Usage, error) {
 			u.SharedBytes += sizes[d]
 		}
 	}
+	s.tempFiles(func(_ string, info os.FileInfo) {
+		u.TempFiles++
+		u.TempBytes += info.Size()
+	})
 	u.UnreferencedBytes = u.PhysicalBytes - u.ReferencedBytes
 	u.DedupSavedBytes = u.LogicalBytes - u.ReferencedBytes
 	sort.Slice(u.Repositories, func(i, j int) bool { return u.Repositories[i].Name < u.Repositories[j].Name })

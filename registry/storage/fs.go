@@ -44,7 +44,7 @@ func (s *Store) commitFile(f *os.File, dst string) error {
 		err = cerr
 	}
 	if err == nil {
-		err = renameInto(f.Name(), dst, s.fsync)
+		err = s.renameInto(f.Name(), dst)
 	}
 	if err != nil {
 		os.Remove(f.Name())
@@ -54,19 +54,37 @@ func (s *Store) commitFile(f *os.File, dst string) error {
 
 // renameInto moves src onto dst atomically, creating dst's parent directory
 // when needed, and makes the new directory entry durable.
-func renameInto(src, dst string, syncDirs bool) error {
+func (s *Store) renameInto(src, dst string) error {
 	dir := filepath.Dir(dst)
 	err := os.Rename(src, dst)
 	if errors.Is(err, fs.ErrNotExist) {
-		if err = os.MkdirAll(dir, 0o755); err != nil {
+		if err = s.mkdirAll(dir); err != nil {
 			return err
 		}
 		err = os.Rename(src, dst)
 	}
-	if err != nil || !syncDirs {
+	if err != nil {
 		return err
 	}
-	return syncDir(dir)
+	return s.syncDir(dir)
+}
+
+// mkdirAll creates dir and its missing parents, and makes each new
+// directory's entry durable by syncing the directory that holds it.
+func (s *Store) mkdirAll(dir string) error {
+	var created []string
+	for d := dir; !exists(d) && d != filepath.Dir(d); d = filepath.Dir(d) {
+		created = append(created, d)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, d := range created {
+		if err := s.syncDir(filepath.Dir(d)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writer returns w, failing writes as the store's WriteFault says.
@@ -112,7 +130,14 @@ func (s *Store) tempWith(data []byte) (*os.File, error) {
 	return f, nil
 }
 
-func syncDir(dir string) error {
+// syncDir makes the entries of a directory durable (unless fsync is off).
+func (s *Store) syncDir(dir string) error {
+	if !s.fsync {
+		return nil
+	}
+	if s.dirSynced != nil {
+		s.dirSynced(dir)
+	}
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
@@ -120,6 +145,34 @@ func syncDir(dir string) error {
 	err = d.Sync()
 	if cerr := d.Close(); err == nil {
 		err = cerr
+	}
+	return err
+}
+
+// removeDurably removes a file (one already gone is not an error) and
+// makes the removal durable by syncing its directory.
+func (s *Store) removeDurably(path string) error {
+	if err := removeFile(path); err != nil {
+		return err
+	}
+	return s.syncParent(path)
+}
+
+// syncDirs syncs each of a set of directories that still exists.
+func (s *Store) syncDirs(dirs map[string]bool) error {
+	for dir := range dirs {
+		if err := s.syncDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// syncParent syncs the directory holding path, unless fsync is off.
+func (s *Store) syncParent(path string) error {
+	err := s.syncDir(filepath.Dir(path))
+	if errors.Is(err, fs.ErrNotExist) { // the directory went with its last entry
+		return nil
 	}
 	return err
 }

@@ -45,28 +45,35 @@ type GCResult struct {
 	FreedBytes       int64        `json:"freed_bytes"`
 	RemovedLinks     int          `json:"removed_links"`
 	RemovedRepos     []string     `json:"removed_repositories"`
+	RemovedTemp      int          `json:"removed_temp_files"` // left by a crash mid-write
+	RemovedTempBytes int64        `json:"removed_temp_bytes"`
 }
 
 // GC marks every blob reachable from a manifest of any repository (image
 // manifests, indexes and their children, referrers), then sweeps the rest.
 // It is safe while the registry serves: see gclock.go for the protocol.
 func (s *Store) GC(opts GCOptions) (*GCResult, error) {
+	if opts.Grace < 0 { // a cutoff in the future would sweep what was just pushed
+		return nil, fmt.Errorf("grace %s: must not be negative", opts.Grace)
+	}
 	res := &GCResult{DryRun: opts.DryRun, Started: time.Now(), DeletedManifests: []GCManifest{}, DeletedBlobs: []GCBlob{}, RemovedRepos: []string{}}
 	cutoff := res.Started.Add(-opts.Grace)
 	repos, err := s.repoDirs()
 	if err != nil {
 		return nil, err
 	}
-	doomed := map[string]map[digest.Digest]bool{}
+	doomed := map[GCManifest]bool{} // a dry run's verdict, left out of the mark
 	if opts.DeleteUntagged {
+		g := &refGraph{s: s, m: map[digest.Digest]refs{}}
 		for _, name := range repos {
-			doomed[name] = s.untagged(name, cutoff)
-			for d := range doomed[name] {
-				res.DeletedManifests = append(res.DeletedManifests, GCManifest{name, d})
-			}
-		}
-		if !opts.DryRun {
-			if err := s.deleteUntagged(doomed, cutoff); err != nil {
+			candidates := s.untaggedManifests(name, cutoff, g)
+			s.hook("untagged-listed")
+			if opts.DryRun {
+				for _, d := range candidates {
+					doomed[GCManifest{name, d}] = true
+					res.DeletedManifests = append(res.DeletedManifests, GCManifest{name, d})
+				}
+			} else if err := s.deleteUntagged(name, candidates, cutoff, g, res); err != nil {
 				return nil, err
 			}
 		}
@@ -74,11 +81,11 @@ func (s *Store) GC(opts GCOptions) (*GCResult, error) {
 	marked := map[digest.Digest]bool{}
 	for _, name := range repos {
 		for _, d := range s.revisions(name) {
-			if doomed[name][d] {
+			if doomed[GCManifest{name, d}] {
 				continue
 			}
 			marked[d] = true
-			blobs, children, err := s.references(name, d)
+			blobs, children, _, err := s.references(name, d)
 			if err != nil {
 				continue // unreadable: its blobs stay unless nothing else holds them
 			}
@@ -120,73 +127,14 @@ func (s *Store) GC(opts GCOptions) (*GCResult, error) {
 			return res, err
 		}
 	}
+	if res.RemovedTemp, res.RemovedTempBytes, err = s.sweepTemp(cutoff, opts.DryRun); err != nil {
+		return res, err
+	}
 	if !opts.DryRun {
 		s.markGCDone()
 	}
 	res.DurationMS = time.Since(res.Started).Milliseconds()
 	return res, nil
-}
-
-// untagged finds the manifests of a repository that no tag reaches —
-// directly, as a child of an index, or as a referrer of a reachable
-// manifest — and that were not stored or pushed again since cutoff.
-func (s *Store) untagged(name string, cutoff time.Time) map[digest.Digest]bool {
-	keep := map[digest.Digest]bool{}
-	var queue []digest.Digest
-	tags, _ := s.Tags(name)
-	for _, t := range tags {
-		if d, _, err := s.ResolveManifest(name, t); err == nil {
-			queue = append(queue, d)
-		}
-	}
-	for len(queue) > 0 {
-		d := queue[0]
-		queue = queue[1:]
-		if keep[d] {
-			continue
-		}
-		keep[d] = true
-		_, children, _ := s.references(name, d)
-		queue = append(queue, children...)
-		queue = append(queue, s.referrerDigests(name, d)...)
-	}
-	doomed := map[digest.Digest]bool{}
-	for _, d := range s.revisions(name) {
-		if st, err := os.Stat(s.revisionPath(name, d)); err == nil && !keep[d] && st.ModTime().Before(cutoff) {
-			doomed[d] = true
-		}
-	}
-	return doomed
-}
-
-// deleteUntagged deletes the doomed manifests under the exclusive lock,
-// re-checking that none was pushed again or tagged meanwhile.
-func (s *Store) deleteUntagged(doomed map[string]map[digest.Digest]bool, cutoff time.Time) error {
-	unlock, err := s.lockGC(true)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	for name, ds := range doomed {
-		tagged := map[digest.Digest]bool{}
-		tags, _ := s.Tags(name)
-		for _, t := range tags {
-			if d, _, err := s.ResolveManifest(name, t); err == nil {
-				tagged[d] = true
-			}
-		}
-		for d := range ds {
-			st, err := os.Stat(s.revisionPath(name, d))
-			if err != nil || tagged[d] || !st.ModTime().Before(cutoff) {
-				delete(ds, d)
-				continue
-			}
-			if err := s.DeleteManifest(name, d); err != nil {
-				return fmt.Errorf("delete untagged %s in %s: %w", d, name, err)
-			}
-		}
-	}
-	return nil
 }
 
 // sweep deletes candidate blobs in batches under the exclusive lock,
@@ -199,6 +147,7 @@ func (s *Store) sweep(candidates []GCBlob, cutoff time.Time, res *GCResult) erro
 		if err != nil {
 			return err
 		}
+		dirs := map[string]bool{}
 		for _, c := range candidates[:n] {
 			path := s.blobPath(c.Digest)
 			st, err := os.Stat(path)
@@ -210,12 +159,17 @@ func (s *Store) sweep(candidates []GCBlob, cutoff time.Time, res *GCResult) erro
 				unlock()
 				return err
 			}
+			dirs[filepath.Dir(path)] = true
 			s.stats.blobs.Add(-1)
 			s.stats.blobBytes.Add(-st.Size())
 			res.DeletedBlobs = append(res.DeletedBlobs, GCBlob{c.Digest, st.Size()})
 			res.FreedBytes += st.Size()
 		}
+		err = s.syncDirs(dirs)
 		unlock()
+		if err != nil {
+			return err
+		}
 		candidates = candidates[n:]
 	}
 	return nil
@@ -230,6 +184,7 @@ func (s *Store) removeDanglingLinks(repos []string) (int, error) {
 	}
 	defer unlock()
 	removed := 0
+	synced := map[string]bool{}
 	for _, name := range repos {
 		for _, alg := range []digest.Algorithm{digest.SHA256, digest.SHA512} {
 			dir := s.layersDir(name) + "/" + alg.String()
@@ -241,11 +196,12 @@ func (s *Store) removeDanglingLinks(repos []string) (int, error) {
 				}
 				if removeFile(dir+"/"+e.Name()) == nil {
 					removed++
+					synced[dir] = true
 				}
 			}
 		}
 	}
-	return removed, nil
+	return removed, s.syncDirs(synced)
 }
 
 // removeEmptyRepos removes the repositories left with no manifest and no
@@ -271,6 +227,13 @@ func (s *Store) removeEmptyRepos(repos []string, cutoff time.Time) ([]string, er
 			}
 		}
 		pruneEmptyDirs(s.repoDir(name), s.reposDir())
+		d := s.repoDir(name)
+		for !exists(d) {
+			d = filepath.Dir(d)
+		}
+		if err := s.syncDir(d); err != nil { // the removals are durable
+			return removed, err
+		}
 		removed = append(removed, name)
 	}
 	return removed, nil

@@ -81,6 +81,9 @@ func ParseManifest(contentType string, body []byte) (*Manifest, error) {
 	if depth := jsonDepth(body); depth > MaxManifestDepth {
 		return nil, fmt.Errorf("JSON nested %d levels deep, more than %d: %w", depth, MaxManifestDepth, ErrManifestInvalid)
 	}
+	if err := checkKeys(body); err != nil {
+		return nil, err
+	}
 	var doc manifestDoc
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("not valid JSON: %v: %w", err, ErrManifestInvalid)

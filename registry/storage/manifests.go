@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -49,8 +49,9 @@ func (s *Store) PutManifest(name, ref, contentType string, body []byte, tags []s
 	defer unlock()
 	newRevision, firstManifest := !exists(s.revisionPath(name, d)), !s.hasManifests(name)
 	if !newRevision { // pushed again: young again to garbage collection
-		now := time.Now()
-		os.Chtimes(s.revisionPath(name, d), now, now)
+		if err := s.touch(s.revisionPath(name, d)); err != nil {
+			return "", nil, err
+		}
 	}
 	if err := s.writeLink(s.revisionPath(name, d), m.MediaType); err != nil {
 		return "", nil, err
@@ -106,7 +107,9 @@ func (s *Store) validateReferences(name string, m *Manifest) error {
 		if size != b.Size {
 			return fmt.Errorf("descriptor of %s says %d bytes, the blob has %d: %w", b.Digest, b.Size, size, ErrManifestInvalid)
 		}
-		s.touchBlob(b.Digest)
+		if err := s.touchBlob(b.Digest); err != nil {
+			return err
+		}
 	}
 	for _, c := range m.Manifests {
 		if !exists(s.revisionPath(name, c.Digest)) {
@@ -115,7 +118,9 @@ func (s *Store) validateReferences(name string, m *Manifest) error {
 		if size, ok := s.BlobSize(c.Digest); ok && size != c.Size {
 			return fmt.Errorf("descriptor of %s says %d bytes, the manifest has %d: %w", c.Digest, c.Size, size, ErrManifestInvalid)
 		}
-		s.touchBlob(c.Digest)
+		if err := s.touchBlob(c.Digest); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -176,21 +181,43 @@ func (s *Store) DeleteManifest(name string, d digest.Digest) error {
 	}
 	for _, t := range tags {
 		if td, _, err := s.ResolveManifest(name, t); err == nil && td == d {
-			if err := removeFile(s.tagPath(name, t)); err != nil {
+			if err := s.removeDurably(s.tagPath(name, t)); err != nil {
 				return err
 			}
 		}
 	}
+	var subject digest.Digest
 	if m, err := ParseManifest(mt, body); err == nil && m.Subject != nil {
-		if err := removeFile(s.referrerPath(name, m.Subject.Digest, d)); err != nil {
+		subject = m.Subject.Digest
+	}
+	return s.unlinkManifest(name, d, subject, nil)
+}
+
+// unlinkManifest removes a manifest's entry in its subject's referrers
+// (subject "" for none) and its revision link, durably: the directories
+// are synced now, or added to toSync for the caller to sync once for many.
+// The caller holds the repository's lock and has dealt with the tags.
+func (s *Store) unlinkManifest(name string, d, subject digest.Digest, toSync map[string]bool) error {
+	syncParent := s.syncParent
+	if toSync != nil {
+		syncParent = func(path string) error { toSync[filepath.Dir(path)] = true; return nil }
+	}
+	if subject != "" {
+		if err := removeFile(s.referrerPath(name, subject, d)); err != nil {
 			return err
 		}
-		pruneEmptyDirs(s.referrersDir(name, m.Subject.Digest), s.repoDir(name))
+		if err := syncParent(s.referrerPath(name, subject, d)); err != nil {
+			return err
+		}
+		pruneEmptyDirs(s.referrersDir(name, subject), s.repoDir(name))
 	}
 	if err := os.Remove(s.revisionPath(name, d)); err != nil {
 		if errors.Is(err, fs.ErrNotExist) { // a concurrent delete won
 			return fmt.Errorf("manifest %s in %s: %w", d, name, ErrManifestUnknown)
 		}
+		return err
+	}
+	if err := syncParent(s.revisionPath(name, d)); err != nil {
 		return err
 	}
 	s.stats.manifests.Add(-1)

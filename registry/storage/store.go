@@ -33,6 +33,8 @@ type Store struct {
 	repoLocks keyedMutex              // serialises manifest and tag changes per repository
 	stats     counters
 	manifests manifestCache
+	gcHook    func(event string) // tests: where a collection stands
+	dirSynced func(dir string)   // tests: which directories were synced
 }
 
 // Open prepares the tree under root and returns a Store.

@@ -13,6 +13,11 @@ import (
 // Tag points tag at the manifest d, replacing the tag file atomically:
 // concurrent pushes of one tag end with one of the values, never a mix.
 func (s *Store) Tag(name, tag string, d digest.Digest) error {
+	release, err := s.lockGC(false) // a collection decides what tags reach under the exclusive lock
+	if err != nil {
+		return err
+	}
+	defer release()
 	unlock := s.repoLocks.lock(name)
 	defer unlock()
 	return s.writeLink(s.tagPath(name, tag), d.String())
@@ -26,7 +31,7 @@ func (s *Store) DeleteTag(name, tag string) error {
 	if !exists(path) {
 		return fmt.Errorf("tag %s in %s: %w", tag, name, ErrManifestUnknown)
 	}
-	return removeFile(path)
+	return s.removeDurably(path)
 }
 
 // Tags lists the repository's tags in lexical order.

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -216,24 +217,15 @@ func (s *Store) FinishUpload(name, id string, want digest.Digest, start, length 
 	}
 	defer st.mu.Unlock()
 	if r != nil {
-		if _, err := s.appendLocked(id, st, start, length, r); err != nil {
+		undo := s.mark(id, st)
+		if err := s.appendAndVerify(id, st, want, start, length, r); err != nil {
+			undo() // a failed close keeps the session as it was: the client may retry
 			return st.size, err
 		}
+	} else if err := s.verify(id, st, want); err != nil {
+		return st.size, err
 	}
-	dataPath := filepath.Join(s.uploadDir(id), "data")
-	h := st.h
-	if want.Algorithm().String() != st.info.Algorithm {
-		tmp := &uploadState{info: st.info}
-		tmp.info.Algorithm = want.Algorithm().String()
-		if err := s.rehash(id, tmp); err != nil {
-			return st.size, err
-		}
-		h = tmp.h
-	}
-	if got := digest.NewDigest(want.Algorithm(), h); got != want {
-		return st.size, fmt.Errorf("computed %s, client said %s: %w", got, want, ErrDigestInvalid)
-	}
-	f, err := os.OpenFile(dataPath, os.O_RDWR, 0)
+	f, err := os.OpenFile(filepath.Join(s.uploadDir(id), "data"), os.O_RDWR, 0)
 	if err != nil {
 		return st.size, err
 	}
@@ -245,6 +237,54 @@ func (s *Store) FinishUpload(name, id string, want digest.Digest, start, length 
 	}
 	s.dropSession(id, st)
 	return st.size, nil
+}
+
+func (s *Store) appendAndVerify(id string, st *uploadState, want digest.Digest, start, length int64, r io.Reader) error {
+	if _, err := s.appendLocked(id, st, start, length, r); err != nil {
+		return err
+	}
+	return s.verify(id, st, want)
+}
+
+// verify checks the session's bytes against the digest the client gave.
+func (s *Store) verify(id string, st *uploadState, want digest.Digest) error {
+	h := st.h
+	if want.Algorithm().String() != st.info.Algorithm {
+		tmp := &uploadState{info: st.info}
+		tmp.info.Algorithm = want.Algorithm().String()
+		if err := s.rehash(id, tmp); err != nil {
+			return err
+		}
+		h = tmp.h
+	}
+	if got := digest.NewDigest(want.Algorithm(), h); got != want {
+		return fmt.Errorf("computed %s, client said %s: %w", got, want, ErrDigestInvalid)
+	}
+	return nil
+}
+
+// mark remembers where a session stands (its size and running hash) and
+// returns a function that takes it back there.
+func (s *Store) mark(id string, st *uploadState) func() {
+	size := st.size
+	var saved []byte
+	if m, ok := st.h.(encoding.BinaryMarshaler); ok {
+		saved, _ = m.MarshalBinary()
+	}
+	return func() {
+		if st.size == size && st.h != nil {
+			return
+		}
+		if os.Truncate(filepath.Join(s.uploadDir(id), "data"), size) != nil {
+			st.h, st.size = nil, -1 // rebuilt from the file on next use
+			return
+		}
+		st.size = size
+		st.h = newHash(digest.Algorithm(st.info.Algorithm))
+		if u, ok := st.h.(encoding.BinaryUnmarshaler); !ok || saved == nil || u.UnmarshalBinary(saved) != nil {
+			st.h = nil
+		}
+	}
 }
 
 // CancelUpload ends a session and deletes its data.
@@ -264,58 +304,4 @@ func (s *Store) dropSession(id string, st *uploadState) {
 	delete(s.uploads, id)
 	s.mu.Unlock()
 	os.RemoveAll(s.uploadDir(id))
-}
-
-// CleanUploads removes sessions untouched for longer than maxAge and temp
-// files older than maxAge. It returns how many sessions it removed.
-func (s *Store) CleanUploads(maxAge time.Duration) (int, error) {
-	cutoff := time.Now().Add(-maxAge)
-	entries, err := os.ReadDir(s.uploadsDir())
-	if err != nil {
-		return 0, err
-	}
-	removed := 0
-	for _, e := range entries {
-		dir := s.uploadDir(e.Name())
-		if !lastTouched(dir).Before(cutoff) {
-			continue
-		}
-		s.mu.Lock()
-		st := s.uploads[e.Name()]
-		s.mu.Unlock()
-		if st != nil && !st.mu.TryLock() {
-			continue // in use right now
-		}
-		if st != nil {
-			st.gone = true
-			s.mu.Lock()
-			delete(s.uploads, e.Name())
-			s.mu.Unlock()
-		}
-		if os.RemoveAll(dir) == nil {
-			removed++
-		}
-		if st != nil {
-			st.mu.Unlock()
-		}
-	}
-	if tmps, err := os.ReadDir(s.tmpDir()); err == nil {
-		for _, e := range tmps {
-			if info, err := e.Info(); err == nil && info.ModTime().Before(cutoff) {
-				os.Remove(filepath.Join(s.tmpDir(), e.Name()))
-			}
-		}
-	}
-	return removed, nil
-}
-
-// lastTouched is the newest modification time of a session's files.
-func lastTouched(dir string) time.Time {
-	var t time.Time
-	for _, name := range []string{"", "info", "data"} {
-		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && st.ModTime().After(t) {
-			t = st.ModTime()
-		}
-	}
-	return t
 }

@@ -71,15 +71,18 @@ func (s *Store) eachBlob(fn func(d digest.Digest, info os.FileInfo)) error {
 }
 
 // references returns what a stored manifest points at: its blobs (config
-// and layers, or nothing for an index) and its child manifests.
-func (s *Store) references(name string, d digest.Digest) (blobs, children []digest.Digest, err error) {
+// and layers, or nothing for an index), its child manifests and its subject.
+func (s *Store) references(name string, d digest.Digest) (blobs, children []digest.Digest, subject digest.Digest, err error) {
 	body, mt, _, err := s.GetManifest(name, d.String())
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	m, err := ParseManifest(mt, body)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
+	}
+	if m.Subject != nil {
+		subject = m.Subject.Digest
 	}
 	if m.Config != nil {
 		blobs = append(blobs, m.Config.Digest)
@@ -92,7 +95,7 @@ func (s *Store) references(name string, d digest.Digest) (blobs, children []dige
 	for _, c := range m.Manifests {
 		children = append(children, c.Digest)
 	}
-	return blobs, children, nil
+	return blobs, children, subject, nil
 }
 
 // referrerDigests lists the manifests recorded as referrers of subject.
