@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"io"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/layerlab/layerlab/registry/accesslog"
 	"github.com/layerlab/layerlab/registry/config"
+	"github.com/layerlab/layerlab/registry/server"
 )
 
 // BenchmarkManifestGet measures the handler chain on manifest GETs with the
@@ -25,7 +26,7 @@ func BenchmarkManifestGet(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			srv, err := New(cfg, log)
+			srv, err := server.New(cfg, log)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -1,8 +1,7 @@
-package server
+package server_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,20 +9,14 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/layerlab/layerlab/registry/accesslog"
 	"github.com/layerlab/layerlab/registry/config"
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 )
 
 func handlerWith(t *testing.T, edit func(*config.Config)) http.Handler {
 	t.Helper()
-	cfg := config.Defaults()
-	cfg.Root = t.TempDir()
-	edit(&cfg)
-	log, _ := accesslog.New(io.Discard, "error", "json")
-	srv, err := New(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	o := registrytest.Options{Config: edit}
+	srv, _ := registrytest.NewServer(t, registrytest.Config(t, o), o)
 	return srv.Handler()
 }
 

@@ -1,8 +1,7 @@
-package server
+package server_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,62 +20,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
-	"github.com/layerlab/layerlab/registry/accesslog"
-	"github.com/layerlab/layerlab/registry/config"
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 )
 
-// syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// lines decodes the JSON log lines written so far.
-func (s *syncBuffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(s.String()), "\n") {
-		if l == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line is not JSON: %q: %v", l, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 // newTestServer starts the registry with a JSON logger at the given level.
-func newTestServer(t *testing.T, level string) (*httptest.Server, *syncBuffer, string) {
+func newTestServer(t *testing.T, level string) (*httptest.Server, *registrytest.LogBuffer, string) {
 	t.Helper()
-	cfg := config.Defaults()
-	cfg.Root = t.TempDir()
-	logs := &syncBuffer{}
-	log, err := accesslog.New(logs, level, "json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	return ts, logs, cfg.Root
+	r := registrytest.New(t, registrytest.Options{LogLevel: level})
+	return r.Server, r.Logs, r.Root
 }
 
 // exchange is one request as the client saw it.
@@ -154,7 +105,7 @@ func TestAccessLogOfPushAndPull(t *testing.T) {
 	var access []map[string]any
 	for i := 0; i < 100; i++ {
 		access = access[:0]
-		for _, l := range logs.lines(t) {
+		for _, l := range logs.Lines(t) {
 			if l["msg"] == "request" {
 				access = append(access, l)
 			}
@@ -277,12 +228,12 @@ func TestLearnerEventsOfDerivedPush(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := len(logs.lines(t))
+	start := len(logs.Lines(t))
 	if err := remote.Write(appRef, app); err != nil {
 		t.Fatal(err)
 	}
 	baseLayers := layerDigests(t, base)
-	events := logs.lines(t)[start:]
+	events := logs.Lines(t)[start:]
 	reused := map[string]bool{}
 	var pushed map[string]any
 	for _, e := range events {
@@ -311,11 +262,11 @@ func TestLearnerEventsOfDerivedPush(t *testing.T) {
 		t.Errorf("manifest_pushed message %q", msg)
 	}
 	// Pushing the same image again uploads nothing: every blob already exists.
-	start = len(logs.lines(t))
+	start = len(logs.Lines(t))
 	if err := remote.Write(appRef, app); err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range logs.lines(t)[start:] {
+	for _, e := range logs.Lines(t)[start:] {
 		if e["event"] == "upload_started" || e["event"] == "blob_committed" {
 			t.Errorf("re-push uploaded a blob: %v", e)
 		}
@@ -382,7 +333,7 @@ func TestVerboseAccessLineShowsProtocolHeadersNotCredentials(t *testing.T) {
 	resp.Body.Close()
 	var line map[string]any
 	for i := 0; i < 100 && line == nil; i++ {
-		for _, l := range logs.lines(t) {
+		for _, l := range logs.Lines(t) {
 			if l["msg"] == "request" {
 				line = l
 			}
