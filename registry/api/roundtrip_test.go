@@ -28,6 +28,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"github.com/opencontainers/go-digest"
+
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 )
 
 // exchange is one request a client made, as seen on the wire.
@@ -66,23 +68,9 @@ func (w *wire) take() []exchange {
 	return out
 }
 
-func (r *reg) ref(s string) name.Reference {
-	r.t.Helper()
-	ref, err := name.ParseReference(r.host()+"/"+s, name.Insecure)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return ref
-}
+func (r *reg) ref(s string) name.Reference { r.t.Helper(); return r.kit.Ref(r.t, s) }
 
-func (r *reg) repo(s string) name.Repository {
-	r.t.Helper()
-	repo, err := name.NewRepository(r.host()+"/"+s, name.Insecure)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return repo
-}
+func (r *reg) repo(s string) name.Repository { r.t.Helper(); return r.kit.Repo(r.t, s) }
 
 func must[T any](t *testing.T) func(T, error) T {
 	return func(v T, err error) T {
@@ -355,7 +343,7 @@ func TestRoundTripSHA512ByHand(t *testing.T) {
 		return digest.Digest("sha512:" + hex.EncodeToString(s[:]))
 	}
 	cfg := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
-	layer := randomBytes(t, 30000)
+	layer := registrytest.RandomBytes(t, 30000)
 	cd, ld := sum(cfg), sum(layer)
 	if cd != digest.SHA512.FromBytes(cfg) {
 		t.Fatal("digest helpers disagree")

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 )
 
 // startSession opens an upload session and checks the answer.
@@ -44,7 +46,7 @@ func withQuery(loc, kv string) string {
 
 func TestUploadSessionLifecycle(t *testing.T) {
 	r := newReg(t, nil)
-	data := randomBytes(t, 3000)
+	data := registrytest.RandomBytes(t, 3000)
 	d := digest.FromBytes(data)
 	loc := r.startSession("lab/app", "")
 
@@ -119,7 +121,7 @@ func TestUploadCloseWithoutFinalChunk(t *testing.T) {
 	r := newReg(t, nil)
 	for _, size := range []int{0, 1, 2500} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
-			data := randomBytes(t, size)
+			data := registrytest.RandomBytes(t, size)
 			d := digest.FromBytes(data)
 			loc := r.startSession("lab/app", "")
 			if size > 0 {
@@ -140,7 +142,7 @@ func TestUploadCloseWithoutFinalChunk(t *testing.T) {
 
 func TestUploadWholeBlobInPut(t *testing.T) {
 	r := newReg(t, nil)
-	data := randomBytes(t, 700)
+	data := registrytest.RandomBytes(t, 700)
 	d := digest.FromBytes(data)
 	loc := r.startSession("lab/app", "")
 	res := r.do("PUT", withQuery(loc, "digest="+d.String()), data, hdr("Content-Type", "application/octet-stream"))
@@ -153,7 +155,7 @@ func TestUploadWholeBlobInPut(t *testing.T) {
 
 func TestUploadStreamedChunks(t *testing.T) {
 	r := newReg(t, nil)
-	data := randomBytes(t, 5000)
+	data := registrytest.RandomBytes(t, 5000)
 	d := digest.FromBytes(data)
 	loc := r.startSession("lab/app", "")
 	for i, end := range []int{1234, 1235, 4000, 5000} {
@@ -219,7 +221,7 @@ func TestUploadUnknownSessions(t *testing.T) {
 
 func TestUploadSHA512(t *testing.T) {
 	r := newReg(t, nil)
-	data := randomBytes(t, 4000)
+	data := registrytest.RandomBytes(t, 4000)
 	d := digest.SHA512.FromBytes(data)
 	loc := r.startSession("lab/app", "?digest-algorithm=sha512")
 	res := r.patch(loc, "0-1999", data[:2000])
@@ -259,7 +261,7 @@ func TestUploadSHA512(t *testing.T) {
 func TestUploadResumesAfterRestart(t *testing.T) {
 	root := t.TempDir()
 	r1 := newRegAt(t, root, nil)
-	data := randomBytes(t, 3000)
+	data := registrytest.RandomBytes(t, 3000)
 	d := digest.FromBytes(data)
 	loc := r1.startSession("lab/app", "")
 	res := r1.patch(loc, "0-1199", data[:1200])
@@ -285,7 +287,7 @@ func TestUploadResumesAfterRestart(t *testing.T) {
 
 func TestMount(t *testing.T) {
 	r := newReg(t, nil)
-	data := randomBytes(t, 2048)
+	data := registrytest.RandomBytes(t, 2048)
 	d := r.pushBlob("lab/base", data)
 	absent := digest.FromString("absent")
 	cases := []struct {
