@@ -3,9 +3,7 @@ package storage_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,9 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"github.com/opencontainers/go-digest"
 
-	"github.com/layerlab/layerlab/registry/accesslog"
-	"github.com/layerlab/layerlab/registry/config"
-	"github.com/layerlab/layerlab/registry/server"
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 	"github.com/layerlab/layerlab/registry/storage"
 )
 
@@ -34,30 +30,16 @@ type lab struct {
 	url   string
 	root  string
 	store *storage.Store
+	reg   *registrytest.Registry
 }
 
 func newLab(t *testing.T, root string) *lab {
 	t.Helper()
-	cfg := config.Defaults()
-	cfg.Root = root
-	log, _ := accesslog.New(io.Discard, "error", "json")
-	srv, err := server.New(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	return &lab{t: t, url: ts.URL, root: root, store: srv.Store()}
+	r := registrytest.New(t, registrytest.Options{Root: root})
+	return &lab{t: t, url: r.URL, root: root, store: r.Store, reg: r}
 }
 
-func (l *lab) ref(s string) name.Reference {
-	l.t.Helper()
-	r, err := name.ParseReference(strings.TrimPrefix(l.url, "http://")+"/"+s, name.Insecure)
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	return r
-}
+func (l *lab) ref(s string) name.Reference { l.t.Helper(); return l.reg.Ref(l.t, s) }
 
 func (l *lab) push(ref string, img v1.Image) {
 	l.t.Helper()
@@ -137,7 +119,7 @@ func TestGCWhilePushing(t *testing.T) {
 	}
 	garbage := imageBlobs(t, junk)
 	for i := 0; i < 3; i++ {
-		b := randomBytes(t, 10000+i)
+		b := registrytest.RandomBytes(t, 10000+i)
 		d := digest.FromBytes(b)
 		if _, err := l.store.PutBlob("lab/orphans", d, int64(len(b)), strings.NewReader(string(b))); err != nil {
 			t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 	"github.com/layerlab/layerlab/registry/storage"
 )
 
@@ -23,7 +24,7 @@ type image struct {
 // subject when subject is not nil) under ref, a tag or "" for by digest.
 func putImage(t *testing.T, s *storage.Store, repo, ref string, subject *image) image {
 	t.Helper()
-	cfg, layer := randomBytes(t, 64), randomBytes(t, 256)
+	cfg, layer := registrytest.RandomBytes(t, 64), registrytest.RandomBytes(t, 256)
 	im := image{cfg: digest.FromBytes(cfg), layer: digest.FromBytes(layer)}
 	for _, b := range [][]byte{cfg, layer} {
 		if _, err := s.PutBlob(repo, digest.FromBytes(b), int64(len(b)), bytes.NewReader(b)); err != nil {
@@ -192,7 +193,7 @@ func TestGCUntaggedDeletesInBatches(t *testing.T) {
 // just pushed: it is refused.
 func TestGCRefusesNegativeGrace(t *testing.T) {
 	s := open(t, t.TempDir())
-	b := randomBytes(t, 100)
+	b := registrytest.RandomBytes(t, 100)
 	d := digest.FromBytes(b)
 	if _, err := s.PutBlob("lab/x", d, int64(len(b)), bytes.NewReader(b)); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package storage_test
 
 import (
 	"bytes"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 	"github.com/layerlab/layerlab/registry/storage"
 )
 
@@ -26,29 +26,6 @@ func open(t *testing.T, root string) *storage.Store {
 		t.Fatal(err)
 	}
 	return s
-}
-
-func randomBytes(t *testing.T, n int) []byte {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// leftovers lists the files in the store's tmp directory.
-func leftovers(t *testing.T, root string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(filepath.Join(root, "tmp"))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range entries {
-		out = append(out, e.Name())
-	}
-	return out
 }
 
 // run calls fn from n goroutines at once and returns their errors.
@@ -99,7 +76,7 @@ const n = 16
 func TestConcurrentPushesOfOneBlob(t *testing.T) {
 	root := t.TempDir()
 	s := open(t, root)
-	data := randomBytes(t, 300<<10)
+	data := registrytest.RandomBytes(t, 300<<10)
 	d := digest.FromBytes(data)
 
 	// Monolithic, into one repository and into sixteen.
@@ -136,7 +113,7 @@ func TestConcurrentPushesOfOneBlob(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("%d blob files, want exactly 1: %v", len(files), files)
 	}
-	if l := leftovers(t, root); len(l) != 0 {
+	if l := registrytest.TempFiles(t, root); len(l) != 0 {
 		t.Fatalf("temp files left: %v", l)
 	}
 	if ups, _ := os.ReadDir(filepath.Join(root, "uploads")); len(ups) != 0 {
@@ -162,7 +139,7 @@ func manifest(cfg, layer digest.Digest, cfgSize, layerSize int64, note string) [
 func TestConcurrentPushesOfOneTag(t *testing.T) {
 	root := t.TempDir()
 	s := open(t, root)
-	cfg, layer := []byte(`{"os":"linux"}`), randomBytes(t, 1000)
+	cfg, layer := []byte(`{"os":"linux"}`), registrytest.RandomBytes(t, 1000)
 	cd, ld := digest.FromBytes(cfg), digest.FromBytes(layer)
 	for _, b := range [][]byte{cfg, layer} {
 		if _, err := s.PutBlob("lab/app", digest.FromBytes(b), int64(len(b)), bytes.NewReader(b)); err != nil {
@@ -209,7 +186,7 @@ func TestConcurrentPushesOfOneTag(t *testing.T) {
 	if err != nil || !slices.Equal(tags, []string{"also", "latest", "moved"}) {
 		t.Fatalf("tags %v, %v", tags, err)
 	}
-	if l := leftovers(t, root); len(l) != 0 {
+	if l := registrytest.TempFiles(t, root); len(l) != 0 {
 		t.Fatalf("temp files left: %v", l)
 	}
 	if st := s.Stats(); st.Manifests != n || st.Repositories != 1 || st.Blobs != n+2 {
@@ -287,7 +264,7 @@ func TestUploadSurvivesRestart(t *testing.T) {
 	for _, alg := range []digest.Algorithm{digest.SHA256, digest.SHA512} {
 		t.Run(alg.String(), func(t *testing.T) {
 			root := t.TempDir()
-			data := randomBytes(t, 5000)
+			data := registrytest.RandomBytes(t, 5000)
 			want := alg.FromBytes(data)
 			s1 := open(t, root)
 			id, err := s1.StartUpload("lab/app", alg)
@@ -340,7 +317,7 @@ func TestPutBlobRejectsWrongContent(t *testing.T) {
 	if _, err := s.StatBlob("lab/app", d); !errors.Is(err, storage.ErrBlobUnknown) {
 		t.Fatalf("rejected blob is visible: %v", err)
 	}
-	if l := leftovers(t, root); len(l) != 0 {
+	if l := registrytest.TempFiles(t, root); len(l) != 0 {
 		t.Fatalf("temp files left after rejections: %v", l)
 	}
 	// A failing disk leaves no temp file and no blob.
@@ -355,7 +332,7 @@ func TestPutBlobRejectsWrongContent(t *testing.T) {
 	if _, err := s.StatBlob("lab/app", d); !errors.Is(err, storage.ErrBlobUnknown) {
 		t.Fatalf("blob visible after a failed write: %v", err)
 	}
-	if l := leftovers(t, root); len(l) != 0 {
+	if l := registrytest.TempFiles(t, root); len(l) != 0 {
 		t.Fatalf("temp files left after a failed write: %v", l)
 	}
 }
