@@ -11,6 +11,7 @@ import (
 // nor the API, and nothing imports the command. It reads what every
 // package depends on, directly or not, from `go list -deps`.
 func TestImportBoundaries(t *testing.T) {
+	t.Parallel()
 	const mod = "github.com/layerlab/layerlab/registry"
 	storeForbidden := []string{mod + "/api", mod + "/accesslog", mod + "/server", mod + "/auth", mod + "/metrics",
 		"net/http", "github.com/sirupsen/logrus"}

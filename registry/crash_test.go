@@ -65,6 +65,7 @@ type openUpload struct {
 // that no partial object is served, and that interrupted uploads are
 // resumable or cleanly unknown.
 func TestCrashSafety(t *testing.T) {
+	t.Parallel()
 	const cycles = 50
 	bin := buildBinary(t)
 	root := t.TempDir()

@@ -24,6 +24,7 @@ func runCmd(t *testing.T, args ...string) (int, string, string) {
 }
 
 func TestCommands(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		args       []string
 		code       int
@@ -57,6 +58,7 @@ func TestCommands(t *testing.T) {
 }
 
 func TestHealthcheck(t *testing.T) {
+	t.Parallel()
 	status := http.StatusOK
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/readyz" {
@@ -81,6 +83,7 @@ func TestHealthcheck(t *testing.T) {
 }
 
 func TestGCAndDU(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	s, err := storage.Open(root, storage.Options{})
 	if err != nil {
@@ -141,6 +144,7 @@ func TestGCAndDU(t *testing.T) {
 // "registry --help" and "registry -h" print the usage with the list of
 // commands (run has a branch for it).
 func TestTopLevelHelpShowsCommands(t *testing.T) {
+	t.Parallel()
 	for _, arg := range []string{"--help", "-h"} {
 		code, out, errOut := runCmd(t, arg)
 		if code != 0 || !strings.Contains(out+errOut, "registry gc") || !strings.Contains(out+errOut, "registry du") {
@@ -152,6 +156,7 @@ func TestTopLevelHelpShowsCommands(t *testing.T) {
 // TestCommandFlags pins the flags each command's help lists: a command
 // takes only the flags it uses.
 func TestCommandFlags(t *testing.T) {
+	t.Parallel()
 	serve := []string{"addr", "auth-anonymous-pull", "auth-htpasswd", "auth-realm", "auth-rules", "auth-token-issuer",
 		"auth-token-keys", "auth-token-realm", "auth-token-service", "auth-token-signing-key", "auth-token-ttl",
 		"chunk-min-length", "cors-origins", "debug-addr", "delete-enabled", "gc-grace", "gc-interval", "header-timeout",

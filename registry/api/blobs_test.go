@@ -13,6 +13,7 @@ import (
 )
 
 func TestBlobGetHead(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	data := registrytest.RandomBytes(t, 1000)
 	d := r.pushBlob("lab/app", data)
@@ -70,6 +71,7 @@ func TestBlobGetHead(t *testing.T) {
 }
 
 func TestBlobDelete(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	data := registrytest.RandomBytes(t, 100)
 	d := r.pushBlob("lab/app", data)
@@ -91,6 +93,7 @@ func TestBlobDelete(t *testing.T) {
 }
 
 func TestMonolithicUpload(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	data := registrytest.RandomBytes(t, 3000)
 	cases := []struct {

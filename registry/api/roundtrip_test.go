@@ -121,6 +121,7 @@ func checkPulledImage(t *testing.T, ref name.Reference, img v1.Image, opts ...re
 }
 
 func TestRoundTripImages(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	cases := []struct {
 		name string
@@ -156,6 +157,7 @@ func TestRoundTripImages(t *testing.T) {
 }
 
 func TestRoundTripIndexes(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	inner := must[v1.ImageIndex](t)(random.Index(256, 1, 2))
 	cases := []struct {
@@ -217,6 +219,7 @@ func blobsOf(t *testing.T, img v1.Image) map[v1.Hash][]byte {
 }
 
 func TestRoundTripChunkedUploadByHand(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	img := must[v1.Image](t)(random.Image(40000, 2))
 	for h, b := range blobsOf(t, img) {
@@ -248,6 +251,7 @@ func TestRoundTripChunkedUploadByHand(t *testing.T) {
 }
 
 func TestRoundTripStreamedLayer(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	content := tarOf(t, "etc/motd", bytes.Repeat([]byte("streamed layer content "), 5000))
 	sl := stream.NewLayer(io.NopCloser(bytes.NewReader(content)))
@@ -281,6 +285,7 @@ func TestRoundTripStreamedLayer(t *testing.T) {
 }
 
 func TestRoundTripMountBetweenRepositories(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	base := must[v1.Image](t)(random.Image(64<<10, 2))
 	baseRef := r.ref("lab/base:1.0")
@@ -337,6 +342,7 @@ func TestRoundTripMountBetweenRepositories(t *testing.T) {
 }
 
 func TestRoundTripSHA512ByHand(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	sum := func(b []byte) digest.Digest {
 		s := sha512.Sum512(b)
@@ -383,6 +389,7 @@ func TestRoundTripSHA512ByHand(t *testing.T) {
 }
 
 func TestRoundTripReferrers(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	subject := must[v1.Image](t)(random.Image(512, 1))
 	subjRef := r.ref("lab/app:v1")
@@ -443,6 +450,7 @@ func TestRoundTripReferrers(t *testing.T) {
 }
 
 func TestRoundTripTagsAndDeletes(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	img := must[v1.Image](t)(random.Image(256, 1))
 	v1Ref := r.ref("lab/app:v1")
@@ -483,6 +491,7 @@ func TestRoundTripTagsAndDeletes(t *testing.T) {
 }
 
 func TestRoundTripPagination(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	img := must[v1.Image](t)(random.Image(128, 1))
 	var want []string

@@ -11,6 +11,7 @@ import (
 // ids in every position of every route, and proves nothing outside the
 // storage root is read, written or created.
 func TestPathTraversal(t *testing.T) {
+	t.Parallel()
 	parent := t.TempDir()
 	root := filepath.Join(parent, "root")
 	secret := filepath.Join(parent, "secret")

@@ -45,6 +45,7 @@ func withQuery(loc, kv string) string {
 }
 
 func TestUploadSessionLifecycle(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	data := registrytest.RandomBytes(t, 3000)
 	d := digest.FromBytes(data)
@@ -118,6 +119,7 @@ func TestUploadSessionLifecycle(t *testing.T) {
 }
 
 func TestUploadCloseWithoutFinalChunk(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	for _, size := range []int{0, 1, 2500} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
@@ -141,6 +143,7 @@ func TestUploadCloseWithoutFinalChunk(t *testing.T) {
 }
 
 func TestUploadWholeBlobInPut(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	data := registrytest.RandomBytes(t, 700)
 	d := digest.FromBytes(data)
@@ -154,6 +157,7 @@ func TestUploadWholeBlobInPut(t *testing.T) {
 }
 
 func TestUploadStreamedChunks(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	data := registrytest.RandomBytes(t, 5000)
 	d := digest.FromBytes(data)
@@ -174,6 +178,7 @@ func TestUploadStreamedChunks(t *testing.T) {
 }
 
 func TestUploadCancel(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	loc := r.startSession("lab/app", "")
 	res := r.patch(loc, "0-2", []byte("abc"))
@@ -193,6 +198,7 @@ func TestUploadCancel(t *testing.T) {
 }
 
 func TestUploadUnknownSessions(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	loc := r.startSession("lab/app", "")
 	id := loc[strings.LastIndex(loc, "/")+1:]
@@ -220,6 +226,7 @@ func TestUploadUnknownSessions(t *testing.T) {
 }
 
 func TestUploadSHA512(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	data := registrytest.RandomBytes(t, 4000)
 	d := digest.SHA512.FromBytes(data)
@@ -259,6 +266,7 @@ func TestUploadSHA512(t *testing.T) {
 }
 
 func TestUploadResumesAfterRestart(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	r1 := newRegAt(t, root, nil)
 	data := registrytest.RandomBytes(t, 3000)
@@ -286,6 +294,7 @@ func TestUploadResumesAfterRestart(t *testing.T) {
 }
 
 func TestMount(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	data := registrytest.RandomBytes(t, 2048)
 	d := r.pushBlob("lab/base", data)

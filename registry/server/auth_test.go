@@ -75,6 +75,7 @@ func pull(ts *httptest.Server, repo string, a authn.Authenticator) error {
 func basic(u string) authn.Authenticator { return &authn.Basic{Username: u, Password: u + "-pw"} }
 
 func TestBasicAuthAndRules(t *testing.T) {
+	t.Parallel()
 	ts, logs := authServer(t, false)
 	// The login flow: /v2/ challenges, then accepts good credentials.
 	resp, err := http.Get(ts.URL + "/v2/")

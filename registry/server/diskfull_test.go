@@ -24,6 +24,7 @@ import (
 // body, the log says why, what was stored before stays intact, and pushes
 // work again once space is back.
 func TestDiskFull(t *testing.T) {
+	t.Parallel()
 	t.Run("tmpfs", func(t *testing.T) {
 		root := t.TempDir()
 		if err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", root).Run(); err != nil {
@@ -132,6 +133,7 @@ func diskFull(t *testing.T, root string, mounted bool) {
 // permission error answers 503 with an OCI error saying so; nothing stored
 // is touched and writes work again when the fault clears.
 func TestReadOnlyOrForbiddenStorage(t *testing.T) {
+	t.Parallel()
 	for _, errno := range []syscall.Errno{syscall.EROFS, syscall.EACCES} {
 		t.Run(errno.Error(), func(t *testing.T) {
 			var broken atomic.Bool

@@ -21,6 +21,7 @@ func handlerWith(t *testing.T, edit func(*config.Config)) http.Handler {
 }
 
 func TestUploadSessionsPerClientAreBounded(t *testing.T) {
+	t.Parallel()
 	h := handlerWith(t, func(c *config.Config) { c.MaxUploads = 3 })
 	start := func(addr string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest("POST", "/v2/lab/up/blobs/uploads/", nil)
@@ -46,6 +47,7 @@ func TestUploadSessionsPerClientAreBounded(t *testing.T) {
 }
 
 func TestCORS(t *testing.T) {
+	t.Parallel()
 	off := handlerWith(t, func(c *config.Config) {})
 	req := httptest.NewRequest("GET", "/v2/", nil)
 	req.Header.Set("Origin", "https://ui.example")
@@ -80,6 +82,7 @@ func TestCORS(t *testing.T) {
 // TestUploadSessionLimitHoldsUnderConcurrency: 400 sessions started at
 // once by one address open exactly the limit's worth.
 func TestUploadSessionLimitHoldsUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	const limit = 20
 	h := handlerWith(t, func(c *config.Config) { c.MaxUploads = limit })
 	var accepted, refused atomic.Int64

@@ -73,6 +73,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 func TestAccessLogOfPushAndPull(t *testing.T) {
+	t.Parallel()
 	ts, logs, _ := newTestServer(t, "info")
 	rec := &recorder{next: http.DefaultTransport}
 	ref, err := name.ParseReference(strings.TrimPrefix(ts.URL, "http://")+"/lab/app:1.0", name.Insecure)
@@ -177,6 +178,7 @@ func statuses(lines []map[string]any) map[int]int {
 }
 
 func TestRequestIDFromClientIsKept(t *testing.T) {
+	t.Parallel()
 	ts, logs, _ := newTestServer(t, "info")
 	req, _ := http.NewRequest("GET", ts.URL+"/v2/", nil)
 	req.Header.Set("X-Request-Id", "trace-42")
@@ -203,6 +205,7 @@ func TestRequestIDFromClientIsKept(t *testing.T) {
 }
 
 func TestLearnerEventsOfDerivedPush(t *testing.T) {
+	t.Parallel()
 	ts, logs, _ := newTestServer(t, "debug")
 	host := strings.TrimPrefix(ts.URL, "http://")
 	baseRef, _ := name.ParseReference(host+"/lab/base:1.0", name.Insecure)
@@ -291,6 +294,7 @@ func layerDigests(t *testing.T, img v1.Image) []string {
 }
 
 func TestHealthAndReadiness(t *testing.T) {
+	t.Parallel()
 	ts, _, root := newTestServer(t, "info")
 	for _, p := range []string{"/healthz", "/readyz"} {
 		resp, err := http.Get(ts.URL + p)
@@ -321,6 +325,7 @@ func TestHealthAndReadiness(t *testing.T) {
 }
 
 func TestVerboseAccessLineShowsProtocolHeadersNotCredentials(t *testing.T) {
+	t.Parallel()
 	ts, logs, _ := newTestServer(t, "debug")
 	req, _ := http.NewRequest("POST", ts.URL+"/v2/lab/h/blobs/uploads/", nil)
 	req.Header.Set("Authorization", "Basic "+secret)

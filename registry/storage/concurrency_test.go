@@ -15,6 +15,7 @@ import (
 // Concurrent deletes of one manifest: the manifest is gone, and the
 // running totals count it gone once (as a restarted store counts them).
 func TestConcurrentDeletesOfOneManifest(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	s := open(t, root)
 	cfg, layer := []byte(`{"os":"linux"}`), registrytest.RandomBytes(t, 100)

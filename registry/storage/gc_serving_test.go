@@ -106,6 +106,7 @@ func imageBlobs(t *testing.T, img v1.Image) map[digest.Digest]int64 {
 // images and images sharing old layers; garbage made beforehand goes, and
 // every acknowledged push stays whole.
 func TestGCWhilePushing(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, t.TempDir())
 	base, _ := random.Image(64<<10, 2)
 	l.push("lab/base:1", base)
@@ -245,6 +246,7 @@ func TestGCWhilePushing(t *testing.T) {
 // TestGCDeleteUntagged removes manifests no tag reaches, and keeps the
 // children of a tagged index and the referrers of a tagged index.
 func TestGCDeleteUntagged(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, t.TempDir())
 	idx, _ := random.Index(4096, 1, 2)
 	if err := remote.WriteIndex(l.ref("lab/multi:1"), idx); err != nil {
@@ -294,6 +296,7 @@ func TestGCDeleteUntagged(t *testing.T) {
 // TestDiskUsageOfSharedBase checks the storage report against a base image
 // and two images built on it, number by number, and over HTTP.
 func TestDiskUsageOfSharedBase(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, t.TempDir())
 	base, _ := random.Image(20000, 2)
 	l.push("lab/base:1", base)

@@ -78,6 +78,7 @@ func revisionFile(root, repo string, d digest.Digest) string {
 // subject of another — and a tagged referrer needs its subject. None of
 // them, nor their blobs, may go.
 func TestGCUntaggedRechecksUnderTheLock(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	s := open(t, root)
 	const repo = "lab/r"
@@ -136,6 +137,7 @@ func TestGCUntaggedRechecksUnderTheLock(t *testing.T) {
 // takes the exclusive lock batch by batch, and a push completes between
 // two batches.
 func TestGCUntaggedDeletesInBatches(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	s, err := storage.Open(root, storage.Options{NoSync: true})
 	if err != nil {
@@ -192,6 +194,7 @@ func TestGCUntaggedDeletesInBatches(t *testing.T) {
 // A negative grace would put the cutoff in the future and sweep what was
 // just pushed: it is refused.
 func TestGCRefusesNegativeGrace(t *testing.T) {
+	t.Parallel()
 	s := open(t, t.TempDir())
 	b := registrytest.RandomBytes(t, 100)
 	d := digest.FromBytes(b)

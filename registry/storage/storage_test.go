@@ -74,6 +74,7 @@ func wantBlob(t *testing.T, s *storage.Store, repo string, d digest.Digest, want
 const n = 16
 
 func TestConcurrentPushesOfOneBlob(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	s := open(t, root)
 	data := registrytest.RandomBytes(t, 300<<10)
@@ -137,6 +138,7 @@ func manifest(cfg, layer digest.Digest, cfgSize, layerSize int64, note string) [
 }
 
 func TestConcurrentPushesOfOneTag(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	s := open(t, root)
 	cfg, layer := []byte(`{"os":"linux"}`), registrytest.RandomBytes(t, 1000)
@@ -195,6 +197,7 @@ func TestConcurrentPushesOfOneTag(t *testing.T) {
 }
 
 func TestCleanUploadsRemovesOldSessions(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	s := open(t, root)
 	old, err := s.StartUpload("lab/app", digest.SHA256)
@@ -261,6 +264,7 @@ func TestCleanUploadsRemovesOldSessions(t *testing.T) {
 }
 
 func TestUploadSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	for _, alg := range []digest.Algorithm{digest.SHA256, digest.SHA512} {
 		t.Run(alg.String(), func(t *testing.T) {
 			root := t.TempDir()
@@ -304,6 +308,7 @@ func TestUploadSurvivesRestart(t *testing.T) {
 }
 
 func TestPutBlobRejectsWrongContent(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	s := open(t, root)
 	data := []byte("the right bytes")
@@ -338,6 +343,7 @@ func TestPutBlobRejectsWrongContent(t *testing.T) {
 }
 
 func TestManifestNestingIsBounded(t *testing.T) {
+	t.Parallel()
 	deep := `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[],"annotations":{"a":"` +
 		strings.Repeat("[", 100) + `"},"x":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}`
 	if _, err := storage.ParseManifest("", []byte(deep)); !errors.Is(err, storage.ErrManifestInvalid) || !strings.Contains(err.Error(), "nested") {
