@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -180,7 +181,7 @@ func TestHostileLoad(t *testing.T) {
 			bodies := []string{"{", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", `{"schemaVersion":2,"layers":[],"LAYERS":[{}]}`,
 				`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"digest":"sha256:zz"}}`, "\xff\xfe", strings.Repeat(`{"a":`, 100) + "1" + strings.Repeat("}", 100)}
 			r := must(http.NewRequest("PUT", base+fmt.Sprintf("/v2/lab/load/manifests/t%d", i%50), strings.NewReader(bodies[i%len(bodies)])))
-			r.Header.Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+			r.Header.Set("Content-Type", v1.MediaTypeImageManifest)
 			return authz(r)
 		}},
 		{"unauthenticated pushes", 4600, func(i int) *http.Request {

@@ -10,22 +10,24 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/opencontainers/go-digest"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/layerlab/layerlab/registry/config"
 	"github.com/layerlab/layerlab/registry/internal/registrytest"
 )
 
-// Media types used by the tests.
+// Media types used by the tests: image-spec's and, for Docker's, go-containerregistry's.
 const (
-	mtOCIManifest    = "application/vnd.oci.image.manifest.v1+json"
-	mtOCIIndex       = "application/vnd.oci.image.index.v1+json"
-	mtOCIConfig      = "application/vnd.oci.image.config.v1+json"
-	mtOCILayer       = "application/vnd.oci.image.layer.v1.tar+gzip"
-	mtDockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
-	mtDockerList     = "application/vnd.docker.distribution.manifest.list.v2+json"
-	mtDockerConfig   = "application/vnd.docker.container.image.v1+json"
-	mtDockerLayer    = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+	mtOCIManifest    = v1.MediaTypeImageManifest
+	mtOCIIndex       = v1.MediaTypeImageIndex
+	mtOCIConfig      = v1.MediaTypeImageConfig
+	mtOCILayer       = v1.MediaTypeImageLayerGzip
+	mtDockerManifest = string(types.DockerManifestSchema2)
+	mtDockerList     = string(types.DockerManifestList)
+	mtDockerConfig   = string(types.DockerConfigJSON)
+	mtDockerLayer    = string(types.DockerLayer)
 )
 
 // reg is a registry under test, served by httptest.

@@ -44,7 +44,7 @@ func TestPathTraversal(t *testing.T) {
 			if tmpl.method == "PUT" || tmpl.method == "PATCH" || tmpl.method == "POST" {
 				b = body
 			}
-			res := r.do(tmpl.method, path, b, hdr("Content-Type", "application/vnd.oci.image.index.v1+json"))
+			res := r.do(tmpl.method, path, b, hdr("Content-Type", mtOCIIndex))
 			n++
 			if res.status < 400 || res.status >= 500 {
 				t.Errorf("%s %s: %d, want a 4xx refusal", tmpl.method, path, res.status)

@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/layerlab/layerlab/registry/accesslog"
 	"github.com/layerlab/layerlab/registry/config"
 	"github.com/layerlab/layerlab/registry/server"
@@ -31,7 +33,7 @@ func BenchmarkManifestGet(b *testing.B) {
 				b.Fatal(err)
 			}
 			h := srv.Handler()
-			d, _, err := srv.Store().PutManifest("bench/app", "latest", "application/vnd.oci.image.index.v1+json",
+			d, _, err := srv.Store().PutManifest("bench/app", "latest", v1.MediaTypeImageIndex,
 				[]byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`), nil)
 			if err != nil || d == "" {
 				b.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/layerlab/layerlab/registry/internal/registrytest"
@@ -223,7 +224,7 @@ func TestLearnerEventsOfDerivedPush(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	extra, err := random.Layer(1024, "application/vnd.docker.image.rootfs.diff.tar.gzip")
+	extra, err := random.Layer(1024, types.DockerLayer)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/layerlab/layerlab/registry/internal/registrytest"
 	"github.com/layerlab/layerlab/registry/storage"
@@ -156,7 +157,7 @@ func TestConcurrentPushesOfOneTag(t *testing.T) {
 	}
 	for round := 0; round < 3; round++ {
 		noErrors(t, "PutManifest", run(n, func(i int) error {
-			d, _, err := s.PutManifest("lab/app", "latest", "application/vnd.oci.image.manifest.v1+json", bodies[i], []string{"also"})
+			d, _, err := s.PutManifest("lab/app", "latest", v1.MediaTypeImageManifest, bodies[i], []string{"also"})
 			if err == nil && d != digests[i] {
 				err = fmt.Errorf("stored as %s, want %s", d, digests[i])
 			}
@@ -168,7 +169,7 @@ func TestConcurrentPushesOfOneTag(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Contains(digests, d) || digest.FromBytes(body) != d || mt != "application/vnd.oci.image.manifest.v1+json" {
+			if !slices.Contains(digests, d) || digest.FromBytes(body) != d || mt != v1.MediaTypeImageManifest {
 				t.Fatalf("tag %s: digest %s, %d bytes hashing to %s, media type %s", tag, d, len(body), digest.FromBytes(body), mt)
 			}
 		}
