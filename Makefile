@@ -9,7 +9,7 @@ export GOFLAGS ?= -buildvcs=false
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build test lint fuzz run bench clean
+.PHONY: help build test test-s3 lint fuzz run bench clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*?## "} /^[a-zA-Z0-9_-]+:.*?## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -19,6 +19,9 @@ build: ## build bin/registry
 
 test: ## run the test suite (race detector on)
 	$(GO) test -race -count=1 ./...
+
+test-s3: ## run the storage driver suite on SeaweedFS and versitygw (built and started by scripts/)
+	bash scripts/s3-test.sh
 
 FUZZTIME ?= 60s
 FUZZ_TARGETS := FuzzValidateName FuzzParseReference FuzzParseDigest FuzzParseContentRange FuzzParseManifest

@@ -1,0 +1,305 @@
+// Package filesystem is the driver that keeps objects as files under one
+// root directory: the key "blobs/sha256/ab/ab12…" is the file
+// <root>/blobs/sha256/ab/ab12…, so the tree a learner explores with find,
+// cat and jq is the store itself, and a store written before the driver
+// boundary existed opens unchanged.
+//
+// Durability, as the store has always had it: every write streams to a
+// temp file in <root>/tmp (the same filesystem), is fsynced and verified,
+// then renamed into place — or hard-linked, when an existing object must
+// never be replaced — and the directory is fsynced. A crash leaves the old
+// object or the new one, never a torn file. The top-level name "tmp" is
+// the driver's own: keys under it are refused.
+//
+// Deleting the last object of a directory removes the directory and its
+// emptied parents, as an object store has no empty "directories".
+package filesystem
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/layerlab/layerlab/registry/storage/driver"
+)
+
+// Options tune a Driver.
+type Options struct {
+	// NoSync skips fsync (tests and benchmarks on throwaway data only).
+	NoSync bool
+	// WriteFault, when set, is asked before every write to a file; the error
+	// it returns fails that write (tests inject ENOSPC or EIO with it).
+	WriteFault func() error
+}
+
+// Driver stores objects as files under a root directory.
+type Driver struct {
+	root  string
+	sync  bool
+	fault func() error
+}
+
+var _ driver.Driver = (*Driver)(nil)
+
+// New returns a driver rooted at root, creating the directory if needed.
+func New(root string, opts Options) (*Driver, error) {
+	if root == "" {
+		return nil, errors.New("filesystem driver: root is empty")
+	}
+	if err := os.MkdirAll(filepath.Join(root, tmpDir), 0o755); err != nil {
+		return nil, fmt.Errorf("filesystem driver: %w", err)
+	}
+	return &Driver{root: filepath.Clean(root), sync: !opts.NoSync, fault: opts.WriteFault}, nil
+}
+
+const tmpDir = "tmp"
+
+// Root is the directory the driver stores under.
+func (d *Driver) Root() string { return d.root }
+
+// path checks key and returns its file path.
+func (d *Driver) path(ctx context.Context, key string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if err := driver.CheckKey(key); err != nil {
+		return "", err
+	}
+	if key == tmpDir || strings.HasPrefix(key, tmpDir+"/") {
+		return "", &driver.KeyError{Key: key}
+	}
+	return filepath.Join(d.root, filepath.FromSlash(key)), nil
+}
+
+// Stat implements driver.Driver.
+func (d *Driver) Stat(ctx context.Context, key string) (driver.Info, error) {
+	p, err := d.path(ctx, key)
+	if err != nil {
+		return driver.Info{}, err
+	}
+	st, err := os.Stat(p)
+	if err != nil || !st.Mode().IsRegular() {
+		return driver.Info{}, d.notFound(key, err)
+	}
+	return driver.Info{Key: key, Size: st.Size(), ModTime: st.ModTime()}, nil
+}
+
+// notFound maps "no such file", "not a directory" and "is a directory"
+// (the key names a directory, not an object) to ErrNotFound.
+func (d *Driver) notFound(key string, err error) error {
+	if err == nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR) {
+		return driver.NotFound(key)
+	}
+	return err
+}
+
+// GetContent implements driver.Driver.
+func (d *Driver) GetContent(ctx context.Context, key string, limit int64) ([]byte, error) {
+	r, err := d.open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	if r.info.Size > limit {
+		return nil, fmt.Errorf("%s: %d bytes, more than %d: %w", key, r.info.Size, limit, driver.ErrTooLarge)
+	}
+	b := make([]byte, 0, r.info.Size+1)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(b)) > limit {
+			return nil, fmt.Errorf("%s: more than %d bytes: %w", key, limit, driver.ErrTooLarge)
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+}
+
+// Open implements driver.Driver.
+func (d *Driver) Open(ctx context.Context, key string) (driver.Reader, error) {
+	return d.open(ctx, key)
+}
+
+// open opens the regular file of key.
+func (d *Driver) open(ctx context.Context, key string) (*reader, error) {
+	p, err := d.path(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, d.notFound(key, err)
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, d.notFound(key, err)
+	}
+	return &reader{File: f, info: driver.Info{Key: key, Size: st.Size(), ModTime: st.ModTime()}}, nil
+}
+
+type reader struct {
+	*os.File
+	info driver.Info
+}
+
+func (r *reader) Info() driver.Info { return r.info }
+
+// Put implements driver.Driver.
+func (d *Driver) Put(ctx context.Context, key string, r io.Reader, opts driver.PutOptions) (int64, error) {
+	dst, err := d.path(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	f, err := d.createTemp()
+	if err != nil {
+		return 0, err
+	}
+	n, err := d.copy(f, driver.ContextReader(ctx, r))
+	if err == nil && opts.Verify != nil {
+		err = opts.Verify(n)
+	}
+	if err == nil {
+		err = d.closeSynced(f)
+	} else {
+		f.Close()
+	}
+	if err == nil {
+		err = d.place(f.Name(), dst, key, opts.IfNotExists)
+	}
+	os.Remove(f.Name()) // after a link, or a failure; gone already after a rename
+	return n, err
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
+// copy streams r to w through a pooled buffer, failing writes as the
+// WriteFault says.
+func (d *Driver) copy(w io.Writer, r io.Reader) (int64, error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	if d.fault != nil {
+		w = faultWriter{w, d.fault}
+	}
+	return io.CopyBuffer(onlyWriter{w}, onlyReader{r}, *bp)
+}
+
+// onlyWriter and onlyReader hide ReadFrom and WriteTo, so the copy goes
+// through the pooled buffer whatever the types.
+type onlyWriter struct{ io.Writer }
+type onlyReader struct{ io.Reader }
+
+type faultWriter struct {
+	w     io.Writer
+	fault func() error
+}
+
+func (f faultWriter) Write(p []byte) (int, error) {
+	if err := f.fault(); err != nil {
+		return 0, err
+	}
+	return f.w.Write(p)
+}
+
+func (d *Driver) createTemp() (*os.File, error) {
+	dir := filepath.Join(d.root, tmpDir)
+	f, err := os.CreateTemp(dir, "tmp-")
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = os.MkdirAll(dir, 0o755); err == nil {
+			f, err = os.CreateTemp(dir, "tmp-")
+		}
+	}
+	return f, err
+}
+
+// closeSynced fsyncs (unless NoSync) and closes f.
+func (d *Driver) closeSynced(f *os.File) error {
+	var err error
+	if d.sync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// place moves the complete file src to dst: rename (atomic replace), or
+// with exclusive a hard link that fails if dst exists. It creates dst's
+// directory (again, if a concurrent Delete pruned it) and syncs it.
+func (d *Driver) place(src, dst, key string, exclusive bool) error {
+	dir := filepath.Dir(dst)
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if exclusive {
+			err = os.Link(src, dst)
+		} else {
+			err = os.Rename(src, dst)
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		if err = os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return driver.Exists(key)
+	}
+	if err != nil || !d.sync {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Delete implements driver.Driver.
+func (d *Driver) Delete(ctx context.Context, key string) error {
+	p, err := d.path(ctx, key)
+	if err != nil {
+		return err
+	}
+	if st, err := os.Lstat(p); err != nil || st.IsDir() {
+		return d.notFound(key, err)
+	}
+	if err := os.Remove(p); err != nil {
+		return d.notFound(key, err)
+	}
+	d.prune(filepath.Dir(p))
+	return nil
+}
+
+// prune removes dir and its parents while they are empty, up to the root.
+func (d *Driver) prune(dir string) {
+	for len(dir) > len(d.root) && strings.HasPrefix(dir, d.root) {
+		if os.Remove(dir) != nil {
+			return
+		}
+		dir = filepath.Dir(dir)
+	}
+}

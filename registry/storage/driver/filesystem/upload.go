@@ -1,0 +1,224 @@
+package filesystem
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/layerlab/layerlab/registry/storage/driver"
+)
+
+// An upload session at key is the directory <root>/<key> holding "data"
+// (the bytes so far) and "state" (JSON: the size those bytes are known to
+// have, and the caller's state), replaced by rename after each append. A
+// session the store started before the driver existed has data and no
+// state: it resumes with the data's size and no caller state, and the
+// caller rebuilds its hash from Reader. Sessions are not fsynced: a session
+// lost to a power cut is one the client starts again; bytes are made
+// durable when committed.
+
+type upload struct {
+	d     *Driver
+	key   string
+	dir   string
+	size  int64
+	state []byte
+}
+
+type stateFile struct {
+	Size  int64  `json:"size"`
+	State []byte `json:"state"`
+}
+
+// StartUpload implements driver.Driver.
+func (d *Driver) StartUpload(ctx context.Context, key string, state []byte) (driver.Upload, error) {
+	dir, err := d.path(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "data"), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, driver.Exists(key)
+	}
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
+	u := &upload{d: d, key: key, dir: dir}
+	if err := u.saveState(0, state); err != nil {
+		os.Remove(filepath.Join(dir, "data"))
+		d.prune(dir)
+		return nil, err
+	}
+	return u, nil
+}
+
+// ResumeUpload implements driver.Driver.
+func (d *Driver) ResumeUpload(ctx context.Context, key string) (driver.Upload, error) {
+	dir, err := d.path(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(filepath.Join(dir, "data"))
+	if err != nil {
+		return nil, d.notFound(key, err)
+	}
+	u := &upload{d: d, key: key, dir: dir, size: st.Size()}
+	b, err := os.ReadFile(filepath.Join(dir, "state"))
+	switch {
+	case errors.Is(err, fs.ErrNotExist): // a session from before the driver
+	case err != nil:
+		return nil, err
+	default:
+		var sf stateFile
+		if err := json.Unmarshal(b, &sf); err != nil || sf.Size > st.Size() {
+			return nil, driver.NotFound(key) // torn or inconsistent: unusable
+		}
+		u.size, u.state = sf.Size, sf.State
+	}
+	return u, nil
+}
+
+func (u *upload) Key() string   { return u.key }
+func (u *upload) Size() int64   { return u.size }
+func (u *upload) State() []byte { return u.state }
+
+func (u *upload) dataPath() string { return filepath.Join(u.dir, "data") }
+
+// saveState replaces the state file by rename.
+func (u *upload) saveState(size int64, state []byte) error {
+	b, err := json.Marshal(stateFile{Size: size, State: state})
+	if err != nil {
+		return err
+	}
+	f, err := u.d.createTemp()
+	if err != nil {
+		return err
+	}
+	if _, err := u.d.copy(f, bytes.NewReader(b)); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Rename(f.Name(), filepath.Join(u.dir, "state")); err != nil {
+		os.Remove(f.Name())
+		return u.d.notFound(u.key, err)
+	}
+	return nil
+}
+
+// Append writes at the session's size (dropping bytes a failed or rival
+// append left beyond it), then stores the new size with the state.
+func (u *upload) Append(ctx context.Context, r io.Reader, state func(n int64) ([]byte, error)) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	f, err := os.OpenFile(u.dataPath(), os.O_WRONLY, 0)
+	if err != nil {
+		return 0, u.d.notFound(u.key, err)
+	}
+	defer f.Close()
+	if err := f.Truncate(u.size); err != nil {
+		return 0, err
+	}
+	if _, err := f.Seek(u.size, io.SeekStart); err != nil {
+		return 0, err
+	}
+	n, err := u.d.copy(f, driver.ContextReader(ctx, r))
+	var st []byte
+	if err == nil {
+		st, err = state(n)
+	}
+	if err == nil {
+		err = u.saveState(u.size+n, st)
+	}
+	if err != nil {
+		f.Truncate(u.size)
+		return n, err
+	}
+	u.size += n
+	u.state = st
+	return n, nil
+}
+
+func (u *upload) Reader(ctx context.Context) (io.ReadCloser, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(u.dataPath())
+	if err != nil {
+		return nil, u.d.notFound(u.key, err)
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(f, u.size), f}, nil
+}
+
+// Commit fsyncs the data, dates it now (a new object is young to garbage
+// collection), and links or renames it to dst.
+func (u *upload) Commit(ctx context.Context, dst string, opts driver.PutOptions) error {
+	p, err := u.d.path(ctx, dst)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(u.dataPath(), os.O_RDWR, 0)
+	if err != nil {
+		return u.d.notFound(u.key, err)
+	}
+	err = f.Truncate(u.size)
+	if err == nil && opts.Verify != nil {
+		err = opts.Verify(u.size)
+	}
+	if err == nil {
+		err = u.d.closeSynced(f)
+	} else {
+		f.Close()
+	}
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	if err := os.Chtimes(u.dataPath(), now, now); err != nil {
+		return err
+	}
+	if err := u.d.place(u.dataPath(), p, dst, opts.IfNotExists); err != nil {
+		return err
+	}
+	return u.remove()
+}
+
+func (u *upload) Cancel(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if _, err := os.Lstat(u.dataPath()); err != nil {
+		return u.d.notFound(u.key, err)
+	}
+	return u.remove()
+}
+
+// remove deletes the session's files and its directory once empty (the
+// caller's own files there stay).
+func (u *upload) remove() error {
+	for _, name := range []string{"state", "data"} {
+		if err := os.Remove(filepath.Join(u.dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	u.d.prune(u.dir)
+	return nil
+}

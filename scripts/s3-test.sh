@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs the storage driver suite against real S3 servers: SeaweedFS and
+# versitygw, each started fresh by scripts/s3-server.sh (their binaries
+# built into the cache by scripts/s3-tools.sh when absent), then stopped.
+#
+#   bash scripts/s3-test.sh                 # both servers
+#   bash scripts/s3-test.sh versitygw       # one
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+servers=("$@")
+[[ ${#servers[@]} -gt 0 ]] || servers=(weed versitygw)
+
+running=""
+cleanup() { [[ -z "$running" ]] || bash scripts/s3-server.sh stop "$running"; }
+trap cleanup EXIT
+
+for server in "${servers[@]}"; do
+	start=$SECONDS
+	env="$(bash scripts/s3-server.sh start "$server")"
+	running="$server"
+	echo "[s3-test] $server ready after $((SECONDS - start))s"
+	start=$SECONDS
+	(
+		eval "$env"
+		LAYERLAB_S3_REQUIRED=1 go test -count=1 ./registry/storage/driver/s3/
+	)
+	echo "[s3-test] driver suite on $server: $((SECONDS - start))s"
+	bash scripts/s3-server.sh stop "$server"
+	running=""
+done
