@@ -65,7 +65,8 @@ type openUpload struct {
 // that no partial object is served, and that interrupted uploads are
 // resumable or cleanly unknown.
 func TestCrashSafety(t *testing.T) {
-	t.Parallel()
+	// Not parallel: its kills must land while pushes are moving bytes, and
+	// the CPU-heavy process tests beside it would slow the pushes past them.
 	const cycles = 50
 	bin := buildBinary(t)
 	root := t.TempDir()
