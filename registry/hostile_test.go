@@ -81,7 +81,6 @@ func hostileServer(t *testing.T, bin string) (*exec.Cmd, string, string, string)
 // checks the server's peak memory stays under 64 MiB, /metrics under
 // 1 MiB, no request gets a 5xx, and a real client is still served.
 func TestHostileLoad(t *testing.T) {
-	t.Parallel()
 	bin := buildBinary(t)
 	cmd, addr, debug, token := hostileServer(t, bin)
 	base := "http://" + addr

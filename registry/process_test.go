@@ -18,6 +18,10 @@ import (
 	"time"
 )
 
+// The process tests (here, crash_test.go, hostile_test.go) run the real
+// binary one at a time, not in parallel: each leans on timing (a kill
+// mid-push, a signal mid-upload) or loads the machine on purpose.
+
 // built is the registry binary the process tests run, built once.
 var built struct {
 	once      sync.Once
@@ -131,7 +135,6 @@ func (p *patternReader) Read(b []byte) (int, error) {
 // TestLargeBlobMemoryStaysFlat pushes a 1 GiB blob, monolithic, and checks
 // the registry never held it in memory.
 func TestLargeBlobMemoryStaysFlat(t *testing.T) {
-	t.Parallel()
 	const size = 1 << 30
 	h := sha256.New()
 	io.Copy(h, &patternReader{n: size})
@@ -197,7 +200,6 @@ func (s *slowBody) Read(b []byte) (int, error) {
 // TestGracefulShutdownFinishesInFlight sends SIGTERM in the middle of an
 // upload: the upload completes, then the process exits cleanly.
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
-	t.Parallel()
 	bin := buildBinary(t)
 	cmd, addr := startRegistry(t, bin)
 	data := make([]byte, 1<<20)
