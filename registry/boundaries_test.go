@@ -21,7 +21,7 @@ func TestImportBoundaries(t *testing.T) {
 		forbidden []string
 	}{
 		{mod + "/api", nil, []string{mod + "/server"}},
-		{mod + "/storage/...", nil, []string{mod + "/api", mod + "/accesslog", mod + "/server", mod + "/auth", mod + "/metrics",
+		{mod + "/storage/...", nil, []string{mod + "/api", mod + "/accesslog", mod + "/server", mod + "/auth", mod + "/metrics", mod + "/index",
 			"github.com/sirupsen/logrus"}},
 		// The store and the drivers speak digests, paths and bytes, not
 		// HTTP; only the S3 driver does, to its object store.

@@ -167,6 +167,7 @@ func TestCommandFlags(t *testing.T) {
 		"healthcheck": {"addr", "tls-cert", "tls-key"},
 		"gc":          {"delete-untagged", "dry-run", "grace", "json", "root"},
 		"du":          {"json", "root"},
+		"sql":         {"csv", "export", "json", "root", "schema"},
 	}
 	flagLine := regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`)
 	for cmd, want := range cases {

@@ -82,6 +82,7 @@ func (s *Store) LinkBlob(name string, d digest.Digest) error {
 	if err := s.touchBlob(d); err != nil {
 		return err
 	}
+	defer s.changed()
 	link := s.layerLinkPath(name, d)
 	if exists(link) {
 		return s.touch(link)
@@ -151,6 +152,7 @@ func (s *Store) DeleteBlob(name string, d digest.Digest) error {
 	if !exists(link) {
 		return fmt.Errorf("%s in %s: %w", d, name, ErrBlobUnknown)
 	}
+	defer s.changed()
 	return s.removeDurably(link)
 }
 

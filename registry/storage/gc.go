@@ -58,6 +58,9 @@ func (s *Store) GC(opts GCOptions) (*GCResult, error) {
 	}
 	res := &GCResult{DryRun: opts.DryRun, Started: time.Now(), DeletedManifests: []GCManifest{}, DeletedBlobs: []GCBlob{}, RemovedRepos: []string{}}
 	cutoff := res.Started.Add(-opts.Grace)
+	if !opts.DryRun {
+		defer s.changed() // even a collection that failed half-way may have deleted
+	}
 	repos, err := s.repoDirs()
 	if err != nil {
 		return nil, err

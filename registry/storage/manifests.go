@@ -67,6 +67,7 @@ func (s *Store) PutManifest(name, ref, contentType string, body []byte, tags []s
 			return "", nil, err
 		}
 	}
+	defer s.changed()
 	for _, tag := range tags {
 		if err := s.writeLink(s.tagPath(name, tag), d.String()); err != nil {
 			return "", nil, err
@@ -175,6 +176,7 @@ func (s *Store) DeleteManifest(name string, d digest.Digest) error {
 	}
 	unlock := s.repoLocks.lock(name)
 	defer unlock()
+	defer s.changed()
 	tags, err := s.Tags(name)
 	if err != nil && !errors.Is(err, ErrNameUnknown) {
 		return err

@@ -20,6 +20,7 @@ func (s *Store) Tag(name, tag string, d digest.Digest) error {
 	defer release()
 	unlock := s.repoLocks.lock(name)
 	defer unlock()
+	defer s.changed()
 	return s.writeLink(s.tagPath(name, tag), d.String())
 }
 
@@ -31,6 +32,7 @@ func (s *Store) DeleteTag(name, tag string) error {
 	if !exists(path) {
 		return fmt.Errorf("tag %s in %s: %w", tag, name, ErrManifestUnknown)
 	}
+	defer s.changed()
 	return s.removeDurably(path)
 }
 

@@ -30,8 +30,24 @@ func (l *LogBuffer) String() string {
 // Lines decodes the JSON log lines written so far.
 func (l *LogBuffer) Lines(t testing.TB) []map[string]any {
 	t.Helper()
+	return decodeLines(t, l.String())
+}
+
+// Take decodes the JSON log lines written since the last Take and forgets
+// them: what one step of a test logged.
+func (l *LogBuffer) Take(t testing.TB) []map[string]any {
+	t.Helper()
+	l.mu.Lock()
+	text := l.b.String()
+	l.b.Reset()
+	l.mu.Unlock()
+	return decodeLines(t, text)
+}
+
+func decodeLines(t testing.TB, text string) []map[string]any {
+	t.Helper()
 	var out []map[string]any
-	for line := range strings.Lines(l.String()) {
+	for line := range strings.Lines(text) {
 		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
