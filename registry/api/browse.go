@@ -88,7 +88,7 @@ func (q *query) repositoryTags(w http.ResponseWriter, r *http.Request, snap *ind
 	}
 	i := sort.Search(len(snap.Repositories), func(i int) bool { return snap.Repositories[i].Name >= name })
 	if i == len(snap.Repositories) || snap.Repositories[i].Name != name || v != nil && !v(name) {
-		return nil, newError("NAME_UNKNOWN", fmt.Errorf("no repository %s among those you may pull", name))
+		return nil, newError(codeNameUnknown, fmt.Errorf("no repository %s among those you may pull", name))
 	}
 	out := struct {
 		Name string    `json:"name"`

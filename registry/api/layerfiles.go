@@ -57,7 +57,7 @@ type LayerFilesJSON struct {
 func (q *query) blobFiles(w http.ResponseWriter, r *http.Request, snap *index.Snapshot, v index.Visible) (any, error) {
 	d := digest.Digest(mux.Vars(r)["digest"])
 	if err := storage.ValidateDigest(d); err != nil {
-		return nil, newError("DIGEST_INVALID", fmt.Errorf("%.80q: %v", d, err))
+		return nil, newError(codeDigestInvalid, fmt.Errorf("%.80q: %v", d, err))
 	}
 	repo := ""
 	for _, name := range snap.Links[d] {
@@ -67,13 +67,13 @@ func (q *query) blobFiles(w http.ResponseWriter, r *http.Request, snap *index.Sn
 		}
 	}
 	if repo == "" {
-		return nil, newError("BLOB_UNKNOWN", fmt.Errorf("no blob %s in the repositories you may pull", d))
+		return nil, newError(codeBlobUnknown, fmt.Errorf("no blob %s in the repositories you may pull", d))
 	}
 	select {
 	case layerListings <- struct{}{}:
 		defer func() { <-layerListings }()
 	default:
-		e := newError("TOOMANYREQUESTS", fmt.Errorf("%d layer listings are being read", MaxLayerListings))
+		e := newError(codeTooManyRequests, fmt.Errorf("%d layer listings are being read", MaxLayerListings))
 		e.Message = "too many layer listings at once: try again in a few seconds"
 		return nil, e
 	}
@@ -86,7 +86,7 @@ func (q *query) blobFiles(w http.ResponseWriter, r *http.Request, snap *index.Sn
 	defer cancel()
 	out, err := ListLayer(ctx, f)
 	if err != nil {
-		return nil, newError("BLOB_UNKNOWN", fmt.Errorf("%s is not a readable layer: %v", d, err))
+		return nil, newError(codeBlobUnknown, fmt.Errorf("%s is not a readable layer: %v", d, err))
 	}
 	out.Blob = d
 	return out, nil

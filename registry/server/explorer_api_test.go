@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"bufio"
@@ -13,12 +13,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/layerlab/layerlab/registry/config"
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 	"github.com/layerlab/layerlab/registry/ui"
 )
 
 // TestExplorerAPI: the answers the explorer's views are built from.
 func TestExplorerAPI(t *testing.T) {
-	ts, _, _ := newTestServer(t, "info")
+	ts := registrytest.New(t, registrytest.Options{}).Server
 	base, appA, appB := pushFamily(t, ts, authn.Anonymous)
 
 	var repos struct {
@@ -140,7 +141,7 @@ func TestExplorerOff(t *testing.T) {
 // TestLiveStreamIsBounded: at most ui.MaxLiveSubscribers streams; one more
 // is refused with 503, and a stream sees a request made meanwhile.
 func TestLiveStreamIsBounded(t *testing.T) {
-	ts, _, _ := newTestServer(t, "info")
+	ts := registrytest.New(t, registrytest.Options{}).Server
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var first *bufio.Reader

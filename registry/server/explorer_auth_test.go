@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"net/http/httptest"
@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 
 	"github.com/layerlab/layerlab/registry/config"
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 )
 
 // TestExplorerLoginShowsOnlyWhatAUserMayPull: with authentication on, the
@@ -75,7 +76,7 @@ func TestExplorerLoginShowsOnlyWhatAUserMayPull(t *testing.T) {
 // first; refused, nothing happens; accepted, the tag is gone. With deletes
 // disabled no button is offered.
 func TestExplorerDeletesATagAfterConfirmation(t *testing.T) {
-	ts, _, _ := newTestServer(t, "info")
+	ts := registrytest.New(t, registrytest.Options{}).Server
 	pushFamily(t, ts, authn.Anonymous)
 	b := newBrowser(t)
 	ui := ts.URL + "/ui/"

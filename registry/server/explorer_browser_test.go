@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"fmt"
@@ -10,10 +10,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 )
 
 func TestExplorerInABrowser(t *testing.T) {
-	ts, _, _ := newTestServer(t, "info")
+	ts := registrytest.New(t, registrytest.Options{}).Server
 	b := newBrowser(t) // closed before the server: it may hold a live stream
 	base, appA, appB := pushFamily(t, ts, authn.Anonymous)
 	ui := ts.URL + "/ui/"
