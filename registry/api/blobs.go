@@ -31,14 +31,14 @@ func (a *API) getBlob(w http.ResponseWriter, r *http.Request) error {
 	name := mux.Vars(r)["name"]
 	h := w.Header()
 	if r.Method == http.MethodHead {
-		size, err := a.store.StatBlob(name, d)
+		size, err := a.store.StatBlob(r.Context(), name, d)
 		if err != nil {
 			accesslog.Event(r.Context(), "blob_missing", "blob not here yet — the client will upload it",
 				logrus.Fields{"digest": d.String()})
 			return err
 		}
 		if !a.opts.ReadOnly { // no push follows in read-only mode
-			if err := a.store.KeepFresh(name, d); err != nil {
+			if err := a.store.KeepFresh(r.Context(), name, d); err != nil {
 				// The answer stands (pulls HEAD blobs too); a push relying on
 				// it re-marks the blob when its manifest arrives, or fails.
 				accesslog.From(r.Context()).ErrDetail = "could not mark the blob fresh for garbage collection: " + err.Error()
@@ -51,7 +51,7 @@ func (a *API) getBlob(w http.ResponseWriter, r *http.Request) error {
 			logrus.Fields{"digest": d.String(), "size": storage.HumanSize(size)})
 		return nil
 	}
-	f, size, err := a.store.OpenBlob(name, d)
+	f, size, err := a.store.OpenBlob(r.Context(), name, d)
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func (a *API) deleteBlob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.store.DeleteBlob(mux.Vars(r)["name"], d); err != nil {
+	if err := a.store.DeleteBlob(r.Context(), mux.Vars(r)["name"], d); err != nil {
 		return err
 	}
 	accesslog.Event(r.Context(), "blob_deleted", "blob unlinked from the repository — garbage collection frees its bytes when nothing references it",

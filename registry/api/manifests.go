@@ -34,7 +34,7 @@ func (a *API) getManifest(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	name := mux.Vars(r)["name"]
-	body, mt, d, err := a.store.GetManifest(name, ref)
+	body, mt, d, err := a.store.GetManifest(r.Context(), name, ref)
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func (a *API) putManifest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return newError("MANIFEST_INVALID", fmt.Errorf("reading the manifest: %w", err))
 	}
-	d, m, err := a.store.PutManifest(name, ref, r.Header.Get("Content-Type"), body, tags)
+	d, m, err := a.store.PutManifest(r.Context(), name, ref, r.Header.Get("Content-Type"), body, tags)
 	if errors.Is(err, storage.ErrManifestTooLarge) {
 		return tooLarge(err)
 	}
@@ -115,7 +115,7 @@ func (a *API) manifestPushedEvent(r *http.Request, name, ref, d string, m *stora
 		f["manifests"] = len(m.Manifests)
 		msg += fmt.Sprintf(", an index of %d manifests", len(m.Manifests))
 	} else {
-		shared, with := a.store.SharedLayers(name, m.Layers)
+		shared, with := a.store.SharedLayers(r.Context(), name, m.Layers)
 		f["layers"], f["shared"] = len(m.Layers), shared
 		msg += fmt.Sprintf(", %d layers", len(m.Layers))
 		if shared > 0 {
@@ -141,13 +141,13 @@ func (a *API) deleteManifest(w http.ResponseWriter, r *http.Request) error {
 	}
 	name := mux.Vars(r)["name"]
 	if d, ok := storage.AsDigest(ref); ok {
-		if err := a.store.DeleteManifest(name, d); err != nil {
+		if err := a.store.DeleteManifest(r.Context(), name, d); err != nil {
 			return err
 		}
 		accesslog.Event(r.Context(), "manifest_deleted", "manifest deleted with the tags that pointed at it",
 			logrus.Fields{"digest": ref})
 	} else {
-		if err := a.store.DeleteTag(name, ref); err != nil {
+		if err := a.store.DeleteTag(r.Context(), name, ref); err != nil {
 			return err
 		}
 		accesslog.Event(r.Context(), "tag_deleted", "tag deleted: "+name+":"+ref+" — the manifest stays, reachable by digest",

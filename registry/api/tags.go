@@ -59,7 +59,7 @@ func writeJSON(w http.ResponseWriter, contentType string, v any) error {
 
 func (a *API) listTags(w http.ResponseWriter, r *http.Request) error {
 	name := mux.Vars(r)["name"]
-	tags, err := a.store.Tags(name)
+	tags, err := a.store.Tags(r.Context(), name)
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func (a *API) listTags(w http.ResponseWriter, r *http.Request) error {
 // catalog lists the repositories, only those the user may pull when
 // access rules limit them; pagination runs over that list.
 func (a *API) catalog(w http.ResponseWriter, r *http.Request) error {
-	repos, err := a.store.Repositories()
+	repos, err := a.store.Repositories(r.Context())
 	if err != nil {
 		return err
 	}

@@ -321,7 +321,7 @@ func (s *Server) cleanUploads(ctx context.Context) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		n, err := s.store.CleanUploads(s.cfg.UploadMaxAge)
+		n, err := s.store.CleanUploads(ctx, s.cfg.UploadMaxAge)
 		if err != nil {
 			s.log.WithError(err).Warn("cleaning upload sessions failed")
 		} else if n > 0 {
@@ -345,7 +345,7 @@ func (s *Server) collectGarbage(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		res, err := s.store.GC(storage.GCOptions{Grace: s.cfg.GCGrace})
+		res, err := s.store.GC(ctx, storage.GCOptions{Grace: s.cfg.GCGrace})
 		if err != nil {
 			s.log.WithError(err).Error("garbage collection failed")
 			continue

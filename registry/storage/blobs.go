@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -20,7 +21,7 @@ const copyBufferSize = 1 << 20
 var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
 
 // StatBlob returns the size of a blob the repository may serve.
-func (s *Store) StatBlob(name string, d digest.Digest) (int64, error) {
+func (s *Store) StatBlob(ctx context.Context, name string, d digest.Digest) (int64, error) {
 	if !exists(s.layerLinkPath(name, d)) {
 		return 0, fmt.Errorf("%s in %s: %w", d, name, ErrBlobUnknown)
 	}
@@ -35,7 +36,7 @@ func (s *Store) StatBlob(name string, d digest.Digest) (int64, error) {
 }
 
 // OpenBlob opens a blob the repository may serve. The caller closes it.
-func (s *Store) OpenBlob(name string, d digest.Digest) (*os.File, int64, error) {
+func (s *Store) OpenBlob(ctx context.Context, name string, d digest.Digest) (*os.File, int64, error) {
 	if !exists(s.layerLinkPath(name, d)) {
 		return nil, 0, fmt.Errorf("%s in %s: %w", d, name, ErrBlobUnknown)
 	}
@@ -55,7 +56,7 @@ func (s *Store) OpenBlob(name string, d digest.Digest) (*os.File, int64, error) 
 }
 
 // BlobSize returns the size of a blob anywhere in the store.
-func (s *Store) BlobSize(d digest.Digest) (int64, bool) {
+func (s *Store) BlobSize(ctx context.Context, d digest.Digest) (int64, bool) {
 	st, err := os.Stat(s.blobPath(d))
 	if err != nil {
 		return 0, false
@@ -64,38 +65,38 @@ func (s *Store) BlobSize(d digest.Digest) (int64, bool) {
 }
 
 // RepoHasBlob reports whether the repository links the blob (and it exists).
-func (s *Store) RepoHasBlob(name string, d digest.Digest) bool {
-	_, err := s.StatBlob(name, d)
+func (s *Store) RepoHasBlob(ctx context.Context, name string, d digest.Digest) bool {
+	_, err := s.StatBlob(ctx, name, d)
 	return err == nil
 }
 
 // LinkBlob lets the repository serve a blob that exists in the store.
-func (s *Store) LinkBlob(name string, d digest.Digest) error {
+func (s *Store) LinkBlob(ctx context.Context, name string, d digest.Digest) error {
 	unlock, err := s.lockGC(false)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if _, ok := s.BlobSize(d); !ok {
+	if _, ok := s.BlobSize(ctx, d); !ok {
 		return fmt.Errorf("%s: %w", d, ErrBlobUnknown)
 	}
-	if err := s.touchBlob(d); err != nil {
+	if err := s.touchBlob(ctx, d); err != nil {
 		return err
 	}
 	link := s.layerLinkPath(name, d)
 	if exists(link) {
-		return s.touch(link)
+		return s.touch(ctx, link)
 	}
-	return s.writeFileAtomic(link, []byte(d.String()))
+	return s.writeFileAtomic(ctx, link, []byte(d.String()))
 }
 
 // KeepFresh touches a blob a client just asked about (HEAD before a push
 // that will skip uploading it), and the repository's link to it, unless
 // touched within the last minute, so a collection running now keeps both.
-func (s *Store) KeepFresh(name string, d digest.Digest) error {
+func (s *Store) KeepFresh(ctx context.Context, name string, d digest.Digest) error {
 	for _, path := range []string{s.blobPath(d), s.layerLinkPath(name, d)} {
 		if st, err := os.Stat(path); err == nil && time.Since(st.ModTime()) > time.Minute {
-			if err := s.touch(path); err != nil {
+			if err := s.touch(ctx, path); err != nil {
 				return err
 			}
 		}
@@ -106,8 +107,8 @@ func (s *Store) KeepFresh(name string, d digest.Digest) error {
 // touchBlob marks a blob as just used, so that a garbage collection running
 // now treats it as new and keeps it. A mark that fails fails the operation
 // relying on it: a collection could otherwise sweep the blob.
-func (s *Store) touchBlob(d digest.Digest) error {
-	err := s.touch(s.blobPath(d))
+func (s *Store) touchBlob(ctx context.Context, d digest.Digest) error {
+	err := s.touch(ctx, s.blobPath(d))
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%s: %w", d, ErrBlobUnknown)
 	}
@@ -115,7 +116,7 @@ func (s *Store) touchBlob(d digest.Digest) error {
 }
 
 // touch sets a file's times to now (a metadata write: WriteFault applies).
-func (s *Store) touch(path string) error {
+func (s *Store) touch(ctx context.Context, path string) error {
 	if s.fault != nil {
 		if err := s.fault(); err != nil {
 			return err
@@ -128,14 +129,14 @@ func (s *Store) touch(path string) error {
 // Mount links a blob into name from repository from; with from empty, any
 // blob the store holds can be mounted (anonymous mount). It reports whether
 // the blob was mounted.
-func (s *Store) Mount(name, from string, d digest.Digest) (bool, error) {
-	if from != "" && !s.RepoHasBlob(from, d) {
+func (s *Store) Mount(ctx context.Context, name, from string, d digest.Digest) (bool, error) {
+	if from != "" && !s.RepoHasBlob(ctx, from, d) {
 		return false, nil
 	}
-	if _, ok := s.BlobSize(d); !ok {
+	if _, ok := s.BlobSize(ctx, d); !ok {
 		return false, nil
 	}
-	if err := s.LinkBlob(name, d); err != nil {
+	if err := s.LinkBlob(ctx, name, d); err != nil {
 		if errors.Is(err, ErrBlobUnknown) {
 			return false, nil
 		}
@@ -146,18 +147,18 @@ func (s *Store) Mount(name, from string, d digest.Digest) (bool, error) {
 
 // DeleteBlob removes the repository's link to a blob. The blob's bytes stay
 // until garbage collection finds no repository referencing them.
-func (s *Store) DeleteBlob(name string, d digest.Digest) error {
+func (s *Store) DeleteBlob(ctx context.Context, name string, d digest.Digest) error {
 	link := s.layerLinkPath(name, d)
 	if !exists(link) {
 		return fmt.Errorf("%s in %s: %w", d, name, ErrBlobUnknown)
 	}
-	return s.removeDurably(link)
+	return s.removeDurably(ctx, link)
 }
 
 // PutBlob streams r into the store as one blob, verifying it against want
 // (and against size when size >= 0) before it becomes visible, and links it
 // into the repository. It returns the number of bytes read.
-func (s *Store) PutBlob(name string, want digest.Digest, size int64, r io.Reader) (int64, error) {
+func (s *Store) PutBlob(ctx context.Context, name string, want digest.Digest, size int64, r io.Reader) (int64, error) {
 	f, err := s.createTemp()
 	if err != nil {
 		return 0, err
@@ -179,16 +180,16 @@ func (s *Store) PutBlob(name string, want digest.Digest, size int64, r io.Reader
 		os.Remove(f.Name())
 		return n, fmt.Errorf("received %d bytes, client said %d: %w", n, size, ErrSizeInvalid)
 	}
-	if err := s.commitBlob(f, want); err != nil {
+	if err := s.commitBlob(ctx, f, want); err != nil {
 		return n, err
 	}
-	return n, s.LinkBlob(name, want)
+	return n, s.LinkBlob(ctx, name, want)
 }
 
 // commitBlob moves a verified temp file into the blob tree. It links
 // rather than renames, so an existing blob is never replaced: when another
 // client won the race, both hold the same bytes and the temp file is dropped.
-func (s *Store) commitBlob(f *os.File, d digest.Digest) error {
+func (s *Store) commitBlob(ctx context.Context, f *os.File, d digest.Digest) error {
 	defer os.Remove(f.Name())
 	dst := s.blobPath(d)
 	if exists(dst) {
@@ -228,15 +229,15 @@ func (s *Store) commitBlob(f *os.File, d digest.Digest) error {
 }
 
 // writeBlob stores small bytes (a manifest) as a blob, if not there yet.
-func (s *Store) writeBlob(d digest.Digest, data []byte) error {
-	if _, ok := s.BlobSize(d); ok {
-		return s.touchBlob(d)
+func (s *Store) writeBlob(ctx context.Context, d digest.Digest, data []byte) error {
+	if _, ok := s.BlobSize(ctx, d); ok {
+		return s.touchBlob(ctx, d)
 	}
 	f, err := s.tempWith(data)
 	if err != nil {
 		return err
 	}
-	return s.commitBlob(f, d)
+	return s.commitBlob(ctx, f, d)
 }
 
 // copyHashed copies r to w, feeding every byte to h as well.

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -108,7 +109,7 @@ func (f faultWriter) Write(p []byte) (int, error) {
 }
 
 // writeFileAtomic replaces dst with data: temp file, fsync, rename, dir sync.
-func (s *Store) writeFileAtomic(dst string, data []byte) error {
+func (s *Store) writeFileAtomic(ctx context.Context, dst string, data []byte) error {
 	f, err := s.tempWith(data)
 	if err != nil {
 		return err
@@ -151,7 +152,7 @@ func (s *Store) syncDir(dir string) error {
 
 // removeDurably removes a file (one already gone is not an error) and
 // makes the removal durable by syncing its directory.
-func (s *Store) removeDurably(path string) error {
+func (s *Store) removeDurably(ctx context.Context, path string) error {
 	if err := removeFile(path); err != nil {
 		return err
 	}

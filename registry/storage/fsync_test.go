@@ -59,12 +59,12 @@ func TestDirectoryChangesAreSynced(t *testing.T) {
 			t.Errorf("%s: %s not synced", what, dir)
 		}
 	}
-	wantSync("delete a tag", filepath.Join(repoDir, "_manifests", "tags"), func() error { return s.DeleteTag(repo, "v1") })
-	wantSync("delete a manifest", filepath.Join(repoDir, "_manifests", "revisions", "sha256"), func() error { return s.DeleteManifest(repo, im.d) })
-	wantSync("delete a blob link", filepath.Join(repoDir, "_layers", "sha256"), func() error { return s.DeleteBlob(repo, im.layer) })
+	wantSync("delete a tag", filepath.Join(repoDir, "_manifests", "tags"), func() error { return s.DeleteTag(t.Context(), repo, "v1") })
+	wantSync("delete a manifest", filepath.Join(repoDir, "_manifests", "revisions", "sha256"), func() error { return s.DeleteManifest(t.Context(), repo, im.d) })
+	wantSync("delete a blob link", filepath.Join(repoDir, "_layers", "sha256"), func() error { return s.DeleteBlob(t.Context(), repo, im.layer) })
 	ageAll(t, root)
 	wantSync("collect garbage", filepath.Dir(blobFile(root, digest.Digest(im.layer))), func() error {
-		_, err := s.GC(storage.GCOptions{})
+		_, err := s.GC(t.Context(), storage.GCOptions{})
 		return err
 	})
 }

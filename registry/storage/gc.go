@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -52,13 +53,13 @@ type GCResult struct {
 // GC marks every blob reachable from a manifest of any repository (image
 // manifests, indexes and their children, referrers), then sweeps the rest.
 // It is safe while the registry serves: see gclock.go for the protocol.
-func (s *Store) GC(opts GCOptions) (*GCResult, error) {
+func (s *Store) GC(ctx context.Context, opts GCOptions) (*GCResult, error) {
 	if opts.Grace < 0 { // a cutoff in the future would sweep what was just pushed
 		return nil, fmt.Errorf("grace %s: must not be negative", opts.Grace)
 	}
 	res := &GCResult{DryRun: opts.DryRun, Started: time.Now(), DeletedManifests: []GCManifest{}, DeletedBlobs: []GCBlob{}, RemovedRepos: []string{}}
 	cutoff := res.Started.Add(-opts.Grace)
-	repos, err := s.repoDirs()
+	repos, err := s.repoDirs(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -66,26 +67,26 @@ func (s *Store) GC(opts GCOptions) (*GCResult, error) {
 	if opts.DeleteUntagged {
 		g := &refGraph{s: s, m: map[digest.Digest]refs{}}
 		for _, name := range repos {
-			candidates := s.untaggedManifests(name, cutoff, g)
+			candidates := s.untaggedManifests(ctx, name, cutoff, g)
 			s.hook("untagged-listed")
 			if opts.DryRun {
 				for _, d := range candidates {
 					doomed[GCManifest{name, d}] = true
 					res.DeletedManifests = append(res.DeletedManifests, GCManifest{name, d})
 				}
-			} else if err := s.deleteUntagged(name, candidates, cutoff, g, res); err != nil {
+			} else if err := s.deleteUntagged(ctx, name, candidates, cutoff, g, res); err != nil {
 				return nil, err
 			}
 		}
 	}
 	marked := map[digest.Digest]bool{}
 	for _, name := range repos {
-		for _, d := range s.revisions(name) {
+		for _, d := range s.revisions(ctx, name) {
 			if doomed[GCManifest{name, d}] {
 				continue
 			}
 			marked[d] = true
-			blobs, children, _, err := s.references(name, d)
+			blobs, children, _, err := s.references(ctx, name, d)
 			if err != nil {
 				continue // unreadable: its blobs stay unless nothing else holds them
 			}
@@ -96,7 +97,7 @@ func (s *Store) GC(opts GCOptions) (*GCResult, error) {
 	}
 	res.MarkedBlobs = len(marked)
 	candidates := []GCBlob{}
-	err = s.eachBlob(func(d digest.Digest, info os.FileInfo) {
+	err = s.eachBlob(ctx, func(d digest.Digest, info os.FileInfo) {
 		switch {
 		case marked[d]:
 		case !info.ModTime().Before(cutoff):
@@ -114,24 +115,24 @@ func (s *Store) GC(opts GCOptions) (*GCResult, error) {
 		for _, c := range candidates {
 			res.FreedBytes += c.Size
 		}
-	} else if err := s.sweep(candidates, cutoff, res); err != nil {
+	} else if err := s.sweep(ctx, candidates, cutoff, res); err != nil {
 		return res, err
 	}
 	if !opts.DryRun {
-		n, err := s.removeDanglingLinks(repos)
+		n, err := s.removeDanglingLinks(ctx, repos)
 		res.RemovedLinks = n
 		if err != nil {
 			return res, err
 		}
-		if res.RemovedRepos, err = s.removeEmptyRepos(repos, cutoff); err != nil {
+		if res.RemovedRepos, err = s.removeEmptyRepos(ctx, repos, cutoff); err != nil {
 			return res, err
 		}
 	}
-	if res.RemovedTemp, res.RemovedTempBytes, err = s.sweepTemp(cutoff, opts.DryRun); err != nil {
+	if res.RemovedTemp, res.RemovedTempBytes, err = s.sweepTemp(ctx, cutoff, opts.DryRun); err != nil {
 		return res, err
 	}
 	if !opts.DryRun {
-		s.markGCDone()
+		s.markGCDone(ctx)
 	}
 	res.DurationMS = time.Since(res.Started).Milliseconds()
 	return res, nil
@@ -139,7 +140,7 @@ func (s *Store) GC(opts GCOptions) (*GCResult, error) {
 
 // sweep deletes candidate blobs in batches under the exclusive lock,
 // re-reading each one's mtime: one touched since the mark is kept.
-func (s *Store) sweep(candidates []GCBlob, cutoff time.Time, res *GCResult) error {
+func (s *Store) sweep(ctx context.Context, candidates []GCBlob, cutoff time.Time, res *GCResult) error {
 	const batch = 256
 	for len(candidates) > 0 {
 		n := min(batch, len(candidates))
@@ -177,7 +178,7 @@ func (s *Store) sweep(candidates []GCBlob, cutoff time.Time, res *GCResult) erro
 
 // removeDanglingLinks removes repository links to blobs that no longer
 // exist, under the exclusive lock so no link being made right now is lost.
-func (s *Store) removeDanglingLinks(repos []string) (int, error) {
+func (s *Store) removeDanglingLinks(ctx context.Context, repos []string) (int, error) {
 	unlock, err := s.lockGC(true)
 	if err != nil {
 		return 0, err
@@ -207,7 +208,7 @@ func (s *Store) removeDanglingLinks(repos []string) (int, error) {
 // removeEmptyRepos removes the repositories left with no manifest and no
 // tag whose blob links are all older than cutoff (a push in flight links
 // its blobs before its manifest arrives: those stay).
-func (s *Store) removeEmptyRepos(repos []string, cutoff time.Time) ([]string, error) {
+func (s *Store) removeEmptyRepos(ctx context.Context, repos []string, cutoff time.Time) ([]string, error) {
 	unlock, err := s.lockGC(true)
 	if err != nil {
 		return nil, err
@@ -215,10 +216,10 @@ func (s *Store) removeEmptyRepos(repos []string, cutoff time.Time) ([]string, er
 	defer unlock()
 	removed := []string{}
 	for _, name := range repos {
-		if s.hasManifests(name) {
+		if s.hasManifests(ctx, name) {
 			continue
 		}
-		if tags, _ := s.Tags(name); len(tags) > 0 || newerThan(s.layersDir(name), cutoff) {
+		if tags, _ := s.Tags(ctx, name); len(tags) > 0 || newerThan(s.layersDir(name), cutoff) {
 			continue
 		}
 		for _, dir := range []string{"_layers", "_manifests", "_referrers"} {

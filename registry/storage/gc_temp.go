@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"time"
@@ -26,7 +27,7 @@ func (s *Store) tempFiles(fn func(path string, info os.FileInfo)) {
 
 // sweepTemp removes the temp files older than cutoff (a dry run only
 // counts them) and returns how many and their bytes.
-func (s *Store) sweepTemp(cutoff time.Time, dryRun bool) (n int, bytes int64, err error) {
+func (s *Store) sweepTemp(ctx context.Context, cutoff time.Time, dryRun bool) (n int, bytes int64, err error) {
 	s.tempFiles(func(path string, info os.FileInfo) {
 		if !info.ModTime().Before(cutoff) || err != nil {
 			return

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,7 +17,7 @@ import (
 // tag or digest it was pushed to; tags are further tags to point at it. The
 // bytes are stored exactly as received; the media type is remembered in the
 // repository's revision link.
-func (s *Store) PutManifest(name, ref, contentType string, body []byte, tags []string) (digest.Digest, *Manifest, error) {
+func (s *Store) PutManifest(ctx context.Context, name, ref, contentType string, body []byte, tags []string) (digest.Digest, *Manifest, error) {
 	if len(body) > MaxManifestSize {
 		return "", nil, fmt.Errorf("%d bytes: %w", len(body), ErrManifestTooLarge)
 	}
@@ -39,21 +40,21 @@ func (s *Store) PutManifest(name, ref, contentType string, body []byte, tags []s
 		return "", nil, err
 	}
 	defer release()
-	if err := s.validateReferences(name, m); err != nil {
+	if err := s.validateReferences(ctx, name, m); err != nil {
 		return "", nil, err
 	}
-	if err := s.writeBlob(d, body); err != nil {
+	if err := s.writeBlob(ctx, d, body); err != nil {
 		return "", nil, err
 	}
 	unlock := s.repoLocks.lock(name)
 	defer unlock()
-	newRevision, firstManifest := !exists(s.revisionPath(name, d)), !s.hasManifests(name)
+	newRevision, firstManifest := !exists(s.revisionPath(name, d)), !s.hasManifests(ctx, name)
 	if !newRevision { // pushed again: young again to garbage collection
-		if err := s.touch(s.revisionPath(name, d)); err != nil {
+		if err := s.touch(ctx, s.revisionPath(name, d)); err != nil {
 			return "", nil, err
 		}
 	}
-	if err := s.writeLink(s.revisionPath(name, d), m.MediaType); err != nil {
+	if err := s.writeLink(ctx, s.revisionPath(name, d), m.MediaType); err != nil {
 		return "", nil, err
 	}
 	if newRevision {
@@ -63,12 +64,12 @@ func (s *Store) PutManifest(name, ref, contentType string, body []byte, tags []s
 		s.stats.repos.Add(1)
 	}
 	if m.Subject != nil {
-		if err := s.addReferrer(name, d, int64(len(body)), m); err != nil {
+		if err := s.addReferrer(ctx, name, d, int64(len(body)), m); err != nil {
 			return "", nil, err
 		}
 	}
 	for _, tag := range tags {
-		if err := s.writeLink(s.tagPath(name, tag), d.String()); err != nil {
+		if err := s.writeLink(ctx, s.tagPath(name, tag), d.String()); err != nil {
 			return "", nil, err
 		}
 	}
@@ -76,17 +77,17 @@ func (s *Store) PutManifest(name, ref, contentType string, body []byte, tags []s
 }
 
 // writeLink writes a small file unless it already holds content.
-func (s *Store) writeLink(path, content string) error {
+func (s *Store) writeLink(ctx context.Context, path, content string) error {
 	if b, err := readSmallFile(path, 4096); err == nil && string(b) == content {
 		return nil
 	}
-	return s.writeFileAtomic(path, []byte(content))
+	return s.writeFileAtomic(ctx, path, []byte(content))
 }
 
 // validateReferences checks that everything the manifest points at is in
 // the repository: config and layers (except non-distributable layers with
 // urls) as blobs of the declared size, child manifests as manifests.
-func (s *Store) validateReferences(name string, m *Manifest) error {
+func (s *Store) validateReferences(ctx context.Context, name string, m *Manifest) error {
 	var blobs []v1.Descriptor
 	if m.Config != nil {
 		blobs = append(blobs, *m.Config)
@@ -97,7 +98,7 @@ func (s *Store) validateReferences(name string, m *Manifest) error {
 		}
 	}
 	for _, b := range blobs {
-		size, err := s.StatBlob(name, b.Digest)
+		size, err := s.StatBlob(ctx, name, b.Digest)
 		if err != nil {
 			if errors.Is(err, ErrBlobUnknown) {
 				return fmt.Errorf("blob %s: %w", b.Digest, ErrManifestBlob)
@@ -107,7 +108,7 @@ func (s *Store) validateReferences(name string, m *Manifest) error {
 		if size != b.Size {
 			return fmt.Errorf("descriptor of %s says %d bytes, the blob has %d: %w", b.Digest, b.Size, size, ErrManifestInvalid)
 		}
-		if err := s.touchBlob(b.Digest); err != nil {
+		if err := s.touchBlob(ctx, b.Digest); err != nil {
 			return err
 		}
 	}
@@ -115,10 +116,10 @@ func (s *Store) validateReferences(name string, m *Manifest) error {
 		if !exists(s.revisionPath(name, c.Digest)) {
 			return fmt.Errorf("manifest %s: %w", c.Digest, ErrManifestBlob)
 		}
-		if size, ok := s.BlobSize(c.Digest); ok && size != c.Size {
+		if size, ok := s.BlobSize(ctx, c.Digest); ok && size != c.Size {
 			return fmt.Errorf("descriptor of %s says %d bytes, the manifest has %d: %w", c.Digest, c.Size, size, ErrManifestInvalid)
 		}
-		if err := s.touchBlob(c.Digest); err != nil {
+		if err := s.touchBlob(ctx, c.Digest); err != nil {
 			return err
 		}
 	}
@@ -127,7 +128,7 @@ func (s *Store) validateReferences(name string, m *Manifest) error {
 
 // ResolveManifest turns a tag or digest into the digest of a manifest
 // stored in the repository, with its media type.
-func (s *Store) ResolveManifest(name, ref string) (digest.Digest, string, error) {
+func (s *Store) ResolveManifest(ctx context.Context, name, ref string) (digest.Digest, string, error) {
 	d, ok := AsDigest(ref)
 	if !ok {
 		b, err := readSmallFile(s.tagPath(name, ref), 4096)
@@ -147,8 +148,8 @@ func (s *Store) ResolveManifest(name, ref string) (digest.Digest, string, error)
 }
 
 // GetManifest returns a manifest's bytes, media type and digest.
-func (s *Store) GetManifest(name, ref string) ([]byte, string, digest.Digest, error) {
-	d, mt, err := s.ResolveManifest(name, ref)
+func (s *Store) GetManifest(ctx context.Context, name, ref string) ([]byte, string, digest.Digest, error) {
+	d, mt, err := s.ResolveManifest(ctx, name, ref)
 	if err != nil {
 		return nil, "", "", err
 	}
@@ -168,20 +169,20 @@ func (s *Store) GetManifest(name, ref string) ([]byte, string, digest.Digest, er
 
 // DeleteManifest removes a manifest from the repository, with every tag
 // that points at it and its entry in its subject's referrers.
-func (s *Store) DeleteManifest(name string, d digest.Digest) error {
-	body, mt, _, err := s.GetManifest(name, d.String())
+func (s *Store) DeleteManifest(ctx context.Context, name string, d digest.Digest) error {
+	body, mt, _, err := s.GetManifest(ctx, name, d.String())
 	if err != nil {
 		return err
 	}
 	unlock := s.repoLocks.lock(name)
 	defer unlock()
-	tags, err := s.Tags(name)
+	tags, err := s.Tags(ctx, name)
 	if err != nil && !errors.Is(err, ErrNameUnknown) {
 		return err
 	}
 	for _, t := range tags {
-		if td, _, err := s.ResolveManifest(name, t); err == nil && td == d {
-			if err := s.removeDurably(s.tagPath(name, t)); err != nil {
+		if td, _, err := s.ResolveManifest(ctx, name, t); err == nil && td == d {
+			if err := s.removeDurably(ctx, s.tagPath(name, t)); err != nil {
 				return err
 			}
 		}
@@ -190,14 +191,14 @@ func (s *Store) DeleteManifest(name string, d digest.Digest) error {
 	if m, err := ParseManifest(mt, body); err == nil && m.Subject != nil {
 		subject = m.Subject.Digest
 	}
-	return s.unlinkManifest(name, d, subject, nil)
+	return s.unlinkManifest(ctx, name, d, subject, nil)
 }
 
 // unlinkManifest removes a manifest's entry in its subject's referrers
 // (subject "" for none) and its revision link, durably: the directories
 // are synced now, or added to toSync for the caller to sync once for many.
 // The caller holds the repository's lock and has dealt with the tags.
-func (s *Store) unlinkManifest(name string, d, subject digest.Digest, toSync map[string]bool) error {
+func (s *Store) unlinkManifest(ctx context.Context, name string, d, subject digest.Digest, toSync map[string]bool) error {
 	syncParent := s.syncParent
 	if toSync != nil {
 		syncParent = func(path string) error { toSync[filepath.Dir(path)] = true; return nil }
@@ -221,7 +222,7 @@ func (s *Store) unlinkManifest(name string, d, subject digest.Digest, toSync map
 		return err
 	}
 	s.stats.manifests.Add(-1)
-	if !s.hasManifests(name) {
+	if !s.hasManifests(ctx, name) {
 		s.stats.repos.Add(-1)
 	}
 	return nil

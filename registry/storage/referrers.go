@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -26,7 +27,7 @@ const maxDescriptorFile = 2*MaxManifestSize + 64<<10
 // addReferrer records manifest d (whose subject is m.Subject) in the
 // subject's referrers directory, as the descriptor the referrers API lists.
 // The subject itself need not exist (yet).
-func (s *Store) addReferrer(name string, d digest.Digest, size int64, m *Manifest) error {
+func (s *Store) addReferrer(ctx context.Context, name string, d digest.Digest, size int64, m *Manifest) error {
 	desc := v1.Descriptor{MediaType: m.MediaType, Digest: d, Size: size,
 		ArtifactType: m.ArtifactType, Annotations: m.Annotations}
 	var b bytes.Buffer
@@ -35,7 +36,7 @@ func (s *Store) addReferrer(name string, d digest.Digest, size int64, m *Manifes
 	if err := enc.Encode(desc); err != nil {
 		return err
 	}
-	return s.writeLink(s.referrerPath(name, m.Subject.Digest, d), strings.TrimSuffix(b.String(), "\n"))
+	return s.writeLink(ctx, s.referrerPath(name, m.Subject.Digest, d), strings.TrimSuffix(b.String(), "\n"))
 }
 
 // ReferrersQuery selects a page of a subject's referrers.
@@ -56,7 +57,7 @@ type ReferrersPage struct {
 
 // Referrers chooses a page of the manifests in the repository whose subject
 // is the given digest. An unknown subject has an empty list.
-func (s *Store) Referrers(name string, subject digest.Digest, q ReferrersQuery) (*ReferrersPage, error) {
+func (s *Store) Referrers(ctx context.Context, name string, subject digest.Digest, q ReferrersQuery) (*ReferrersPage, error) {
 	dir := s.referrersDir(name, subject)
 	entries, err := os.ReadDir(dir) // sorted by name: "<alg>-<hex>" sorts as the digests do
 	if err != nil {

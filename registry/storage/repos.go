@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,7 +12,7 @@ import (
 )
 
 // hasManifests reports whether the repository holds at least one manifest.
-func (s *Store) hasManifests(name string) bool {
+func (s *Store) hasManifests(ctx context.Context, name string) bool {
 	algs, err := os.ReadDir(s.revisionsDir(name))
 	if err != nil {
 		return false
@@ -29,7 +30,7 @@ func (s *Store) hasManifests(name string) bool {
 }
 
 // revisions lists the digests of the manifests stored in a repository.
-func (s *Store) revisions(name string) []digest.Digest {
+func (s *Store) revisions(ctx context.Context, name string) []digest.Digest {
 	var out []digest.Digest
 	algs, _ := os.ReadDir(s.revisionsDir(name))
 	for _, a := range algs {
@@ -45,7 +46,7 @@ func (s *Store) revisions(name string) []digest.Digest {
 
 // Repositories lists, in lexical order, every repository that holds at
 // least one manifest: one left with no manifests and no tags is not listed.
-func (s *Store) Repositories() ([]string, error) {
+func (s *Store) Repositories(ctx context.Context) ([]string, error) {
 	repos := []string{}
 	var walk func(dir, prefix string) error
 	walk = func(dir, prefix string) error {
@@ -58,7 +59,7 @@ func (s *Store) Repositories() ([]string, error) {
 				continue
 			}
 			name := prefix + e.Name()
-			if s.hasManifests(name) {
+			if s.hasManifests(ctx, name) {
 				repos = append(repos, name)
 			}
 			if err := walk(filepath.Join(dir, e.Name()), name+"/"); err != nil {
@@ -76,8 +77,8 @@ func (s *Store) Repositories() ([]string, error) {
 
 // SharedLayers counts the layers that other repositories link too, and
 // names those repositories (for the learner's log; walks the tree).
-func (s *Store) SharedLayers(name string, layers []v1.Descriptor) (int, string) {
-	repos, err := s.Repositories()
+func (s *Store) SharedLayers(ctx context.Context, name string, layers []v1.Descriptor) (int, string) {
+	repos, err := s.Repositories(ctx)
 	if err != nil {
 		return 0, ""
 	}

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -32,7 +33,7 @@ func (s *Store) Stats() Stats {
 		s.stats.gcSeen.Store(st.ModTime().UnixNano())
 		go func() {
 			defer s.stats.recounting.Store(false)
-			s.recount()
+			s.recount(context.Background())
 		}()
 	}
 	st := Stats{Blobs: s.stats.blobs.Load(), BlobBytes: s.stats.blobBytes.Load(),
@@ -48,7 +49,7 @@ func (s *Store) Stats() Stats {
 func (s *Store) gcDonePath() string { return filepath.Join(s.root, "gc.done") }
 
 // markGCDone tells every process serving this root to count again.
-func (s *Store) markGCDone() {
+func (s *Store) markGCDone(ctx context.Context) {
 	now := time.Now()
 	if err := os.Chtimes(s.gcDonePath(), now, now); err != nil {
 		os.WriteFile(s.gcDonePath(), nil, 0o644)
@@ -59,9 +60,9 @@ func (s *Store) markGCDone() {
 }
 
 // recount replaces the totals by a fresh count.
-func (s *Store) recount() {
+func (s *Store) recount(ctx context.Context) {
 	fresh := &Store{root: s.root}
-	if fresh.countAll() != nil {
+	if fresh.countAll(ctx) != nil {
 		return
 	}
 	s.stats.blobs.Store(fresh.stats.blobs.Load())
@@ -71,7 +72,7 @@ func (s *Store) recount() {
 }
 
 // countAll walks the tree once, when the store opens.
-func (s *Store) countAll() error {
+func (s *Store) countAll(ctx context.Context) error {
 	algs, err := os.ReadDir(s.blobsDir())
 	if err != nil {
 		return err
@@ -91,13 +92,13 @@ func (s *Store) countAll() error {
 			return err
 		}
 	}
-	repos, err := s.Repositories()
+	repos, err := s.Repositories(ctx)
 	if err != nil {
 		return err
 	}
 	s.stats.repos.Store(int64(len(repos)))
 	for _, name := range repos {
-		s.stats.manifests.Add(int64(len(s.revisions(name))))
+		s.stats.manifests.Add(int64(len(s.revisions(ctx, name))))
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/sha512"
 	"errors"
@@ -49,7 +50,7 @@ func Open(root string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("prepare storage root: %w", err)
 		}
 	}
-	if err := s.countAll(); err != nil {
+	if err := s.countAll(context.Background()); err != nil {
 		return nil, fmt.Errorf("count stored objects: %w", err)
 	}
 	if st, err := os.Stat(s.gcDonePath()); err == nil {

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"encoding"
 	"encoding/json"
 	"errors"
@@ -43,14 +44,14 @@ type uploadState struct {
 }
 
 // StartUpload opens a new upload session for the repository.
-func (s *Store) StartUpload(name string, alg digest.Algorithm) (string, error) {
-	return s.StartUploadFor(name, alg, "", 0)
+func (s *Store) StartUpload(ctx context.Context, name string, alg digest.Algorithm) (string, error) {
+	return s.StartUploadFor(ctx, name, alg, "", 0)
 }
 
 // StartUploadFor opens a session for a client (its address), refusing with
 // ErrTooManyUploads when the client already holds max open sessions
 // (max 0: no limit).
-func (s *Store) StartUploadFor(name string, alg digest.Algorithm, client string, max int) (string, error) {
+func (s *Store) StartUploadFor(ctx context.Context, name string, alg digest.Algorithm, client string, max int) (string, error) {
 	id := newID()
 	info := uploadInfo{Repository: name, Started: time.Now().UTC(), Algorithm: alg.String(), Client: client}
 	st := &uploadState{info: info, h: newHash(alg)}
@@ -70,7 +71,7 @@ func (s *Store) StartUploadFor(name string, alg digest.Algorithm, client string,
 	}
 	s.uploads[id] = st
 	s.mu.Unlock()
-	if err := s.createSession(id, info); err != nil {
+	if err := s.createSession(ctx, id, info); err != nil {
 		s.mu.Lock()
 		delete(s.uploads, id)
 		s.mu.Unlock()
@@ -80,7 +81,7 @@ func (s *Store) StartUploadFor(name string, alg digest.Algorithm, client string,
 }
 
 // createSession writes a new session's directory: info and an empty data.
-func (s *Store) createSession(id string, info uploadInfo) error {
+func (s *Store) createSession(ctx context.Context, id string, info uploadInfo) error {
 	b, _ := json.Marshal(info)
 	dir := s.uploadDir(id)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -103,7 +104,7 @@ func (s *Store) createSession(id string, info uploadInfo) error {
 }
 
 // session finds the session and locks it; the caller calls unlock.
-func (s *Store) session(name, id string) (*uploadState, error) {
+func (s *Store) session(ctx context.Context, name, id string) (*uploadState, error) {
 	if !ValidUploadID(id) {
 		return nil, fmt.Errorf("upload %q: %w", id, ErrUploadUnknown)
 	}
@@ -129,7 +130,7 @@ func (s *Store) session(name, id string) (*uploadState, error) {
 		return nil, fmt.Errorf("upload %s in %s: %w", id, name, ErrUploadUnknown)
 	}
 	if st.h == nil || st.size < 0 {
-		if err := s.rehash(id, st); err != nil {
+		if err := s.rehash(ctx, id, st); err != nil {
 			st.mu.Unlock()
 			return nil, err
 		}
@@ -139,7 +140,7 @@ func (s *Store) session(name, id string) (*uploadState, error) {
 
 // rehash rebuilds the running hash from the data file (after a restart or
 // a failed write).
-func (s *Store) rehash(id string, st *uploadState) error {
+func (s *Store) rehash(ctx context.Context, id string, st *uploadState) error {
 	f, err := os.Open(filepath.Join(s.uploadDir(id), "data"))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -158,8 +159,8 @@ func (s *Store) rehash(id string, st *uploadState) error {
 }
 
 // UploadStatus returns how many bytes the session holds.
-func (s *Store) UploadStatus(name, id string) (int64, error) {
-	st, err := s.session(name, id)
+func (s *Store) UploadStatus(ctx context.Context, name, id string) (int64, error) {
+	st, err := s.session(ctx, name, id)
 	if err != nil {
 		return 0, err
 	}
@@ -170,16 +171,16 @@ func (s *Store) UploadStatus(name, id string) (int64, error) {
 // AppendUpload appends r to the session. With start >= 0 (a Content-Range
 // was sent) the chunk must begin exactly where the data ends; with
 // length >= 0 the body must be exactly that long. It returns the new size.
-func (s *Store) AppendUpload(name, id string, start, length int64, r io.Reader) (int64, error) {
-	st, err := s.session(name, id)
+func (s *Store) AppendUpload(ctx context.Context, name, id string, start, length int64, r io.Reader) (int64, error) {
+	st, err := s.session(ctx, name, id)
 	if err != nil {
 		return 0, err
 	}
 	defer st.mu.Unlock()
-	return s.appendLocked(id, st, start, length, r)
+	return s.appendLocked(ctx, id, st, start, length, r)
 }
 
-func (s *Store) appendLocked(id string, st *uploadState, start, length int64, r io.Reader) (int64, error) {
+func (s *Store) appendLocked(ctx context.Context, id string, st *uploadState, start, length int64, r io.Reader) (int64, error) {
 	if start >= 0 && start != st.size {
 		return st.size, fmt.Errorf("chunk starts at %d, upload holds %d bytes: %w", start, st.size, ErrRangeInvalid)
 	}
@@ -210,49 +211,49 @@ func (s *Store) appendLocked(id string, st *uploadState, start, length int64, r 
 // FinishUpload appends the optional final chunk r, verifies the whole
 // upload against want, moves it into the blob tree and links it into the
 // repository. It returns the blob's size.
-func (s *Store) FinishUpload(name, id string, want digest.Digest, start, length int64, r io.Reader) (int64, error) {
-	st, err := s.session(name, id)
+func (s *Store) FinishUpload(ctx context.Context, name, id string, want digest.Digest, start, length int64, r io.Reader) (int64, error) {
+	st, err := s.session(ctx, name, id)
 	if err != nil {
 		return 0, err
 	}
 	defer st.mu.Unlock()
 	if r != nil {
 		undo := s.mark(id, st)
-		if err := s.appendAndVerify(id, st, want, start, length, r); err != nil {
+		if err := s.appendAndVerify(ctx, id, st, want, start, length, r); err != nil {
 			undo() // a failed close keeps the session as it was: the client may retry
 			return st.size, err
 		}
-	} else if err := s.verify(id, st, want); err != nil {
+	} else if err := s.verify(ctx, id, st, want); err != nil {
 		return st.size, err
 	}
 	f, err := os.OpenFile(filepath.Join(s.uploadDir(id), "data"), os.O_RDWR, 0)
 	if err != nil {
 		return st.size, err
 	}
-	if err := s.commitBlob(f, want); err != nil {
+	if err := s.commitBlob(ctx, f, want); err != nil {
 		return st.size, err
 	}
-	if err := s.LinkBlob(name, want); err != nil {
+	if err := s.LinkBlob(ctx, name, want); err != nil {
 		return st.size, err
 	}
-	s.dropSession(id, st)
+	s.dropSession(ctx, id, st)
 	return st.size, nil
 }
 
-func (s *Store) appendAndVerify(id string, st *uploadState, want digest.Digest, start, length int64, r io.Reader) error {
-	if _, err := s.appendLocked(id, st, start, length, r); err != nil {
+func (s *Store) appendAndVerify(ctx context.Context, id string, st *uploadState, want digest.Digest, start, length int64, r io.Reader) error {
+	if _, err := s.appendLocked(ctx, id, st, start, length, r); err != nil {
 		return err
 	}
-	return s.verify(id, st, want)
+	return s.verify(ctx, id, st, want)
 }
 
 // verify checks the session's bytes against the digest the client gave.
-func (s *Store) verify(id string, st *uploadState, want digest.Digest) error {
+func (s *Store) verify(ctx context.Context, id string, st *uploadState, want digest.Digest) error {
 	h := st.h
 	if want.Algorithm().String() != st.info.Algorithm {
 		tmp := &uploadState{info: st.info}
 		tmp.info.Algorithm = want.Algorithm().String()
-		if err := s.rehash(id, tmp); err != nil {
+		if err := s.rehash(ctx, id, tmp); err != nil {
 			return err
 		}
 		h = tmp.h
@@ -288,17 +289,17 @@ func (s *Store) mark(id string, st *uploadState) func() {
 }
 
 // CancelUpload ends a session and deletes its data.
-func (s *Store) CancelUpload(name, id string) error {
-	st, err := s.session(name, id)
+func (s *Store) CancelUpload(ctx context.Context, name, id string) error {
+	st, err := s.session(ctx, name, id)
 	if err != nil {
 		return err
 	}
 	defer st.mu.Unlock()
-	s.dropSession(id, st)
+	s.dropSession(ctx, id, st)
 	return nil
 }
 
-func (s *Store) dropSession(id string, st *uploadState) {
+func (s *Store) dropSession(ctx context.Context, id string, st *uploadState) {
 	st.gone = true
 	s.mu.Lock()
 	delete(s.uploads, id)

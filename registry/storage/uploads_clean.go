@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"time"
@@ -8,7 +9,7 @@ import (
 
 // CleanUploads removes sessions untouched for longer than maxAge and temp
 // files older than maxAge. It returns how many sessions it removed.
-func (s *Store) CleanUploads(maxAge time.Duration) (int, error) {
+func (s *Store) CleanUploads(ctx context.Context, maxAge time.Duration) (int, error) {
 	cutoff := time.Now().Add(-maxAge)
 	entries, err := os.ReadDir(s.uploadsDir())
 	if err != nil {

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,7 +11,7 @@ import (
 
 // repoDirs lists every repository directory, whether or not it still holds
 // manifests (garbage collection also tidies the empty ones).
-func (s *Store) repoDirs() ([]string, error) {
+func (s *Store) repoDirs(ctx context.Context) ([]string, error) {
 	var names []string
 	var walk func(dir, prefix string) error
 	walk = func(dir, prefix string) error {
@@ -41,7 +42,7 @@ func (s *Store) repoDirs() ([]string, error) {
 }
 
 // eachBlob calls fn for every blob file with its size and modification time.
-func (s *Store) eachBlob(fn func(d digest.Digest, info os.FileInfo)) error {
+func (s *Store) eachBlob(ctx context.Context, fn func(d digest.Digest, info os.FileInfo)) error {
 	for _, alg := range []digest.Algorithm{digest.SHA256, digest.SHA512} {
 		root := filepath.Join(s.blobsDir(), alg.String())
 		err := filepath.WalkDir(root, func(path string, e os.DirEntry, err error) error {
@@ -72,8 +73,8 @@ func (s *Store) eachBlob(fn func(d digest.Digest, info os.FileInfo)) error {
 
 // references returns what a stored manifest points at: its blobs (config
 // and layers, or nothing for an index), its child manifests and its subject.
-func (s *Store) references(name string, d digest.Digest) (blobs, children []digest.Digest, subject digest.Digest, err error) {
-	body, mt, _, err := s.GetManifest(name, d.String())
+func (s *Store) references(ctx context.Context, name string, d digest.Digest) (blobs, children []digest.Digest, subject digest.Digest, err error) {
+	body, mt, _, err := s.GetManifest(ctx, name, d.String())
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -99,7 +100,7 @@ func (s *Store) references(name string, d digest.Digest) (blobs, children []dige
 }
 
 // referrerDigests lists the manifests recorded as referrers of subject.
-func (s *Store) referrerDigests(name string, subject digest.Digest) []digest.Digest {
+func (s *Store) referrerDigests(ctx context.Context, name string, subject digest.Digest) []digest.Digest {
 	entries, err := os.ReadDir(s.referrersDir(name, subject))
 	if err != nil {
 		return nil

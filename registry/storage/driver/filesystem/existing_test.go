@@ -30,26 +30,26 @@ func TestExistingStore(t *testing.T) {
 	}
 	layer := []byte("layer bytes")
 	ld := digest.FromBytes(layer)
-	if _, err := s.PutBlob("lab/base", ld, int64(len(layer)), bytes.NewReader(layer)); err != nil {
+	if _, err := s.PutBlob(t.Context(), "lab/base", ld, int64(len(layer)), bytes.NewReader(layer)); err != nil {
 		t.Fatal(err)
 	}
 	config := []byte("{}")
 	cd := digest.FromBytes(config)
-	if _, err := s.PutBlob("lab/base", cd, int64(len(config)), bytes.NewReader(config)); err != nil {
+	if _, err := s.PutBlob(t.Context(), "lab/base", cd, int64(len(config)), bytes.NewReader(config)); err != nil {
 		t.Fatal(err)
 	}
 	m, _ := json.Marshal(v1.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: v1.MediaTypeImageManifest,
 		Config: v1.Descriptor{MediaType: v1.MediaTypeImageConfig, Digest: cd, Size: int64(len(config))},
 		Layers: []v1.Descriptor{{MediaType: v1.MediaTypeImageLayer, Digest: ld, Size: int64(len(layer))}}})
-	md, _, err := s.PutManifest("lab/base", "1.0", v1.MediaTypeImageManifest, m, nil)
+	md, _, err := s.PutManifest(t.Context(), "lab/base", "1.0", v1.MediaTypeImageManifest, m, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := s.StartUpload("lab/base", digest.SHA256)
+	id, err := s.StartUpload(t.Context(), "lab/base", digest.SHA256)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AppendUpload("lab/base", id, 0, 5, bytes.NewReader([]byte("chunk"))); err != nil {
+	if _, err := s.AppendUpload(t.Context(), "lab/base", id, 0, 5, bytes.NewReader([]byte("chunk"))); err != nil {
 		t.Fatal(err)
 	}
 
