@@ -51,11 +51,12 @@ func (a *API) getBlob(w http.ResponseWriter, r *http.Request) error {
 			logrus.Fields{"digest": d.String(), "size": storage.HumanSize(size)})
 		return nil
 	}
-	f, size, err := a.store.OpenBlob(r.Context(), name, d)
+	f, err := a.store.OpenBlob(r.Context(), name, d)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	size := f.Info().Size
 	blobHeaders(h, d)
 	http.ServeContent(w, r, "", time.Time{}, copied{f})
 	ev := logrus.Fields{"digest": d.String(), "size": storage.HumanSize(size)}

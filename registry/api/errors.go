@@ -82,6 +82,8 @@ var storageErrors = []struct {
 	{storage.ErrUnsupported, "UNSUPPORTED", 0},
 	{storage.ErrTooManyUploads, "TOOMANYREQUESTS", 0},
 	{storage.ErrManifestTooLarge, "SIZE_INVALID", http.StatusRequestEntityTooLarge},
+	{storage.ErrNameInvalid, "NAME_INVALID", 0},
+	{storage.ErrTagInvalid, "TAG_INVALID", 0},
 	{auth.ErrUnauthorized, "UNAUTHORIZED", 0},
 	{auth.ErrDenied, "DENIED", 0},
 	{auth.ErrTooMany, "TOOMANYREQUESTS", 0},

@@ -6,6 +6,7 @@ import (
 	"os"
 	"sort"
 
+	"github.com/layerlab/layerlab/registry/storage/driver"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -39,10 +40,10 @@ type Usage struct {
 func (s *Store) DiskUsage(ctx context.Context) (*Usage, error) {
 	u := &Usage{Repositories: []RepoUsage{}}
 	sizes := map[digest.Digest]int64{}
-	err := s.eachBlob(ctx, func(d digest.Digest, info os.FileInfo) {
-		sizes[d] = info.Size()
+	err := s.eachBlob(ctx, func(d digest.Digest, info driver.Info) {
+		sizes[d] = info.Size
 		u.Blobs++
-		u.PhysicalBytes += info.Size()
+		u.PhysicalBytes += info.Size
 	})
 	if err != nil {
 		return nil, err

@@ -18,4 +18,6 @@ var (
 	ErrUnsupported      = errors.New("the operation is unsupported")
 	ErrTooManyUploads   = errors.New("too many upload sessions")
 	ErrManifestTooLarge = errors.New("manifest too large")
+	ErrNameInvalid      = errors.New("invalid repository name")
+	ErrTagInvalid       = errors.New("invalid tag")
 )

@@ -9,6 +9,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/layerlab/layerlab/registry/storage"
+	"github.com/layerlab/layerlab/registry/storage/driver/filesystem"
 )
 
 // dirsUnder lists every directory under root.
@@ -30,14 +31,20 @@ func dirsUnder(t *testing.T, root string) map[string]bool {
 // client was answered.
 func TestDirectoryChangesAreSynced(t *testing.T) {
 	root := t.TempDir()
-	s := open(t, root)
 	var mu sync.Mutex
 	synced := map[string]bool{}
-	storage.SetDirSyncHook(s, func(dir string) {
+	fsd, err := filesystem.New(root, filesystem.Options{DirSynced: func(dir string) {
 		mu.Lock()
 		synced[dir] = true
 		mu.Unlock()
-	})
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := storage.Open(root, storage.Options{Driver: fsd})
+	if err != nil {
+		t.Fatal(err)
+	}
 	before := dirsUnder(t, root)
 	const repo = "lab/new/app"
 	im := putImage(t, s, repo, "v1", nil)

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
+	"github.com/layerlab/layerlab/registry/storage/driver"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -54,16 +54,19 @@ func (s *Store) keptManifests(ctx context.Context, name string, cutoff time.Time
 			queue = append(queue, d)
 		}
 	}
-	for _, d := range s.revisions(ctx, name) {
-		if st, err := os.Stat(s.revisionPath(name, d)); err == nil && !st.ModTime().Before(cutoff) {
+	s.eachRevision(ctx, name, func(d digest.Digest, e driver.Entry) {
+		if !e.ModTime.Before(cutoff) {
 			queue = append(queue, d)
 		}
-	}
+	})
 	keep := map[digest.Digest]bool{}
 	for len(queue) > 0 {
 		d := queue[len(queue)-1]
 		queue = queue[:len(queue)-1]
-		if keep[d] || !exists(s.revisionPath(name, d)) {
+		if keep[d] {
+			continue
+		}
+		if _, err := s.d.Stat(ctx, revisionKey(name, d)); err != nil {
 			continue
 		}
 		keep[d] = true
@@ -102,22 +105,17 @@ func (s *Store) deleteUntagged(ctx context.Context, name string, candidates []di
 			return err
 		}
 		keep := s.keptManifests(ctx, name, cutoff, g)
-		dirs := map[string]bool{} // synced once for the batch
 		for _, d := range candidates[:n] {
 			if keep[d] {
 				continue
 			}
-			if err := s.removeManifest(ctx, name, d, g.of(ctx, name, d).subject, dirs); err != nil {
+			if err := s.removeManifest(ctx, name, d, g.of(ctx, name, d).subject); err != nil {
 				unlock()
 				return fmt.Errorf("delete untagged %s in %s: %w", d, name, err)
 			}
 			res.DeletedManifests = append(res.DeletedManifests, GCManifest{name, d})
 		}
-		err = s.syncDirs(dirs)
 		unlock()
-		if err != nil {
-			return err
-		}
 		s.hook("untagged-batch")
 		candidates = candidates[n:]
 	}
@@ -126,10 +124,10 @@ func (s *Store) deleteUntagged(ctx context.Context, name string, candidates []di
 
 // removeManifest deletes a manifest no tag points at (one deleted
 // meanwhile is no error).
-func (s *Store) removeManifest(ctx context.Context, name string, d, subject digest.Digest, toSync map[string]bool) error {
+func (s *Store) removeManifest(ctx context.Context, name string, d, subject digest.Digest) error {
 	unlock := s.repoLocks.lock(name)
 	defer unlock()
-	if err := s.unlinkManifest(ctx, name, d, subject, toSync); err != nil && !errors.Is(err, ErrManifestUnknown) {
+	if err := s.unlinkManifest(ctx, name, d, subject); err != nil && !errors.Is(err, ErrManifestUnknown) {
 		return err
 	}
 	return nil

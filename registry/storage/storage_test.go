@@ -80,11 +80,12 @@ func noErrors(t *testing.T, what string, errs []error) {
 
 func wantBlob(t *testing.T, s *storage.Store, repo string, d digest.Digest, want []byte) {
 	t.Helper()
-	f, size, err := s.OpenBlob(t.Context(), repo, d)
+	f, err := s.OpenBlob(t.Context(), repo, d)
 	if err != nil {
 		t.Fatalf("open %s in %s: %v", d, repo, err)
 	}
 	defer f.Close()
+	size := f.Info().Size
 	got, err := io.ReadAll(f)
 	if err != nil {
 		t.Fatal(err)
@@ -236,7 +237,7 @@ func TestCleanUploadsRemovesOldSessions(t *testing.T) {
 	}
 	then := time.Now().Add(-3 * time.Hour)
 	dir := filepath.Join(root, "uploads", old)
-	for _, p := range []string{dir, filepath.Join(dir, "info"), filepath.Join(dir, "data")} {
+	for _, p := range []string{dir, filepath.Join(dir, "state"), filepath.Join(dir, "data")} {
 		if err := os.Chtimes(p, then, then); err != nil {
 			t.Fatal(err)
 		}
@@ -270,7 +271,7 @@ func TestCleanUploadsRemovesOldSessions(t *testing.T) {
 	// A session unknown to this process (left by a previous one) is cleaned too.
 	s2 := open(t, root)
 	fdir := filepath.Join(root, "uploads", fresh)
-	for _, p := range []string{fdir, filepath.Join(fdir, "info"), filepath.Join(fdir, "data")} {
+	for _, p := range []string{fdir, filepath.Join(fdir, "state"), filepath.Join(fdir, "data")} {
 		if err := os.Chtimes(p, then, then); err != nil {
 			t.Fatal(err)
 		}

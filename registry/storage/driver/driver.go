@@ -210,3 +210,14 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	}
 	return c.r.Read(p)
 }
+
+// Toucher is a driver that can date an object now without rewriting it
+// (filesystem, memory). The store marks with it what a garbage collection
+// running now must keep; on a driver without it (S3: an object's date
+// cannot change in place) the store rewrites the small link objects that
+// date a blob instead.
+type Toucher interface {
+	// Touch sets the object's modification time to now, or fails with
+	// ErrNotFound.
+	Touch(ctx context.Context, key string) error
+}

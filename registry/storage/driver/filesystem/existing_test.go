@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -45,13 +47,9 @@ func TestExistingStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := s.StartUpload(t.Context(), "lab/base", digest.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.AppendUpload(t.Context(), "lab/base", id, 0, 5, bytes.NewReader([]byte("chunk"))); err != nil {
-		t.Fatal(err)
-	}
+	// A session as the store wrote them before the driver: info and data.
+	id := "0123456789abcdef0123456789abcdef"
+	writeLegacySession(t, root, id, "lab/base", "chunk")
 
 	d, err := filesystem.New(root, filesystem.Options{NoSync: true})
 	if err != nil {
@@ -103,5 +101,22 @@ func TestExistingStore(t *testing.T) {
 	}
 	if _, err := d.Stat(ctx, "uploads/"+id+"/info"); err != nil {
 		t.Fatalf("the store's info file must stay for the store to remove: %v", err)
+	}
+}
+
+// writeLegacySession writes an upload session as the store kept them
+// before the driver boundary: uploads/<id>/info and data, no state.
+func writeLegacySession(t *testing.T, root, id, repo, data string) {
+	t.Helper()
+	dir := filepath.Join(root, "uploads", id)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	info := `{"repository":"` + repo + `","started":"2026-01-02T03:04:05Z","algorithm":"sha256"}`
+	if err := os.WriteFile(filepath.Join(dir, "info"), []byte(info), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "data"), []byte(data), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
