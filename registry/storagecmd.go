@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/layerlab/layerlab/registry/config"
+	"github.com/layerlab/layerlab/registry/server"
 	"github.com/layerlab/layerlab/registry/storage"
 )
 
@@ -26,7 +27,7 @@ func openStore(fs *flag.FlagSet, args []string, stderr io.Writer) (*storage.Stor
 		fmt.Fprintln(stderr, "registry:", err)
 		return nil, 2
 	}
-	store, err := storage.Open(cfg.Root, storage.Options{})
+	store, err := server.OpenStore(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "registry:", err)
 		return nil, 1

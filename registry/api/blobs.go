@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -50,6 +51,19 @@ func (a *API) getBlob(w http.ResponseWriter, r *http.Request) error {
 		accesslog.Event(r.Context(), "blob_exists", "blob already exists here — the client will skip uploading it",
 			logrus.Fields{"digest": d.String(), "size": storage.HumanSize(size)})
 		return nil
+	}
+	if a.opts.RedirectBlobs {
+		u, err := a.store.BlobURL(r.Context(), name, d, 15*time.Minute)
+		if err == nil {
+			blobHeaders(h, d)
+			http.Redirect(w, r, u, http.StatusTemporaryRedirect)
+			accesslog.Event(r.Context(), "blob_redirected", "blob pulled straight from the object store (presigned URL)",
+				logrus.Fields{"digest": d.String()})
+			return nil
+		}
+		if !errors.Is(err, storage.ErrUnsupported) {
+			return err
+		}
 	}
 	f, err := a.store.OpenBlob(r.Context(), name, d)
 	if err != nil {

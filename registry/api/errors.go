@@ -52,6 +52,7 @@ var codes = map[string]struct {
 	"PAGINATION_NUMBER_INVALID": {http.StatusBadRequest, "invalid number of results requested"},
 	"NOT_FOUND":                 {http.StatusNotFound, "no such endpoint"},
 	"UNKNOWN":                   {http.StatusInternalServerError, "unknown error"},
+	"UNAVAILABLE":               {http.StatusServiceUnavailable, "storage unavailable, try again later"},
 }
 
 // newError builds an Error for code; cause may be nil.
@@ -84,6 +85,7 @@ var storageErrors = []struct {
 	{storage.ErrManifestTooLarge, "SIZE_INVALID", http.StatusRequestEntityTooLarge},
 	{storage.ErrNameInvalid, "NAME_INVALID", 0},
 	{storage.ErrTagInvalid, "TAG_INVALID", 0},
+	{storage.ErrStorageUnavailable, "UNAVAILABLE", 0},
 	{auth.ErrUnauthorized, "UNAUTHORIZED", 0},
 	{auth.ErrDenied, "DENIED", 0},
 	{auth.ErrTooMany, "TOOMANYREQUESTS", 0},

@@ -230,3 +230,19 @@ func (s *Store) writeBlob(ctx context.Context, d digest.Digest, data []byte) err
 	}
 	return err
 }
+
+// BlobURL returns a URL the client can fetch the blob from directly, valid
+// for expiry (a presigned S3 GET), when the driver can make one; otherwise
+// ErrUnsupported.
+func (s *Store) BlobURL(ctx context.Context, name string, d digest.Digest, expiry time.Duration) (string, error) {
+	u, ok := s.d.(interface {
+		URL(ctx context.Context, key string, expiry time.Duration) (string, error)
+	})
+	if !ok {
+		return "", ErrUnsupported
+	}
+	if _, err := s.StatBlob(ctx, name, d); err != nil {
+		return "", err
+	}
+	return u.URL(ctx, blobKey(d), expiry)
+}

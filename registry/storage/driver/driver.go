@@ -142,6 +142,9 @@ var (
 	ErrTooLarge   = errors.New("object too large")
 	// ErrStop, returned by a List callback, ends the listing early.
 	ErrStop = errors.New("stop listing")
+	// ErrUnavailable wraps a failure to reach the backing store (network,
+	// timeouts, a 5xx from the service): the request may work later.
+	ErrUnavailable = errors.New("storage unavailable")
 )
 
 // ValidKey reports whether key names an object inside the driver: not
