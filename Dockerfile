@@ -12,6 +12,9 @@
 ARG GO_IMAGE=golang:1.26-bookworm
 
 FROM ${GO_IMAGE} AS build
+# Marks the build stage's image, which the classic builder keeps: make clean-lab
+# removes it.
+LABEL org.layerlab.part=build-stage
 WORKDIR /src
 ENV CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 # Dependencies first: this layer stays cached until go.mod or go.sum change.

@@ -26,18 +26,20 @@ test-s3: ## run the storage driver suite on SeaweedFS and versitygw (built and s
 FUZZTIME ?= 60s
 FUZZ_TARGETS := FuzzValidateName FuzzParseReference FuzzParseDigest FuzzParseContentRange FuzzParseManifest
 
-fuzz: ## run each fuzz target for $(FUZZTIME) (new crashers land in registry/api/testdata/fuzz)
+fuzz: ## run each fuzz target for FUZZTIME (default 60s); new crashers land in registry/api/testdata/fuzz
 	@for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $$t for $(FUZZTIME)"; \
 		$(GO) test ./registry/api -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
 	done
 
-lint: ## gofmt, go vet, shellcheck
+lint: ## gofmt, go vet, shellcheck, shfmt, and no script or doc naming a missing path
 	@test -z "$$(gofmt -l registry scripts)" || { gofmt -l registry scripts; exit 1; }
 	$(GO) vet ./...
 	@if command -v shellcheck >/dev/null; then shellcheck $$(git ls-files '*.sh') .ci/run; else echo "shellcheck missing: bash scripts/tools.sh installs it"; exit 1; fi
+	@if command -v shfmt >/dev/null; then shfmt -d $$(git ls-files '*.sh'); else echo "shfmt missing: bash scripts/tools.sh installs it"; exit 1; fi
+	@bash scripts/check-paths.sh
 
-run: build ## serve on $(ADDR) with storage in $(ROOT), learner events on
+run: build ## serve on ADDR (default 127.0.0.1:5000) with storage in ROOT (default ./data), learner events on
 	./$(BIN) serve --addr $(ADDR) --root $(ROOT) --verbose
 
 clean: ## remove build output and the local ./data store

@@ -38,7 +38,11 @@ func serveOn(t *testing.T, bin, root string) (*exec.Cmd, string) {
 	for i := 0; i < 200; i++ {
 		if resp, err := http.Get("http://" + addr + "/v2/"); err == nil {
 			resp.Body.Close()
-			return cmd, addr
+			// Another process may have taken the port between freeAddr and
+			// the start: only our own process listening there will do.
+			if listensOn(cmd.Process.Pid, addr) {
+				return cmd, addr
+			}
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

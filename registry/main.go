@@ -4,6 +4,7 @@
 //	registry [serve] [flags]   serve the registry (the default)
 //	registry gc                garbage collection, safe while serving
 //	registry du                storage report
+//	registry sql               the registry's metadata as SQL (SQLite)
 //	registry healthcheck       exit 0 when the local registry is ready
 //	registry version           print the version
 package main
@@ -36,6 +37,7 @@ Usage:
   registry [serve] [flags]     serve the OCI Distribution API (default command)
   registry gc [flags]          delete blobs no manifest references (safe while serving)
   registry du [--json]         storage report: per repository, shared blobs, dedup savings
+  registry sql 'SELECT …'      query the registry's metadata in SQL; --export FILE for sqlite3
   registry healthcheck         exit 0 if the registry on REGISTRY_ADDR is ready, else 1
   registry htpasswd USER       print an htpasswd line for USER (password read from stdin)
   registry version             print the version
@@ -66,6 +68,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return gc(args, stdout, stderr)
 	case "du":
 		return du(args, stdout, stderr)
+	case "sql":
+		return sqlCommand(args, stdout, stderr)
 	case "htpasswd":
 		return htpasswd(args, os.Stdin, stdout, stderr)
 	case "version":

@@ -39,6 +39,42 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// listensOn reports whether process pid holds the listening socket of addr
+// (an IPv4 HOST:PORT): it finds the socket's inode in /proc/net/tcp and
+// looks for it among the process's file descriptors.
+func listensOn(pid int, addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return false
+	}
+	table, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return false
+	}
+	inode := ""
+	for _, line := range strings.Split(string(table), "\n")[1:] {
+		f := strings.Fields(line)
+		// f[1] is local address:port in hex, f[3] the state (0A: LISTEN), f[9] the inode.
+		if len(f) > 9 && f[3] == "0A" && strings.HasSuffix(f[1], fmt.Sprintf(":%04X", p)) {
+			inode = f[9]
+		}
+	}
+	if inode == "" {
+		return false
+	}
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	for _, fd := range fds {
+		if target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && target == "socket:["+inode+"]" {
+			return true
+		}
+	}
+	return false
+}
+
 // startRegistry runs the binary on a new root, stopped when the test ends.
 func startRegistry(t *testing.T, bin string) (*exec.Cmd, string) {
 	t.Helper()

@@ -17,15 +17,25 @@ import (
 	"github.com/layerlab/layerlab/registry/storage"
 )
 
-// openStore parses the flags of a storage command and opens the store.
-func openStore(fs *flag.FlagSet, args []string, stderr io.Writer) (*storage.Store, int) {
+// loadConfig parses the flags of a storage command; with ok false, the
+// command exits with code (0 after --help).
+func loadConfig(fs *flag.FlagSet, args []string, stderr io.Writer) (cfg config.Config, code int, ok bool) {
 	cfg, _, err := config.Load(fs, args, config.Getenv)
 	if err == flag.ErrHelp {
-		return nil, 0
+		return cfg, 0, false
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "registry:", err)
-		return nil, 2
+		return cfg, 2, false
+	}
+	return cfg, 0, true
+}
+
+// openStore parses the flags of a storage command and opens the store.
+func openStore(fs *flag.FlagSet, args []string, stderr io.Writer) (*storage.Store, int) {
+	cfg, code, ok := loadConfig(fs, args, stderr)
+	if !ok {
+		return nil, code
 	}
 	store, err := server.OpenStore(cfg)
 	if err != nil {

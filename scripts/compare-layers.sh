@@ -30,7 +30,7 @@ PLATFORM="${PLATFORM:-linux/amd64}"
 # resolve IMAGE FILE: writes {"image","url","repo","ref","digest","layers":[{digest,size,mediaType}]}.
 resolve() {
 	local image="$1" base="$REGISTRY_URL" first="${1%%/*}"
-	if [[ "$image" == */* && ( "$first" == *.* || "$first" == *:* || "$first" == localhost ) ]]; then
+	if [[ "$image" == */* && ("$first" == *.* || "$first" == *:* || "$first" == localhost) ]]; then
 		base="http://$first"
 		image="${image#*/}"
 	fi

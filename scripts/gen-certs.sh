@@ -45,20 +45,23 @@ SERVER_DAYS=365
 RENEW_BEFORE=$((30 * 86400))
 NEW_CA=0
 
-say() { printf '[gen-certs] %s\n' "$*"; }
-die() { printf '[gen-certs] error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=scripts/lib.sh disable=SC1091
+. "$ROOT/scripts/lib.sh"
 
 for arg in "$@"; do
 	case "$arg" in
 	--new-ca) NEW_CA=1 ;;
-	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	-h | --help)
+		sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+		exit 0
+		;;
 	*) die "unknown argument $arg (see --help)" ;;
 	esac
 done
 command -v openssl >/dev/null || die "openssl is needed"
 
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+work="$LAB_TMP/work"
+mkdir -p "$work"
 umask 022
 mkdir -p "$CERTS"
 chmod 0755 "$CERTS"

@@ -1,23 +1,29 @@
-# The lab's targets; the top-level Makefile includes this file.
-# Compose: `docker compose` when the plugin exists, else docker-compose v1.
-COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+# The lab's targets; the top-level Makefile includes this file. They work
+# with `docker compose` (v2) and `docker-compose` (v1) alike: scripts/lib.sh
+# picks whichever this machine has.
 
-.PHONY: up down logs tutorials e2e base-images
+.PHONY: up down clean-lab logs tutorials replay e2e base-images
 
-up: ## start the lab (build, run in the foreground with its log; Ctrl-C stops)
-	$(COMPOSE) up --build
+up: ## build and start the lab in the background, wait until healthy (makes base images when Docker Hub is out of reach)
+	@bash scripts/lab-up.sh
 
-down: ## stop the lab and delete its stored images (down -v)
-	$(COMPOSE) down -v
+down: ## stop every variant of the lab (plain, secure, token) and delete what they stored
+	@bash scripts/lab-down.sh
+
+clean-lab: ## make down, then remove every image, certificate and file the lab made, saying what
+	@bash scripts/lab-down.sh --clean
 
 logs: ## follow the registry's log
-	$(COMPOSE) logs -f registry
+	@bash -c '. scripts/lib.sh && compose logs -f registry'
 
-tutorials: ## run every tutorial in order (the lab must be up: make up, or docker compose up -d)
-	@set -e; for t in tutorials/[0-9][0-9]-*.sh; do bash "$$t"; done
+tutorials: ## run every tutorial in order, each followed by a replay of the commands it printed (the lab must be up: make up)
+	@set -e; for t in tutorials/[0-9][0-9]-*.sh; do bash "$$t"; n="$${t#tutorials/}"; bash scripts/replay.sh "$${n%%-*}"; done
 
-e2e: ## the lab end to end on Docker: base images, compose up, all tutorials, checks, down -v
+replay: ## run again the commands the tutorials printed, compare with what they showed (right after a tutorial: replay.sh NN)
+	@bash scripts/replay.sh
+
+e2e: ## the lab end to end on Docker: base images, up, all tutorials, replay, checks, down
 	bash scripts/e2e.sh
 
-base-images: ## create local stand-ins for busybox and golang (no pull needed)
+base-images: ## create local stand-ins for debian:bookworm-slim and golang (no pull needed)
 	bash scripts/make-base-images.sh

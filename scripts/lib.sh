@@ -1,41 +1,111 @@
 # shellcheck shell=bash
-# Shared helpers for the lab's tutorials and scripts. Source it:
+# Shared by the lab's tutorials and scripts. Source it:
 #
 #   . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 #
 # Settings (environment):
 #   REGISTRY            the lab registry, host:port (default 127.0.0.1:${LAB_PORT:-5000})
 #   LAB_NONINTERACTIVE  set: never wait for Enter (also the case off a terminal)
-#   LAB_MAX_LINES       how many lines of a JSON body to print (default 40)
 #   NO_COLOR            set: plain output
+#
+# What a tutorial prints as a command is exactly what it runs: run and
+# run_once print the command line, then run it as printed in a fresh shell
+# (no variable of the tutorial's, from the repository root), and show its
+# output as it came. Files the commands use are kept in lab-work/NN/ (NN:
+# the tutorial's number), ignored by git. Each command and its output is
+# recorded in lab-work/NN/transcript/, and each check's outcome in
+# lab-work/results/NN.tsv: scripts/replay.sh runs the recorded commands
+# again and compares, scripts/e2e.sh reads the checks by their ids.
 
 LAB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REGISTRY="${REGISTRY:-127.0.0.1:${LAB_PORT:-5000}}"
 REGISTRY_URL="${REGISTRY_URL:-http://$REGISTRY}"
-LAB_MAX_LINES="${LAB_MAX_LINES:-40}"
+# The compose project of the plain lab (.env names it; COMPOSE_PROJECT_NAME
+# overrides it, as compose itself does).
+LAB_PROJECT="${COMPOSE_PROJECT_NAME:-layerlab}"
+# The image lab/base starts from (images/base/Dockerfile's default), also
+# the image whose shell reads the registry's storage (tutorial 10).
+LAB_BASE_IMAGE="${BASE_IMAGE:-debian:bookworm-slim}"
 # The classic builder resolves FROM lines against local images first, which
-# is what the lab's derived images rely on; BuildKit users can set it to 1.
+# is what the lab's derived images rely on.
 export DOCKER_BUILDKIT="${DOCKER_BUILDKIT:-0}"
 
 # Every Accept value a client sends when it wants whatever the tag points at.
 ACCEPT_MANIFESTS="application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json"
 
 if [[ -t 1 && -z "${NO_COLOR:-}" ]]; then
-	C_BOLD=$'\e[1m' C_DIM=$'\e[2m' C_CMD=$'\e[36m' C_OK=$'\e[32m' C_BAD=$'\e[31m' C_REQ=$'\e[33m' C_OFF=$'\e[0m'
+	C_BOLD=$'\e[1m' C_DIM=$'\e[2m' C_CMD=$'\e[36m' C_OK=$'\e[32m' C_BAD=$'\e[31m' C_OFF=$'\e[0m'
 else
-	C_BOLD='' C_DIM='' C_CMD='' C_OK='' C_BAD='' C_REQ='' C_OFF=''
+	C_BOLD='' C_DIM='' C_CMD='' C_OK='' C_BAD='' C_OFF=''
 fi
 
+LAB_SELF="$(basename "$0" .sh)"
 LAB_STEP=0
 LAB_FAILED=0
 LAB_CHECKS=0
 LAB_TMP="$(mktemp -d)"
-# Each sourcing script gets its own scratch directory, removed on exit.
-trap 'rm -rf "$LAB_TMP"' EXIT
+LAB_EXIT_HOOKS=()
+# on_exit CMD: run CMD (a string) when the script exits, before the
+# scratch directory is removed.
+on_exit() { LAB_EXIT_HOOKS+=("$1"); }
+# LAB_RC: the exit status, for the hooks.
+lab_exit() {
+	LAB_RC=$?
+	local h
+	for h in "${LAB_EXIT_HOOKS[@]}"; do eval "$h" || true; done
+	rm -rf "$LAB_TMP"
+	exit "$LAB_RC"
+}
+trap lab_exit EXIT
+
+# say TEXT: a line of progress from a script. die TEXT: an error, then exit 1.
+say() { printf '%s[%s]%s %s\n' "$C_BOLD" "$LAB_SELF" "$C_OFF" "$*"; }
+die() {
+	printf '%s[%s] error:%s %s\n' "$C_BAD" "$LAB_SELF" "$C_OFF" "$*" >&2
+	exit 1
+}
+
+# compose: `docker compose` where the plugin exists, else docker-compose v1.
+if [[ -z "${LAB_COMPOSE:-}" ]]; then
+	if docker compose version >/dev/null 2>&1; then
+		LAB_COMPOSE="docker compose"
+	elif command -v docker-compose >/dev/null 2>&1; then
+		LAB_COMPOSE="docker-compose"
+	else
+		LAB_COMPOSE="docker compose"
+	fi
+fi
+# The compose command line a learner types for the plain lab.
+COMPOSE_CMD="$LAB_COMPOSE"
+[[ "$LAB_PROJECT" == layerlab ]] || COMPOSE_CMD+=" -p $LAB_PROJECT"
+
+# compose ARGS...: compose on the lab's compose.yaml (and more -f files),
+# in the project COMPOSE_P (default: the plain lab's).
+compose() {
+	command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 ||
+		die "neither 'docker compose' nor 'docker-compose' is installed"
+	# shellcheck disable=SC2086 # LAB_COMPOSE is one or two words
+	$LAB_COMPOSE -p "${COMPOSE_P:-$LAB_PROJECT}" -f "$LAB_ROOT/compose.yaml" "$@"
+}
+
+# ---------------------------------------------------------------- tutorials
+
+# A tutorial (a script in tutorials/) works from the repository root, so
+# that the commands it prints run as printed from there.
+if [[ "$(basename "$(dirname "$0")")" == tutorials ]]; then
+	cd "$LAB_ROOT" || exit 1
+	LAB_NUM="${LAB_SELF%%-*}"
+	W="lab-work/$LAB_NUM" # the tutorial's files, relative to the root
+	LAB_TRANSCRIPT="$W/transcript"
+	LAB_RESULTS="lab-work/results/$LAB_NUM.tsv"
+	rm -rf "$LAB_TRANSCRIPT"
+	mkdir -p "$W" "$LAB_TRANSCRIPT" lab-work/results
+	: >"$LAB_RESULTS"
+fi
+LAB_CMD_N=0
 
 # ---------------------------------------------------------------- output
 
-# title TEXT: the tutorial's heading.
 title() {
 	printf '\n%s══ %s ══%s\n' "$C_BOLD" "$*" "$C_OFF"
 }
@@ -46,9 +116,13 @@ step() {
 	printf '\n%s── %d. %s%s\n' "$C_BOLD" "$LAB_STEP" "$*" "$C_OFF"
 }
 
-# explain TEXT...: a paragraph of explanation, wrapped.
+# explain [TEXT...]: a paragraph, wrapped; without arguments it reads the
+# text from stdin (a heredoc). Blank lines separate paragraphs.
 explain() {
-	printf '%s\n' "$*" | fold -s -w 96 | sed 's/ *$//; s/^/   /'
+	local text
+	if (($# > 0)); then text="$*"; else text="$(cat)"; fi
+	printf '%s\n' "$text" | awk 'BEGIN { RS = ""; ORS = "\n" } { gsub(/\n/, " "); print }' |
+		fold -s -w 96 | sed 's/ *$//; s/^/   /'
 }
 
 # note TEXT...: a dimmed aside (what to look for in the logs, ...).
@@ -56,19 +130,17 @@ note() {
 	printf '%s\n' "$*" | fold -s -w 94 | sed "s/ *\$//; s/^/   ${C_DIM}» /; s/\$/${C_OFF}/"
 }
 
-# show_line TEXT: prints TEXT as a command line (for pipelines).
-show_line() {
-	printf '%s$ %s%s\n' "$C_CMD" "$*" "$C_OFF"
+# show TEXT: a file's or command's text, indented, as it is.
+show() {
+	sed 's/^/     /'
 }
 
-# show_cmd WORDS...: prints a command the way a learner would type it.
-show_cmd() {
+# quote WORDS...: the words as one shell command line, quoted only where
+# needed.
+quote() {
 	local out="" w
 	for w in "$@"; do
-		if [[ "$w" == "Accept: $ACCEPT_MANIFESTS" ]]; then
-			# shellcheck disable=SC2016 # printed for the learner to type
-			out+='"Accept: $ACCEPT_MANIFESTS" '
-		elif [[ "$w" =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then
+		if [[ "$w" =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then
 			out+="$w "
 		elif [[ "$w" != *"'"* ]]; then
 			out+="'$w' "
@@ -76,59 +148,47 @@ show_cmd() {
 			out+="$(printf '%q' "$w") "
 		fi
 	done
-	printf '%s$ %s%s\n' "$C_CMD" "${out% }" "$C_OFF"
+	printf '%s' "${out% }"
 }
 
-# run CMD ARGS...: shows the command, then runs it.
-run() {
-	show_cmd "$@"
-	"$@"
+# fresh_shell CMDLINE: runs CMDLINE in a new bash with none of the
+# tutorial's variables, from the repository root — as a learner's paste.
+fresh_shell() {
+	(cd "$LAB_ROOT" && env -i HOME="$HOME" PATH="$PATH" LANG="${LANG:-C.UTF-8}" TERM=dumb \
+		${DOCKER_CONFIG:+DOCKER_CONFIG="$DOCKER_CONFIG"} bash --noprofile --norc -c "$1")
 }
 
-# runi CMD ARGS...: shows the command, runs it with its output indented.
-runi() {
-	show_cmd "$@"
-	"$@" 2>&1 | sed 's/^/     /'
-}
-
-# capture FILE CMD ARGS...: like runi, and keeps the output in FILE.
-capture() {
-	local file="$1"
-	shift
-	show_cmd "$@"
-	"$@" 2>&1 | tee "$file" | sed 's/^/     /'
+# run CMDLINE: prints CMDLINE, runs it as printed in a fresh shell, shows
+# its output (stdout and stderr) as it came, and records both for
+# scripts/replay.sh, which runs it again and expects the same output: for
+# commands that change nothing the rest of the tutorial depends on.
+# Leaves the output in the file $OUT and the exit status in RC; never fails.
+# run_once CMDLINE: the same for a command that changes something (a push,
+# a DELETE) or whose output is of the moment: replay checks only that it
+# still parses.
+OUT="" RC=0
+run() { lab_exec replay "$1"; }
+run_once() { lab_exec once "$1"; }
+lab_exec() {
+	local mode="$1" cmd="$2" base
+	LAB_CMD_N=$((LAB_CMD_N + 1))
+	base="${LAB_TRANSCRIPT:-$LAB_TMP}/$(printf '%03d' "$LAB_CMD_N")"
+	printf '%s\n' "$cmd" >"$base.cmd"
+	printf '%s\n' "$mode" >"$base.mode"
+	printf '%s$ %s%s\n' "$C_CMD" "$cmd" "$C_OFF" | sed '2,$s/^/  /'
+	RC=0
+	fresh_shell "$cmd" >"$base.out" 2>&1 </dev/null || RC=$?
+	OUT="$base.out"
+	show <"$OUT"
+	# A body without a final newline (curl -i of a JSON error) ends its line here.
+	[[ ! -s "$OUT" || "$(tail -c1 "$OUT" | od -An -c | tr -d ' ')" == '\n' ]] || printf '\n'
+	((RC == 0)) || printf '     %s(exit status %d)%s\n' "$C_DIM" "$RC" "$C_OFF"
 }
 
 # pause: waits for Enter on a terminal, unless LAB_NONINTERACTIVE is set.
 pause() {
 	if [[ -t 0 && -t 1 && -z "${LAB_NONINTERACTIVE:-}" ]]; then
 		read -r -p "   ${C_DIM}(Enter to continue)${C_OFF}" _ || true
-	fi
-}
-
-die() {
-	printf '%serror:%s %s\n' "$C_BAD" "$C_OFF" "$*" >&2
-	exit 1
-}
-
-# pretty [FILE]: JSON pretty-printed and cut at LAB_MAX_LINES lines.
-pretty() {
-	local file="${1:-}" out
-	if [[ -z "$file" ]]; then
-		file="$LAB_TMP/pretty.in"
-		cat >"$file"
-	fi
-	if ! out="$(jq -C . <"$file" 2>/dev/null)"; then
-		head -c 2000 "$file"
-		echo
-		return 0
-	fi
-	[[ -n "$C_BOLD" ]] || out="$(jq . <"$file")"
-	local n
-	n="$(printf '%s\n' "$out" | wc -l)"
-	printf '%s\n' "$out" | head -n "$LAB_MAX_LINES" | sed 's/^/     /'
-	if ((n > LAB_MAX_LINES)); then
-		printf '     %s… (%d more lines)%s\n' "$C_DIM" $((n - LAB_MAX_LINES)) "$C_OFF"
 	fi
 }
 
@@ -142,51 +202,54 @@ human() {
 HTTP_STATUS=""
 HTTP_HEADERS="$LAB_TMP/headers"
 HTTP_BODY="$LAB_TMP/body"
-# Response headers worth a learner's attention; others are not printed.
-HTTP_SHOWN='^(content-type|content-length|content-range|docker-content-digest|docker-distribution-api-version|location|range|link|oci-[a-z-]+|docker-upload-uuid|www-authenticate|accept-ranges|x-request-id):'
 
-# http METHOD PATH [CURL-ARGS...]: one exchange with the registry, printed as
-# the command, the request line and the response (status, the headers that
-# matter, the body: JSON pretty, anything else summarized). Leaves
-# HTTP_STATUS, and the headers and body in the files $HTTP_HEADERS, $HTTP_BODY.
-# PATH may be a full URL (a Location header, a Link).
+# http METHOD PATH [CURL-ARGS...]: one exchange with the registry, with
+# curl as a learner types it — `curl -sS -i` (-I for HEAD), or `-D -` when
+# the arguments save the body with -o FILE — printed and run by run (GET
+# and HEAD) or run_once (the others). Leaves HTTP_STATUS, and the headers
+# and body in the files $HTTP_HEADERS, $HTTP_BODY. PATH may be a full URL.
 http() {
 	local method="$1" path="$2"
 	shift 2
 	local url="$path"
 	[[ "$url" == http* ]] || url="$REGISTRY_URL$path"
-	local shown=(curl)
-	case "$method" in
-	GET) ;;
-	HEAD) shown+=(-I) ;;
-	*) shown+=(-X "$method") ;;
-	esac
-	local a
+	local words=(curl -sS) saved="" a prev=""
 	for a in "$@"; do
-		if [[ "$a" == @/* ]]; then shown+=("@${a##*/}"); else shown+=("$a"); fi
+		[[ "$prev" != -o ]] || saved="$a"
+		prev="$a"
 	done
-	shown+=("$url")
-	show_cmd "${shown[@]}"
-	http_quiet "$method" "$url" "$@"
-	printf '   %s> %s %s%s\n' "$C_REQ" "$method" "${url#"$REGISTRY_URL"}" "$C_OFF"
-	printf '   %s< %s%s\n' "$C_REQ" "$(head -n1 "$HTTP_HEADERS" | tr -d '\r')" "$C_OFF"
-	tr -d '\r' <"$HTTP_HEADERS" | tail -n +2 | grep -iE "$HTTP_SHOWN" | sed "s/^/   ${C_REQ}< ${C_OFF}/" || true
-	local size ctype
-	size="$(wc -c <"$HTTP_BODY")"
-	ctype="$(hdr content-type)"
-	if ((size == 0)); then
-		:
-	elif [[ "$ctype" == *json* ]] || jq -e . "$HTTP_BODY" >/dev/null 2>&1; then
-		pretty "$HTTP_BODY"
-	elif [[ "$ctype" == text/* ]]; then
-		head -n "$LAB_MAX_LINES" "$HTTP_BODY" | sed 's/^/     /'
+	if [[ -n "$saved" ]]; then words+=(-D -); elif [[ "$method" == HEAD ]]; then words+=(-I); else words+=(-i); fi
+	[[ "$method" == GET || "$method" == HEAD ]] || words+=(-X "$method")
+	words+=("$@" "$url")
+	if [[ "$method" == GET || "$method" == HEAD ]] && [[ -z "${LAB_HTTP_ONCE:-}" ]]; then
+		run "$(quote "${words[@]}")"
 	else
-		printf '     %s(%s of %s)%s\n' "$C_DIM" "$(human "$size")" "${ctype:-bytes}" "$C_OFF"
+		run_once "$(quote "${words[@]}")"
 	fi
+	split_response "$OUT" "$saved"
 }
 
-# http_quiet METHOD URL|PATH [CURL-ARGS...]: the same exchange, printing
-# nothing.
+# http_once METHOD PATH [CURL-ARGS...]: http, for a GET or HEAD whose answer
+# the tutorial changes afterwards (not replayed).
+http_once() { LAB_HTTP_ONCE=1 http "$@"; }
+
+# split_response FILE [BODYFILE]: curl -i output → HTTP_STATUS, headers,
+# body (interim 1xx answers skipped).
+split_response() {
+	tr -d '\r' <"$1" | awk -v h="$HTTP_HEADERS" -v b="$HTTP_BODY" '
+		BEGIN { inhead = 1; printf "" > h; printf "" > b }
+		inhead && /^HTTP\/[0-9.]+ 1[0-9][0-9]/ { skip = 1; next }
+		inhead && skip && /^$/ { skip = 0; next }
+		skip { next }
+		inhead && /^$/ { inhead = 0; next }
+		inhead { print > h; next }
+		{ print > b }'
+	[[ -z "${2:-}" ]] || cp "$2" "$HTTP_BODY"
+	HTTP_STATUS="$(head -n1 "$HTTP_HEADERS" | awk '{ print $2 }')"
+}
+
+# http_quiet METHOD URL|PATH [CURL-ARGS...]: an exchange the tutorial needs
+# for its checks, printing nothing.
 http_quiet() {
 	local method="$1" url="$2"
 	shift 2
@@ -194,8 +257,7 @@ http_quiet() {
 	local m=(-X "$method")
 	[[ "$method" == HEAD ]] && m=(-I)
 	HTTP_STATUS="$(curl -sS "${m[@]}" -D "$HTTP_HEADERS" -o "$HTTP_BODY" -w '%{http_code}' "$@" "$url")" ||
-		die "curl could not reach $url: is the lab running? (docker compose up -d)"
-	# curl -I writes the headers to the body as well.
+		die "curl could not reach $url: is the lab running? (make up)"
 	[[ "$method" != HEAD ]] || : >"$HTTP_BODY"
 }
 
@@ -209,7 +271,10 @@ hdr() {
 # fails unless the status is 2xx.
 api() {
 	http_quiet "$@"
-	[[ "$HTTP_STATUS" == 2* ]] || { printf 'api %s %s: status %s\n' "$1" "$2" "$HTTP_STATUS" >&2; return 1; }
+	[[ "$HTTP_STATUS" == 2* ]] || {
+		printf 'api %s %s: status %s\n' "$1" "$2" "$HTTP_STATUS" >&2
+		return 1
+	}
 	cat "$HTTP_BODY"
 }
 
@@ -226,7 +291,7 @@ sha256_of() {
 need_tools() {
 	local t
 	for t in "$@"; do
-		command -v "$t" >/dev/null || die "$t is needed: install it first (see docs/lab.md)"
+		command -v "$t" >/dev/null || die "$t is needed: install it first (README, The lab, Prerequisites)"
 	done
 }
 
@@ -234,26 +299,10 @@ need_tools() {
 need_registry() {
 	need_tools curl jq
 	curl -fsS -o /dev/null "$REGISTRY_URL/v2/" 2>/dev/null ||
-		die "no registry answers at $REGISTRY_URL — start the lab first: docker compose up --build -d (or make up)"
+		die "no registry answers at $REGISTRY_URL — start the lab first: make up"
 }
 
 # ---------------------------------------------------------------- compose and logs
-
-# compose ARGS...: `docker compose`, or docker-compose v1 where the plugin is
-# missing, always on the lab's compose.yaml.
-compose() {
-	if [[ -z "${LAB_COMPOSE:-}" ]]; then
-		if docker compose version >/dev/null 2>&1; then
-			LAB_COMPOSE="docker compose"
-		elif command -v docker-compose >/dev/null; then
-			LAB_COMPOSE="docker-compose"
-		else
-			die "neither 'docker compose' nor 'docker-compose' is installed"
-		fi
-	fi
-	# shellcheck disable=SC2086 # LAB_COMPOSE is one or two words
-	$LAB_COMPOSE -f "$LAB_ROOT/compose.yaml" "$@"
-}
 
 # registry_container: the id of the lab's registry container ("" when the
 # registry does not run under compose).
@@ -261,8 +310,16 @@ registry_container() {
 	compose ps -q registry 2>/dev/null | head -n1
 }
 
-# log_mark: a timestamp to read the registry log from (log_since).
+# container_name ID: a container's name, as docker commands take it.
+container_name() {
+	docker inspect --format '{{.Name}}' "$1" | tr -d /
+}
+
+# log_mark: a timestamp to read the registry log from, once the lines of
+# what came before are written (the registry writes its log in batches, at
+# most 50 ms late).
 log_mark() {
+	sleep 0.2
 	date -u +%Y-%m-%dT%H:%M:%S.%NZ
 }
 
@@ -271,82 +328,71 @@ log_since() {
 	local id
 	id="$(registry_container)"
 	[[ -n "$id" ]] || return 0
+	sleep 0.2
 	docker logs --since "$1" "$id" 2>&1
 }
 
-# show_log_since MARK [ERE]: prints those lines (only those matching ERE).
+# log_cmd MARK: the docker logs command line for the registry's log from
+# MARK to now (--until: the same lines whenever it is run again).
+log_cmd() {
+	local id
+	id="$(registry_container)"
+	[[ -n "$id" ]] || die "the registry does not run under compose here"
+	printf 'docker logs --since %s --until %s %s 2>&1' "$1" "$(log_mark)" "$(container_name "$id")"
+}
+
+# show_log_since MARK [ERE]: the registry's log since MARK (the lines
+# matching ERE), with the command that reads it.
 show_log_since() {
-	local lines
-	lines="$(log_since "$1" | grep -vE 'GET /(readyz|healthz) ' || true)"
 	if [[ -z "$(registry_container)" ]]; then
 		note "(the registry does not run under compose here: read its own log output instead)"
 		return 0
 	fi
-	[[ -z "${2:-}" ]] || lines="$(printf '%s\n' "$lines" | grep -E "$2" || true)"
-	show_cmd docker compose logs registry
-	if [[ -z "$lines" ]]; then
-		note "(no matching log lines)"
-		return 0
-	fi
-	local n
-	n="$(printf '%s\n' "$lines" | wc -l)"
-	printf '%s\n' "$lines" | head -n "$LAB_MAX_LINES" | cut -c1-220 | sed "s/^/   ${C_DIM}|${C_OFF} /"
-	((n <= LAB_MAX_LINES)) || note "… $((n - LAB_MAX_LINES)) more lines"
+	if [[ -n "${2:-}" ]]; then run "$(log_cmd "$1") | grep -E '$2'"; else run "$(log_cmd "$1")"; fi
 }
 
-# event_counts MARK: how many learner events of each kind since MARK.
-event_counts() {
-	log_since "$1" | grep -oE 'event=[a-z_]+' | sort | uniq -c | sort -rn | sed 's/^ */     /'
-}
-
-# storage_shell ARGS...: a throwaway busybox container that mounts the registry's
-# storage read-only at /var/lib/registry (the registry image has no shell).
-LAB_BUSYBOX="${BASE_IMAGE:-busybox:1.36}"
-storage_shell() {
+# storage_cmd SCRIPT: the command line that runs a shell script in a
+# throwaway container of the base image, in the registry's storage mounted
+# read-only (the registry image has no shell).
+storage_cmd() {
 	local id
 	id="$(registry_container)"
 	[[ -n "$id" ]] || die "the registry does not run under compose: explore its --root directory directly"
-	docker run --rm --volumes-from "$id:ro" "$LAB_BUSYBOX" "$@"
+	printf "docker run --rm --volumes-from %s:ro -w /var/lib/registry %s sh -c '%s'" "$(container_name "$id")" "$LAB_BASE_IMAGE" "$1"
 }
 
 # ---------------------------------------------------------------- lab images
 
-# build_image NAME: builds images/NAME as $REGISTRY/lab/NAME:1.0.
+# build_image NAME: builds images/<NAME> as $REGISTRY/lab/NAME:1.0.
 build_image() {
-	local name="$1"
-	local args=(--build-arg "REGISTRY=$REGISTRY" --build-arg "BASE_IMAGE=$LAB_BUSYBOX"
-		-t "$REGISTRY/lab/$name:1.0" "$LAB_ROOT/images/$name")
-	show_cmd docker build "${args[@]}"
-	# The classic builder's deprecation notice is noise here; real errors
-	# are printed.
-	if ! docker build -q "${args[@]}" 2>"$LAB_TMP/build.err" | sed 's/^/     image id /'; then
-		cat "$LAB_TMP/build.err" >&2
-		return 1
-	fi
-	grep -vE '^(DEPRECATED|  +BuildKit|  +environment-variable|$)' "$LAB_TMP/build.err" >&2 || true
+	run_once "DOCKER_BUILDKIT=0 docker build -q --build-arg REGISTRY=$REGISTRY --build-arg BASE_IMAGE=$LAB_BASE_IMAGE -t $REGISTRY/lab/$1:1.0 images/$1"
+	((RC == 0)) || die "docker build failed"
 }
 
 # ---------------------------------------------------------------- checks
 
-# check DESCRIPTION CMD...: runs CMD; records and prints the outcome.
+# check ID DESCRIPTION CMD...: runs CMD; prints and records the outcome
+# under ID in lab-work/results/NN.tsv (scripts/e2e.sh reads it).
 check() {
-	local what="$1"
-	shift
+	local id="$1" what="$2" ok=ok
+	shift 2
 	LAB_CHECKS=$((LAB_CHECKS + 1))
 	if "$@" >/dev/null 2>&1; then
 		printf '   %s✔ %s%s\n' "$C_OK" "$what" "$C_OFF"
 	else
 		printf '   %s✘ %s%s\n' "$C_BAD" "$what" "$C_OFF"
 		LAB_FAILED=$((LAB_FAILED + 1))
+		ok=fail
 	fi
+	[[ -z "${LAB_RESULTS:-}" ]] || printf '%s\t%s\t%s\n' "$id" "$ok" "$what" >>"$LAB_RESULTS"
 }
 
-# check_eq DESCRIPTION GOT WANT
+# check_eq ID DESCRIPTION GOT WANT
 check_eq() {
-	if [[ "$2" == "$3" ]]; then
-		check "$1" true
+	if [[ "$3" == "$4" ]]; then
+		check "$1" "$2" true
 	else
-		check "$1 (got '$2', want '$3')" false
+		check "$1" "$2 (got '$3', want '$4')" false
 	fi
 }
 

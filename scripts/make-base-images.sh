@@ -2,7 +2,9 @@
 # Creates, without pulling anything, local stand-ins for the two public base
 # images the lab's Dockerfiles start from:
 #
-#   busybox:1.36          (BASE_IMAGE)  a rootfs of Debian's static busybox
+#   debian:bookworm-slim  (BASE_IMAGE)  a Debian 12 root filesystem made from
+#                                       Debian packages (apt-get download +
+#                                       dpkg-deb), cached in ~/.cache/layerlab
 #   golang:1.26-bookworm  (GO_IMAGE)    the Go toolchain installed on this
 #                                       machine, busybox, CA certificates and
 #                                       the module cache of go.sum, so that
@@ -19,20 +21,22 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BASE_IMAGE="${BASE_IMAGE:-busybox:1.36}"
+BASE_IMAGE="${BASE_IMAGE:-debian:bookworm-slim}"
 GO_IMAGE="${GO_IMAGE:-golang:1.26-bookworm}"
 FORCE="${FORCE:-0}"
 STANDIN_LABEL="org.layerlab.standin"
 
-say() { printf '[base-images] %s\n' "$*"; }
-die() { printf '[base-images] error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=scripts/lib.sh disable=SC1091
+. "$ROOT/scripts/lib.sh"
 
 command -v docker >/dev/null || die "docker is not installed"
 docker info >/dev/null 2>&1 || die "cannot talk to the Docker engine (is it running? may you use it?)"
 
-work="$(mktemp -d)"
-cleanup() { chmod -R u+w "$work" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+work="$LAB_TMP/work"
+mkdir -p "$work"
+# Go's module cache is read-only: make it writable so it can be removed.
+# shellcheck disable=SC2016 # expanded when it runs
+on_exit 'chmod -R u+w "$work" 2>/dev/null || true'
 
 # label IMAGE KEY: prints the image's label KEY, empty when absent.
 label() {
@@ -104,18 +108,77 @@ import() {
 		docker import "${changes[@]}" - "$image" >/dev/null
 }
 
-make_busybox() {
+# The Debian packages of the base stand-in and what they depend on: about
+# the userland of debian:bookworm-slim (its "required" packages and apt), and
+# busybox for the lab app's web server.
+DEBIAN_PACKAGES="apt base-files base-passwd bash busybox coreutils dash debianutils diffutils findutils grep gzip hostname libc-bin login mawk ncurses-base ncurses-bin perl-base sed tar util-linux"
+CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/layerlab"
+
+# debian_rootfs TARBALL: a Debian root filesystem, as a tar archive, made
+# from this machine's apt sources: each package of DEBIAN_PACKAGES and its
+# dependencies downloaded with apt-get and unpacked with dpkg-deb (no
+# maintainer scripts run: the few files they would make are written here).
+debian_rootfs() {
+	local out="$1" dir="$work/debian" debs="$work/debs" pkgs
+	if ! command -v apt-get >/dev/null || ! command -v dpkg-deb >/dev/null; then
+		die "apt-get and dpkg-deb are needed to make the Debian base stand-in"
+	fi
+	mkdir -p "$dir" "$debs"
+	# shellcheck disable=SC2086 # a list of package names
+	pkgs="$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
+		--no-replaces --no-enhances $DEBIAN_PACKAGES 2>/dev/null | grep -vE '^ |<' |
+		grep -vxE 'gawk|original-awk|libsigsegv2|libmpfr6' | sort -u)" || true
+	[[ -n "$pkgs" ]] || die "apt-cache knows none of: $DEBIAN_PACKAGES (run apt-get update)"
+	# shellcheck disable=SC2086 # a list of package names
+	if ! (cd "$debs" && apt-get download -qq $pkgs >/dev/null 2>&1); then
+		[[ $(id -u) -eq 0 ]] || die "apt-get download failed: run 'sudo apt-get update' and try again"
+		apt-get update -qq >/dev/null
+		# shellcheck disable=SC2086 # a list of package names
+		(cd "$debs" && apt-get download -qq $pkgs >/dev/null 2>&1) || die "apt-get download failed"
+	fi
+	local deb d
+	for deb in "$debs"/*.deb; do dpkg-deb -x "$deb" "$dir"; done
+	# Merged /usr, as Debian 12 installs it: /bin, /sbin, /lib* are links.
+	for d in bin sbin lib lib64; do
+		[[ -e "$dir/$d" && ! -L "$dir/$d" ]] || continue
+		mkdir -p "$dir/usr/$d"
+		cp -a "$dir/$d/." "$dir/usr/$d/"
+		rm -rf "${dir:?}/$d"
+		ln -s "usr/$d" "$dir/$d"
+	done
+	# What maintainer scripts would have made: /bin/sh, the alternatives.
+	[[ -e "$dir/bin/sh" ]] || ln -s dash "$dir/usr/bin/sh"
+	[[ -e "$dir/usr/bin/awk" ]] || ln -s mawk "$dir/usr/bin/awk"
+	[[ -e "$dir/usr/bin/which" || ! -e "$dir/usr/bin/which.debianutils" ]] || ln -s which.debianutils "$dir/usr/bin/which"
+	cp "$dir/usr/share/base-passwd/passwd.master" "$dir/etc/passwd"
+	cp "$dir/usr/share/base-passwd/group.master" "$dir/etc/group"
+	mkdir -p "$dir/tmp" "$dir/root" "$dir/proc" "$dir/sys" "$dir/dev" "$dir/run" "$dir/var/tmp"
+	chmod 1777 "$dir/tmp" "$dir/var/tmp"
+	# As in debian:bookworm-slim: no manual pages or translations.
+	rm -rf "$dir"/usr/share/{man,info,locale,doc}
+	if command -v ldconfig >/dev/null && [[ $(id -u) -eq 0 ]]; then ldconfig -r "$dir" 2>/dev/null || true; fi
+	printf '%s\n' "$pkgs" >"$dir/etc/layerlab-packages"
+	mkdir -p "$(dirname "$out")"
+	tar --sort=name --mtime=@0 --numeric-owner --owner=0 --group=0 -C "$dir" -cf "$out.tmp" .
+	mv "$out.tmp" "$out"
+}
+
+make_base() {
 	if [[ "$FORCE" != 1 ]] && docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
 		say "$BASE_IMAGE is present: keeping it"
 		return 0
 	fi
-	say "creating $BASE_IMAGE from this machine's static busybox (no pull)"
-	busybox_rootfs "$work/busybox"
-	import "$work/busybox" "$BASE_IMAGE" \
-		'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-		'CMD ["sh"]' \
-		"LABEL $STANDIN_LABEL=busybox"
-	docker run --rm "$BASE_IMAGE" sh -c 'echo "busybox stand-in works: $(busybox | head -1)"'
+	# The tarball is kept in the user's cache, outside the clone: the next
+	# stand-in (after make clean-lab, in another clone) is made in seconds.
+	local tarball="$CACHE_DIR/debian-bookworm-rootfs.tar"
+	if [[ "$FORCE" == 1 || ! -s "$tarball" ]]; then
+		say "making a Debian 12 root filesystem from apt packages (cached in $tarball)"
+		debian_rootfs "$tarball"
+	fi
+	say "creating $BASE_IMAGE from $tarball (no pull)"
+	docker import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+		--change 'CMD ["bash"]' --change "LABEL $STANDIN_LABEL=debian" - "$BASE_IMAGE" <"$tarball" >/dev/null
+	say "$BASE_IMAGE stand-in works: $(docker run --rm "$BASE_IMAGE" sh -c '. /etc/os-release; echo "$PRETTY_NAME, $(wc -l </etc/layerlab-packages) packages"')"
 }
 
 make_go() {
@@ -163,7 +226,7 @@ make_go() {
 	docker run --rm "$GO_IMAGE" go version
 }
 
-make_busybox
+make_base
 make_go
 say "done:"
 docker image ls --format '{{.Repository}}:{{.Tag}}  {{.ID}}  {{.Size}}' | grep -E "^(${BASE_IMAGE%%:*}|${GO_IMAGE%%:*}):" || true

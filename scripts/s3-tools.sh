@@ -56,7 +56,10 @@ build_weed() {
 		local upstream
 		upstream="$(go mod download -json "github.com/seaweedfs/seaweedfs@$WEED_VERSION" |
 			sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
-		[[ -f "$upstream" ]] || { log "cannot read seaweedfs's go.mod"; exit 1; }
+		[[ -f "$upstream" ]] || {
+			log "cannot read seaweedfs's go.mod"
+			exit 1
+		}
 		awk '/^replace[[:space:]]*\($/ {block=1} block {print} block && /^\)/ {block=0; next}
 			!block && /^replace[[:space:]]/ && $0 !~ /=>[[:space:]]*[.\/]/ {print}' "$upstream" >>go.mod
 		go get "github.com/seaweedfs/seaweedfs/weed@$WEED_VERSION" >&2

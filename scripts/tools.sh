@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real registry clients used by scripts/clients-e2e.sh into
 # .tools/bin (crane, regctl, oras) and, via apt, skopeo, podman, shellcheck,
-# jq and curl.
+# shfmt, jq, curl and sqlite3 (opens `registry sql --export` files).
 # Idempotent: already-installed tools are left alone.
 #
 #   bash scripts/tools.sh            # install what is missing, print versions
@@ -21,7 +21,8 @@ REGCTL_VERSION="${REGCTL_VERSION:-latest}"
 ORAS_VERSION="${ORAS_VERSION:-v1.3.6}"
 FORCE="${FORCE:-0}"
 
-log() { printf '[tools] %s\n' "$*"; }
+# shellcheck source=scripts/lib.sh disable=SC1091
+. "$ROOT/scripts/lib.sh"
 
 # go_tool NAME PKG VERSION [INSTALLED_VERSION_CMD...]: reinstalls when the
 # binary is missing or, given a command printing its version, when that
@@ -31,12 +32,12 @@ go_tool() {
 	shift 3
 	if [[ "$FORCE" != 1 && -x "$TOOLS_BIN/$name" ]]; then
 		if [[ $# -eq 0 || "$("$@" 2>/dev/null || true)" == "$version" ]]; then
-			log "$name already installed"
+			say "$name already installed"
 			return 0
 		fi
-		log "$name is not $version: reinstalling"
+		say "$name is not $version: reinstalling"
 	fi
-	log "installing $pkg@$version"
+	say "installing $pkg@$version"
 	GOBIN="$TOOLS_BIN" GOFLAGS="" GOWORK=off go install "$pkg@$version"
 }
 
@@ -48,19 +49,19 @@ apt_updated=0
 apt_tool() {
 	local cmd="$1" pkg="$2"
 	if command -v "$cmd" >/dev/null 2>&1; then
-		log "$cmd already installed"
+		say "$cmd already installed"
 		return 0
 	fi
 	if ! as_root; then
-		log "$cmd missing; install it with: sudo apt-get update && sudo apt-get install -y $pkg"
+		say "$cmd missing; install it with: sudo apt-get update && sudo apt-get install -y $pkg"
 		return 0
 	fi
 	if [[ "$apt_updated" == 0 ]]; then
-		log "apt-get update"
+		say "apt-get update"
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq
 		apt_updated=1
 	fi
-	log "apt-get install -y $pkg"
+	say "apt-get install -y $pkg"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null
 }
 
@@ -72,8 +73,10 @@ apt_tool podman podman
 apt_tool shellcheck shellcheck
 apt_tool jq jq
 apt_tool curl curl
+apt_tool shfmt shfmt
+apt_tool sqlite3 sqlite3
 
-log "versions:"
+say "versions:"
 printf '  crane:      %s\n' "$("$TOOLS_BIN/crane" version 2>&1 || echo unknown)"
 printf '  regctl:     %s\n' "$("$TOOLS_BIN/regctl" version --format '{{.VCSTag}}{{if not .VCSTag}}{{.VCSRef}}{{end}}' 2>/dev/null || "$TOOLS_BIN/regctl" version 2>&1 | head -n 1 || echo unknown)"
 printf '  oras:       %s\n' "$("$TOOLS_BIN/oras" version 2>/dev/null | awk '/^Version:/ {print $2}' || echo unknown)"

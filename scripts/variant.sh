@@ -9,17 +9,18 @@
 #   VARIANT_FILES     its override files, an array (compose.secure.yaml …)
 #
 # It sets VARIANT_ADDR (127.0.0.1:PORT), VARIANT_URL (https://…), CA and
-# UP_CMD (the compose command line as a learner types it).
+# UP_CMD (the compose command line as a learner types it, with whichever of
+# docker compose and docker-compose this machine has).
 
 VARIANT_ADDR="127.0.0.1:$VARIANT_PORT"
 VARIANT_URL="https://$VARIANT_ADDR"
 CA=certs/ca.crt
-UP_CMD="LAB_PORT=$VARIANT_PORT docker compose -p $VARIANT_PROJECT -f compose.yaml$(printf ' -f %s' "${VARIANT_FILES[@]}")"
+UP_CMD="LAB_PORT=$VARIANT_PORT $LAB_COMPOSE -p $VARIANT_PROJECT -f compose.yaml$(printf ' -f %s' "${VARIANT_FILES[@]}")"
 
 variant_compose() {
 	local files=() f
 	for f in "${VARIANT_FILES[@]}"; do files+=(-f "$LAB_ROOT/$f"); done
-	LAB_PORT="$VARIANT_PORT" compose -p "$VARIANT_PROJECT" "${files[@]}" "$@"
+	LAB_PORT="$VARIANT_PORT" COMPOSE_P="$VARIANT_PROJECT" compose "${files[@]}" "$@"
 }
 
 variant_container() {
@@ -43,9 +44,8 @@ start_variant() {
 		return 0
 	fi
 	explain "It does not answer yet: create $what, then start it."
-	runi bash scripts/gen-certs.sh
-	show_line "$UP_CMD up -d"
-	variant_compose up -d 2>&1 | sed 's/^/     /'
+	run_once "bash scripts/gen-certs.sh"
+	run_once "$UP_CMD up -d"
 	deadline=$((SECONDS + 90))
 	until "$answers" && [[ "$(docker inspect --format '{{.State.Health.Status}}' "$(variant_container)" 2>/dev/null)" == healthy ]]; do
 		((SECONDS < deadline)) || {
@@ -58,37 +58,37 @@ start_variant() {
 }
 
 # vhttp AUTH METHOD PATH [CURL-ARGS...]: one exchange with the variant,
-# printed like the http helper prints. AUTH is "" (nothing), a user name
-# (Basic; the command shows the password as the variable a learner sets,
-# ALICE_PASSWORD=$(cat certs/alice.password)), or @NAME for the bearer
-# token held in the shell variable NAME (shown as that variable: the token
-# itself is long). A token in a JSON answer is printed shortened.
+# printed and run like the http helper does it (curl -sS -i, or -D - with
+# -o FILE). AUTH is "" (nothing), a user name (Basic: the command reads the
+# password from certs/USER.password), or @FILE for the bearer token kept in
+# that file. Token requests and requests that carry a token are not
+# replayed (a token expires; each request gets a new one).
 vhttp() {
 	local who="$1" method="$2" path="$3"
 	shift 3
-	local cmdline="curl --cacert $CA" auth=()
-	[[ "$method" == GET ]] || cmdline+=" -X $method"
+	local cmd="curl -sS" saved="" a prev="" mode=run
+	for a in "$@"; do
+		[[ "$prev" != -o ]] || saved="$a"
+		prev="$a"
+	done
+	if [[ -n "$saved" ]]; then cmd+=" -D -"; else cmd+=" -i"; fi
+	cmd+=" --cacert $CA"
+	[[ "$method" == GET ]] || {
+		cmd+=" -X $method"
+		mode=run_once
+	}
 	if [[ "$who" == @* ]]; then
-		local var="${who#@}"
-		cmdline+=" -H \"Authorization: Bearer \$$var\""
-		auth=(-H "Authorization: Bearer ${!var}")
+		cmd+=" -H \"Authorization: Bearer \$(cat ${who#@})\""
+		mode=run_once
 	elif [[ -n "$who" ]]; then
-		cmdline+=" -u \"$who:\$${who^^}_PASSWORD\""
-		auth=(-u "$who:$(password "$who")")
+		cmd+=" -u \"$who:\$(cat certs/$who.password)\""
 	fi
-	local shown_url="$VARIANT_URL$path"
-	[[ "$path" != *'?'* ]] || shown_url="'$shown_url'"
-	show_line "$cmdline${*:+ $*} $shown_url"
-	http_quiet "$method" "$VARIANT_URL$path" --cacert "$CA" "${auth[@]}" "$@"
-	printf '   %s> %s %s%s\n' "$C_REQ" "$method" "$path" "$C_OFF"
-	printf '   %s< %s%s\n' "$C_REQ" "$(head -n1 "$HTTP_HEADERS" | tr -d '\r')" "$C_OFF"
-	tr -d '\r' <"$HTTP_HEADERS" | tail -n +2 | grep -iE "$HTTP_SHOWN" | sed "s/^/   ${C_REQ}< ${C_OFF}/" || true
-	[[ -s "$HTTP_BODY" ]] || return 0
-	if jq -e 'type == "object" and has("token")' "$HTTP_BODY" >/dev/null 2>&1; then
-		jq '.token |= .[0:32] + "…" | .access_token |= .[0:32] + "…"' "$HTTP_BODY" | pretty
-	else
-		pretty "$HTTP_BODY"
-	fi
+	[[ "$path" != /auth/token* ]] || mode=run_once
+	(($# == 0)) || cmd+=" $(quote "$@")"
+	local url="$VARIANT_URL$path"
+	[[ "$url" != *'?'* ]] || url="'$url'"
+	"$mode" "$cmd $url"
+	split_response "$OUT" "$saved"
 }
 
 # variant_log MARK: the variant's log since MARK, in $LAB_TMP/variant.log.
@@ -101,21 +101,11 @@ variant_log() {
 	docker logs --since "$1" "$id" >"$LAB_TMP/variant.log" 2>&1 || true
 }
 
-# show_variant_log MARK ERE [MAX]: the lines of that log that match ERE (at
-# most MAX), without the fields a learner does not need here (address, user
-# agent, request and response headers, the error message — the same on
-# every refusal — and a digest the path already shows).
+# show_variant_log MARK ERE: the lines of the variant's log since MARK that
+# match ERE, with the command that reads them.
 show_variant_log() {
 	variant_log "$1"
-	local max="${3:-$LAB_MAX_LINES}" n
-	show_line "$UP_CMD logs registry"
-	grep -E "$2" "$LAB_TMP/variant.log" |
-		sed -E 's/  (remote_addr|user_agent|(req|resp)\.[a-z-]+|error_message)=("([^"\\]|\\.)*"|[^ ]*)//g
-			s/(@|\/)(sha256:[0-9a-f]+)( .*)  digest=\2/\1\2\3/' \
-			>"$LAB_TMP/variant-shown.log" || true
-	head -n "$max" "$LAB_TMP/variant-shown.log" | cut -c1-300 | sed "s/^/   ${C_DIM}|${C_OFF} /"
-	n="$(wc -l <"$LAB_TMP/variant-shown.log")"
-	((n <= max)) || note "… $((n - max)) more lines like these"
+	run "docker logs --since $1 --until $(log_mark) $(container_name "$(variant_container)") 2>&1 | grep -E '$2'"
 }
 
 # log_has ERE [ERE2]: a line of the last variant_log matches ERE (and ERE2).
@@ -123,15 +113,13 @@ log_has() {
 	grep -E "$1" "$LAB_TMP/variant.log" | grep -E "${2:-.}" >/dev/null
 }
 
-# variant_login USER FILE [all]: docker login to the variant as USER, the
+# variant_login USER FILE: docker login to the variant as USER, the
 # password read from certs/USER.password (never on the command line); the
-# output in FILE, shown (with docker's warning about stored credentials
-# only given "all"), the exit status in TRY_RC.
+# output also in FILE, the exit status in TRY_RC.
 variant_login() {
-	show_line "docker login -u $1 --password-stdin $VARIANT_ADDR < certs/$1.password"
-	TRY_RC=0
-	docker login -u "$1" --password-stdin "$VARIANT_ADDR" <"certs/$1.password" >"$2" 2>&1 || TRY_RC=$?
-	if [[ "${3:-}" == all ]]; then sed 's/^/     /' "$2"; else shown_output "$2"; fi
+	run_once "docker login -u $1 --password-stdin $VARIANT_ADDR < certs/$1.password"
+	cp "$OUT" "$2"
+	TRY_RC="$RC"
 }
 
 # last_digest FILE: the last digest docker printed (push or pull), or "".
@@ -139,21 +127,13 @@ last_digest() {
 	grep -oE 'sha256:[0-9a-f]{64}' "$1" | tail -n1 || true
 }
 
-# shown_output FILE: a command's output, without docker's warnings about
-# stored credentials.
-shown_output() {
-	grep -vE '^WARNING!|config.json|credential-store|credential helper|^$' "$1" | sed 's/^/     /' || true
-}
-
-# try FILE CMD ARGS...: like capture, for a command that may fail; its exit
-# status is left in TRY_RC. docker's warnings about stored credentials are
-# left out of what is shown.
+# try FILE WORDS...: run_once of the command WORDS make, its output also in
+# FILE, its exit status in TRY_RC.
 TRY_RC=0
 try() {
 	local file="$1"
 	shift
-	show_cmd "$@"
-	TRY_RC=0
-	"$@" >"$file" 2>&1 || TRY_RC=$?
-	shown_output "$file"
+	run_once "$(quote "$@")"
+	cp "$OUT" "$file"
+	TRY_RC="$RC"
 }

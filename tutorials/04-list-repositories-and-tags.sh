@@ -19,6 +19,9 @@ next_link() {
 step "All repositories at once"
 http GET /v2/_catalog
 jq -r '.repositories[]' "$HTTP_BODY" >"$LAB_TMP/catalog.all"
+for repo in lab/base lab/app lab/tools; do
+	check "catalog-lists-$repo" "the catalog lists $repo" grep -qx "$repo" "$LAB_TMP/catalog.all"
+done
 pause
 
 step "The same list, two at a time"
@@ -34,12 +37,15 @@ while [[ -n "$url" ]]; do
 	((pages < 20)) || die "more than 20 pages: the Link header does not end"
 done
 explain "No Link header on the last page: $pages pages for $(wc -l <"$LAB_TMP/catalog.all") repositories."
+check_eq catalog-pages-same "page by page gives the same catalog" "$(cat "$LAB_TMP/catalog.pages")" "$(cat "$LAB_TMP/catalog.all")"
+check catalog-paged "the catalog took more than one page of 2" test "$pages" -gt 1
 pause
 
 step "The tags of lab/base"
 http GET /v2/lab/base/tags/list
 jq -r '.tags[]' "$HTTP_BODY" >"$LAB_TMP/tags.all"
 explain "Tags are listed in lexical order. A tag is a movable name; the manifest digest is the fixed one."
+check base-tags "lab/base has the tags 1.0 and latest" grep -qx latest "$LAB_TMP/tags.all"
 pause
 
 step "One tag per page"
@@ -53,29 +59,27 @@ while [[ -n "$url" ]]; do
 	url="$(next_link)"
 	((tag_pages < 20)) || die "more than 20 pages: the Link header does not end"
 done
+check_eq tags-pages-same "page by page gives the same tags" "$(cat "$LAB_TMP/tags.pages")" "$(cat "$LAB_TMP/tags.all")"
+check_eq tags-one-per-page "one tag per page: as many pages as tags" "$tag_pages" "$(wc -l <"$LAB_TMP/tags.all" | tr -d ' ')"
 pause
 
 step "What each tag points at"
+n=0
 while read -r tag; do
-	manifest lab/base "$tag" >/dev/null
-	printf '     lab/base:%-12s → %s\n' "$tag" "$(hdr Docker-Content-Digest)"
+	n=$((n + 1))
+	http HEAD "/v2/lab/base/manifests/$tag" -H "Accept: $ACCEPT_MANIFESTS"
+	printf '%s\n' "$(hdr Docker-Content-Digest)" >>"$LAB_TMP/tag-digests"
 done <"$LAB_TMP/tags.all"
-explain "1.0 and latest share one digest: two names, one image."
+distinct="$(sort -u "$LAB_TMP/tag-digests" | wc -l)"
+if ((distinct == 1)); then
+	explain "Every tag of lab/base answers with the same Docker-Content-Digest: $n names, one image."
+else
+	explain "$n tags, $distinct different Docker-Content-Digest values: some tags point at other manifests (1.0-index, from tutorial 05, is an index)."
+fi
+check_eq latest-is-1.0 "1.0 and latest point at one manifest" "$(manifest lab/base latest >/dev/null && hdr Docker-Content-Digest)" "$(manifest lab/base 1.0 >/dev/null && hdr Docker-Content-Digest)"
 
 step "A repository that does not exist"
 http GET /v2/lab/nothing-here/tags/list
-unknown_status="$HTTP_STATUS"
-unknown_code="$(jq -r '.errors[0].code' "$HTTP_BODY" 2>/dev/null || true)"
-
-step "Checks"
-for repo in lab/base lab/app lab/tools; do
-	check "the catalog lists $repo" grep -qx "$repo" "$LAB_TMP/catalog.all"
-done
-check_eq "page by page gives the same catalog" "$(cat "$LAB_TMP/catalog.pages")" "$(cat "$LAB_TMP/catalog.all")"
-check "the catalog took more than one page of 2" test "$pages" -gt 1
-check "lab/base has the tags 1.0 and latest" grep -qx latest "$LAB_TMP/tags.all"
-check_eq "page by page gives the same tags" "$(cat "$LAB_TMP/tags.pages")" "$(cat "$LAB_TMP/tags.all")"
-check_eq "one tag per page: as many pages as tags" "$tag_pages" "$(wc -l <"$LAB_TMP/tags.all" | tr -d ' ')"
-check_eq "tags of an unknown repository: 404" "$unknown_status" 404
-check_eq "… with the code NAME_UNKNOWN" "$unknown_code" NAME_UNKNOWN
+check_eq unknown-404 "tags of an unknown repository: 404" "$HTTP_STATUS" 404
+check_eq unknown-code "… with the code NAME_UNKNOWN" "$(jq -r '.errors[0].code' "$HTTP_BODY" 2>/dev/null || true)" NAME_UNKNOWN
 finish

@@ -10,7 +10,7 @@
 # When that does not answer yet, this tutorial creates certs/
 # (scripts/gen-certs.sh) and starts it — and leaves it running. Stop it with:
 #
-#   LAB_PORT=5443 docker compose -p layerlab-secure -f compose.yaml -f compose.secure.yaml down -v
+#   LAB_PORT=5443 docker compose (or docker-compose) -p layerlab-secure -f compose.yaml -f compose.secure.yaml down -v
 set -euo pipefail
 # shellcheck source=scripts/lib.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
@@ -52,20 +52,17 @@ pause
 
 step "Start the secure variant"
 explain "compose.secure.yaml is an override of compose.yaml: same image, with TLS on (certificate and key mounted read-only from certs/), users from an htpasswd file, access rules, and no anonymous pulls. It publishes no port of its own — compose appends 'ports' lists, so it would publish the plain lab's port as well — it runs under its own project with LAB_PORT=$LAB_TLS_PORT, next to the plain lab."
-show_line "grep -E 'REGISTRY_|certs/' compose.secure.yaml"
-grep -E '^ +(REGISTRY_[A-Z_]+:|- \./certs/)' compose.secure.yaml | sed 's/^ */     /'
+run "grep -E '^ +(REGISTRY_[A-Z_]+:|- \./certs/)' compose.secure.yaml"
 start_variant secure_answers "the certificates and users"
 note "Its healthcheck, 'registry healthcheck', sees REGISTRY_TLS_CERT and asks /readyz over HTTPS on the loopback, without checking the certificate: it only asks whether its own process is ready."
 pause
 
 step "The certificate, and who vouches for it"
-show_line "openssl x509 -in certs/server.crt -noout -subject -issuer -enddate"
-openssl x509 -in certs/server.crt -noout -subject -issuer -enddate | sed 's/^/     /'
-show_line "openssl x509 -in certs/server.crt -noout -text | grep -A1 'Subject Alternative Name'"
-openssl x509 -in certs/server.crt -noout -text | grep -A1 'Subject Alternative Name' | sed 's/^ */     /'
-runi openssl verify -CAfile "$CA" certs/server.crt
+run "openssl x509 -in certs/server.crt -noout -subject -issuer -enddate"
+run "openssl x509 -in certs/server.crt -noout -text | grep -A1 'Subject Alternative Name'"
+run "openssl verify -CAfile $CA certs/server.crt"
 verify_ok=no
-openssl verify -CAfile "$CA" certs/server.crt >/dev/null 2>&1 && verify_ok=yes
+((RC != 0)) || verify_ok=yes
 explain "A client accepts the certificate when a CA it trusts signed it and it names the address the client dialled: localhost, registry (the compose service, for containers on the lab's network), 127.0.0.1 — more with CERT_EXTRA_SANS=myhost,192.168.1.20 bash scripts/gen-certs.sh."
 try "$LAB_TMP/untrusted.txt" curl -sS --max-time 5 "$SECURE_URL/v2/"
 untrusted_rc="$TRY_RC"
@@ -85,12 +82,11 @@ explain "401 Unauthorized means 'who are you?'. WWW-Authenticate says how to ans
 pause
 
 step "As alice: 200"
-show_line "ALICE_PASSWORD=\$(cat certs/alice.password) BOB_PASSWORD=\$(cat certs/bob.password)"
+explain "The passwords gen-certs.sh made are in certs/alice.password and certs/bob.password; the commands read them from there."
 vhttp alice GET /v2/
 alice_status="$HTTP_STATUS"
-explain "Basic authentication is the user name and password, base64-encoded, in an Authorization header on every request. base64 is an encoding, not encryption:"
-show_line "printf 'alice:%s' \"\$ALICE_PASSWORD\" | base64"
-printf 'alice:%s' "$(password alice)" | base64 | sed 's/^/     Authorization: Basic /'
+explain "Basic authentication is the user name and password, base64-encoded, in an Authorization header on every request ('Authorization: Basic' and this). base64 is an encoding, not encryption:"
+run "printf 'alice:%s' \"\$(cat certs/alice.password)\" | base64"
 explain "Anyone who can read the traffic can decode that. TLS is what keeps it secret — never Basic auth over plain HTTP beyond 127.0.0.1."
 vhttp "" GET /v2/ -u alice:not-the-password
 wrong_status="$HTTP_STATUS"
@@ -108,45 +104,60 @@ pause
 
 step "docker and 127.0.0.1: HTTPS without verification"
 explain "Docker treats 127.0.0.0/8 as an insecure registry: it tries HTTPS first, without verifying the certificate, and falls back to plain HTTP when TLS fails. So docker login to $SECURE works with no setup — encrypted, but docker does not check who answers. Under any other name docker verifies, and you give it the CA (not needed for this tutorial):"
-show_line "sudo mkdir -p /etc/docker/certs.d/myhost:$LAB_TLS_PORT"
-show_line "sudo cp certs/ca.crt /etc/docker/certs.d/myhost:$LAB_TLS_PORT/ca.crt"
+show <<TEXT
+sudo mkdir -p /etc/docker/certs.d/myhost:$LAB_TLS_PORT
+sudo cp certs/ca.crt /etc/docker/certs.d/myhost:$LAB_TLS_PORT/ca.crt
+TEXT
 explain "with 'myhost' in the certificate (CERT_EXTRA_SANS=myhost) and the port published beyond 127.0.0.1. On Docker Desktop, add the CA to the system's trust store (macOS keychain, Windows certificate store) and restart Docker Desktop."
 pause
 
 step "docker login, as alice"
-variant_login alice "$LAB_TMP/login.txt" all
+variant_login alice "$LAB_TMP/login.txt"
 login_rc="$TRY_RC"
 explain "--password-stdin keeps the password out of the shell history and out of 'ps'. docker checked it against /v2/ (401, then 200 with the credentials) and saved it:"
-show_line "jq '.auths' $DOCKER_CONFIG_FILE"
-if [[ -r "$DOCKER_CONFIG_FILE" ]]; then
-	jq --arg h "$SECURE" '.auths // {} | with_entries(select(.key == $h)) | map_values(if .auth then {auth: "(base64 of alice:<password>)"} else . end)' \
-		"$DOCKER_CONFIG_FILE" 2>/dev/null | sed 's/^/     /' || true
-fi
+run_once "jq '.auths | keys' $DOCKER_CONFIG_FILE"
 explain "Without a credential helper (credsStore in that file: osxkeychain, pass, secretservice, desktop), that is the password, base64-encoded, in a file — docker's WARNING above says so."
 pause
 
 step "Push a lab image to the secure registry"
 src="$REGISTRY/lab/base:1.0"
 if docker image inspect "$src" >/dev/null 2>&1; then
-	run docker tag "$src" "$SECURE/lab/base:1.0"
+	run_once "docker tag $src $SECURE/lab/base:1.0"
 	explain "The registry is part of an image's name: the same image, a second name."
 else
 	REGISTRY="$SECURE" build_image base
 fi
 mark="$(log_mark)"
 push_rc=0
-capture "$LAB_TMP/push.txt" docker push "$SECURE/lab/base:1.0" || push_rc=$?
+try "$LAB_TMP/push.txt" docker push "$SECURE/lab/base:1.0"
+push_rc="$TRY_RC"
 push_digest="$(last_digest "$LAB_TMP/push.txt")"
-explain "Every layer went up ('Pushed'): this registry has its own storage, it started empty. Each request of the push carried alice's credentials."
+pushed="$(grep -c ': Pushed' "$LAB_TMP/push.txt" || true)"
+if ((pushed > 0)); then
+	explain "$pushed layer(s) went up ('Pushed'): this registry has its own storage, separate from the plain lab's. Each request of the push carried alice's credentials."
+else
+	explain "'Layer already exists' for every layer: an earlier run of this tutorial pushed them to this registry (its own storage, separate from the plain lab's). Each request of the push carried alice's credentials."
+fi
 show_variant_log "$mark" 'PUT /v2/lab/base/manifests/'
 pause
 
 step "Pull it back"
-runi docker rmi "$SECURE/lab/base:1.0"
+run_once "docker rmi $SECURE/lab/base:1.0"
 pull_rc=0
-capture "$LAB_TMP/pull.txt" docker pull "$SECURE/lab/base:1.0" || pull_rc=$?
+try "$LAB_TMP/pull.txt" docker pull "$SECURE/lab/base:1.0"
+pull_rc="$TRY_RC"
 pull_digest="$(last_digest "$LAB_TMP/pull.txt")"
-explain "The manifest came back with the digest the push reported. Layers docker still holds under another name say 'Already exists'; the others were downloaded ('Pull complete'), each request with alice's credentials."
+complete="$(grep -c ': Pull complete' "$LAB_TMP/pull.txt" || true)" existing="$(grep -c ': Already exists' "$LAB_TMP/pull.txt" || true)"
+if ((complete + existing == 0)); then
+	explain <<'TEXT'
+The manifest came back with the digest the push reported, and no line per layer: docker still
+holds every layer of this image (the same image is on this machine under its 127.0.0.1:5000
+name), so it fetched only the manifest — with alice's credentials — checked the digest and
+tagged the image.
+TEXT
+else
+	explain "The manifest came back with the digest the push reported; $complete layer(s) were downloaded ('Pull complete') and $existing were already here ('Already exists'), each request with alice's credentials."
+fi
 pause
 
 step "bob with docker: pull yes, push no"
@@ -154,24 +165,23 @@ docker logout "$SECURE" >/dev/null 2>&1 || true
 variant_login bob "$LAB_TMP/bob-login.txt"
 bob_login_rc="$TRY_RC"
 bob_pull_rc=0
-capture "$LAB_TMP/bob-pull.txt" docker pull "$SECURE/lab/base:1.0" || bob_pull_rc=$?
-run docker tag "$SECURE/lab/base:1.0" "$SECURE/lab/bob:1.0"
+try "$LAB_TMP/bob-pull.txt" docker pull "$SECURE/lab/base:1.0"
+bob_pull_rc="$TRY_RC"
+run_once "docker tag $SECURE/lab/base:1.0 $SECURE/lab/bob:1.0"
 try "$LAB_TMP/bob-push.txt" docker push "$SECURE/lab/bob:1.0"
 bob_push_rc="$TRY_RC"
 explain "docker shows the registry's refusal: 'denied: requested access to the resource is denied' — the 403 DENIED of the curl step, as docker words it."
 pause
 
 step "A wrong password: docker login refuses"
-show_line "echo not-the-password | docker login -u alice --password-stdin $SECURE"
-wrong_login_rc=0
-echo not-the-password | docker login -u alice --password-stdin "$SECURE" >"$LAB_TMP/wrong-login.txt" 2>&1 || wrong_login_rc=$?
-sed 's/^/     /' "$LAB_TMP/wrong-login.txt"
+run_once "echo not-the-password | docker login -u alice --password-stdin $SECURE"
+wrong_login_rc="$RC"
+cp "$OUT" "$LAB_TMP/wrong-login.txt"
 explain "docker login checks the credentials before saving anything: 401 Unauthorized, nothing stored."
 pause
 
 step "docker logout: and no anonymous pull"
-capture "$LAB_TMP/logout.txt" docker logout "$SECURE"
-sleep 0.2 # the registry writes its log in batches (at most 50 ms late)
+try "$LAB_TMP/logout.txt" docker logout "$SECURE"
 mark="$(log_mark)"
 try "$LAB_TMP/anon-pull.txt" docker pull "$SECURE/lab/base:1.0"
 anon_pull_rc="$TRY_RC"
@@ -184,32 +194,32 @@ if [[ "$STARTED" == yes ]]; then
 fi
 
 step "Checks"
-check "curl https:// to the plain-HTTP lab fails (exit $mistake_rc)" test "$mistake_rc" -ne 0
-check "… with a TLS error" grep -qiE 'wrong version number|ssl|tls' "$LAB_TMP/mistake.txt"
-check "the secure registry answers at $SECURE_URL" secure_answers
-check_eq "its certificate is signed by certs/ca.crt" "$verify_ok" yes
-check_eq "curl without the CA refuses the certificate (exit 60)" "$untrusted_rc" 60
-check "plain HTTP to the TLS port gets a plain answer" grep -q 'HTTP request to an HTTPS server' <<<"$plain_body"
-check_eq "no credentials: 401" "$anon_status" 401
-check "… with the challenge WWW-Authenticate: Basic realm=\"layerlab\"" grep -q '^Basic realm="layerlab"' <<<"$anon_challenge"
-check_eq "… and the error code UNAUTHORIZED" "$anon_code" UNAUTHORIZED
-check_eq "alice with her password: 200" "$alice_status" 200
-check_eq "a wrong password: 401" "$wrong_status" 401
-check_eq "bob starting a push: 403" "$bob_status" 403
-check_eq "… DENIED" "$bob_code" DENIED
-check_eq "docker login as alice succeeded" "$login_rc" 0
-check "… 'Login Succeeded'" grep -q 'Login Succeeded' "$LAB_TMP/login.txt"
-check_eq "alice pushed $SECURE/lab/base:1.0" "$push_rc" 0
-check "… and the push reported a digest" test -n "$push_digest"
-check_eq "the image was pulled back" "$pull_rc" 0
-check_eq "… with the digest of the push" "$pull_digest" "$push_digest"
-check_eq "bob logged in" "$bob_login_rc" 0
-check_eq "bob pulled" "$bob_pull_rc" 0
-check "bob's push was denied" test "$bob_push_rc" -ne 0
-check "… and docker said 'denied'" grep -qi 'denied' "$LAB_TMP/bob-push.txt"
-check "docker login with a wrong password was refused" test "$wrong_login_rc" -ne 0
-check "… 401 Unauthorized" grep -qiE '401|unauthorized' "$LAB_TMP/wrong-login.txt"
-check "docker logout removed the credentials" bash -c "! jq -e --arg h '$SECURE' '.auths[\$h]' '$DOCKER_CONFIG_FILE'"
-check "without login, docker pull is refused (no anonymous pull)" test "$anon_pull_rc" -ne 0
-check_eq "… the registry answered its GET /v2/ with 401" "$anon_pull_logged" yes
+check curl-https-to-the-plain-http-lab-fails-e "curl https:// to the plain-HTTP lab fails (exit $mistake_rc)" test "$mistake_rc" -ne 0
+check with-a-tls-error "… with a TLS error" grep -qiE 'wrong version number|ssl|tls' "$LAB_TMP/mistake.txt"
+check the-secure-registry-answers-at "the secure registry answers at $SECURE_URL" secure_answers
+check_eq its-certificate-is-signed-by-certs-ca-cr "its certificate is signed by certs/ca.crt" "$verify_ok" yes
+check_eq curl-without-the-ca-refuses-the-certific "curl without the CA refuses the certificate (exit 60)" "$untrusted_rc" 60
+check plain-http-to-the-tls-port-gets-a-plain "plain HTTP to the TLS port gets a plain answer" grep -q 'HTTP request to an HTTPS server' <<<"$plain_body"
+check_eq no-credentials-401 "no credentials: 401" "$anon_status" 401
+check with-the-challenge-www-authenticate-basi "… with the challenge WWW-Authenticate: Basic realm=\"layerlab\"" grep -q '^Basic realm="layerlab"' <<<"$anon_challenge"
+check_eq and-the-error-code-unauthorized "… and the error code UNAUTHORIZED" "$anon_code" UNAUTHORIZED
+check_eq alice-with-her-password-200 "alice with her password: 200" "$alice_status" 200
+check_eq a-wrong-password-401 "a wrong password: 401" "$wrong_status" 401
+check_eq bob-starting-a-push-403 "bob starting a push: 403" "$bob_status" 403
+check_eq denied "… DENIED" "$bob_code" DENIED
+check_eq docker-login-as-alice-succeeded "docker login as alice succeeded" "$login_rc" 0
+check login-succeeded "… 'Login Succeeded'" grep -q 'Login Succeeded' "$LAB_TMP/login.txt"
+check_eq alice-pushed-lab-base-1-0 "alice pushed $SECURE/lab/base:1.0" "$push_rc" 0
+check and-the-push-reported-a-digest "… and the push reported a digest" test -n "$push_digest"
+check_eq the-image-was-pulled-back "the image was pulled back" "$pull_rc" 0
+check_eq with-the-digest-of-the-push "… with the digest of the push" "$pull_digest" "$push_digest"
+check_eq bob-logged-in "bob logged in" "$bob_login_rc" 0
+check_eq bob-pulled "bob pulled" "$bob_pull_rc" 0
+check bob-s-push-was-denied "bob's push was denied" test "$bob_push_rc" -ne 0
+check and-docker-said-denied "… and docker said 'denied'" grep -qi 'denied' "$LAB_TMP/bob-push.txt"
+check docker-login-with-a-wrong-password-was-r "docker login with a wrong password was refused" test "$wrong_login_rc" -ne 0
+check 401-unauthorized "… 401 Unauthorized" grep -qiE '401|unauthorized' "$LAB_TMP/wrong-login.txt"
+check docker-logout-removed-the-credentials "docker logout removed the credentials" bash -c "! jq -e --arg h '$SECURE' '.auths[\$h]' '$DOCKER_CONFIG_FILE'"
+check without-login-docker-pull-is-refused-no "without login, docker pull is refused (no anonymous pull)" test "$anon_pull_rc" -ne 0
+check_eq the-registry-answered-its-get-v2-with-40 "… the registry answered its GET /v2/ with 401" "$anon_pull_logged" yes
 finish

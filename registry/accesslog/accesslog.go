@@ -36,8 +36,9 @@ type Record struct {
 	BytesIn    int64
 	BytesOut   int64
 	Start      time.Time
-	// Quiet marks routine requests (health probes): logged at debug level
-	// when they succeed.
+	// Quiet marks routine requests (health probes): logged at trace level
+	// when they succeed — a probe every few seconds would drown the
+	// learner's debug log — and like any other request when they fail.
 	Quiet bool
 
 	log        *logrus.Logger
@@ -90,7 +91,7 @@ func (rec *Record) write(r *http.Request, elapsed time.Duration) {
 	case rec.Status >= 400:
 		level = logrus.WarnLevel
 	case rec.Quiet:
-		level = logrus.DebugLevel
+		level = logrus.TraceLevel
 	}
 	if !rec.log.IsLevelEnabled(level) {
 		return
@@ -146,6 +147,9 @@ func (rec *Record) write(r *http.Request, elapsed time.Duration) {
 		*bp = b
 		lineBuffers.Put(bp)
 		return
+	}
+	if _, ok := rec.log.Formatter.(textFormatter); ok {
+		fs = forText(fs, r.URL.Path)
 	}
 	m := make(logrus.Fields, len(fs))
 	for _, f := range fs {

@@ -48,6 +48,11 @@ func (a *API) getBlob(w http.ResponseWriter, r *http.Request) error {
 		blobHeaders(h, d)
 		h.Set("Content-Length", strconv.FormatInt(size, 10))
 		h.Set("Accept-Ranges", "bytes")
+		if _, just := a.recent.take(clientBlobKey(r, name, d.String())); just {
+			accesslog.Event(r.Context(), "blob_checked", "client checks the blob it just pushed — it is here",
+				logrus.Fields{"digest": d.String(), "size": storage.HumanSize(size)})
+			return nil
+		}
 		accesslog.Event(r.Context(), "blob_exists", "blob already exists here — the client will skip uploading it",
 			logrus.Fields{"digest": d.String(), "size": storage.HumanSize(size)})
 		return nil

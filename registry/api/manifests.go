@@ -113,11 +113,11 @@ func (a *API) manifestPushedEvent(r *http.Request, name, ref, d string, m *stora
 	msg := fmt.Sprintf("manifest pushed: %s:%s → %s", name, ref, d)
 	if m.IsIndex() {
 		f["manifests"] = len(m.Manifests)
-		msg += fmt.Sprintf(", an index of %d manifests", len(m.Manifests))
+		msg += ", an index of " + plural(len(m.Manifests), "manifest")
 	} else {
 		shared, with := a.store.SharedLayers(r.Context(), name, m.Layers)
 		f["layers"], f["shared"] = len(m.Layers), shared
-		msg += fmt.Sprintf(", %d layers", len(m.Layers))
+		msg += ", " + plural(len(m.Layers), "layer")
 		if shared > 0 {
 			msg += fmt.Sprintf(", %d shared with %s", shared, with)
 		}
@@ -127,6 +127,14 @@ func (a *API) manifestPushedEvent(r *http.Request, name, ref, d string, m *stora
 		msg += ", a referrer of " + m.Subject.Digest.String()
 	}
 	accesslog.Event(r.Context(), "manifest_pushed", msg, f)
+}
+
+// plural is "1 layer", "2 layers".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // deleteManifest deletes by digest (the manifest, its tags and referrer

@@ -41,8 +41,9 @@ type Authorizer interface {
 
 // API serves /v2/ from a store.
 type API struct {
-	store *storage.Store
-	opts  Options
+	store  *storage.Store
+	opts   Options
+	recent recent // what clients just did, for the learner's events
 }
 
 // handlerFunc is a handler that returns its error; handle writes it.

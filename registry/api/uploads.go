@@ -25,11 +25,13 @@ import (
 func (a *API) startUpload(w http.ResponseWriter, r *http.Request) error {
 	name := mux.Vars(r)["name"]
 	q := r.URL.Query()
+	var notMounted string // why a mount asked for fell back to an upload
 	if m := q.Get("mount"); m != "" {
-		mounted, err := a.mount(w, r, name, m, q.Get("from"))
+		mounted, why, err := a.mount(w, r, name, m, q.Get("from"))
 		if mounted || err != nil {
 			return err
 		}
+		notMounted = why
 	}
 	if ds := q.Get("digest"); ds != "" {
 		d, err := ParseDigest(ds)
@@ -41,6 +43,7 @@ func (a *API) startUpload(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		a.recent.put(clientBlobKey(r, name, d.String()), "")
 		accesslog.Event(r.Context(), "blob_committed", "blob committed in one request (monolithic upload)",
 			logrus.Fields{"digest": ds, "size": storage.HumanSize(n)})
 		return blobCreated(w, name, d)
@@ -59,6 +62,13 @@ func (a *API) startUpload(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	accesslog.From(r.Context()).UploadID = id
+	if notMounted != "" {
+		a.recent.put("mount "+id, notMounted)
+		from := q.Get("from")
+		accesslog.Event(r.Context(), "mount_fell_back", "no mount: "+notMounted+" — an upload session was opened instead",
+			logrus.Fields{"upload_id": id, "from": from, "digest": q.Get("mount")})
+		return a.uploadAccepted(w, name, id, 0, http.StatusAccepted)
+	}
 	accesslog.Event(r.Context(), "upload_started", "upload session started — the client will send the blob's bytes to the Location",
 		logrus.Fields{"upload_id": id, "algorithm": alg.String()})
 	return a.uploadAccepted(w, name, id, 0, http.StatusAccepted)
@@ -67,28 +77,39 @@ func (a *API) startUpload(w http.ResponseWriter, r *http.Request) error {
 // mount links a blob from another repository (or, with from empty, from
 // anywhere in the store). Not finding it is not an error: the client gets
 // an upload session instead, as the spec says.
-func (a *API) mount(w http.ResponseWriter, r *http.Request, name, m, from string) (bool, error) {
+// When it does not mount, it says why (for the log).
+func (a *API) mount(w http.ResponseWriter, r *http.Request, name, m, from string) (bool, string, error) {
 	d, err := ParseDigest(m)
 	if err != nil {
-		return false, err
+		return false, "", err
 	}
 	accesslog.From(r.Context()).Digest = m
 	if from != "" {
 		if err := ValidateName(from); err != nil {
-			return false, err
+			return false, "", err
 		}
 	}
 	if a.opts.Auth != nil { // mount only what this client may pull anyway
 		if from == "" {
-			return false, nil
+			return false, "a mount without from= is not offered when authentication is on", nil
 		}
 		if _, err := a.opts.Auth.Authorize(headersOnly{http.Header{}}, r, auth.Pull(from)); err != nil {
-			return false, nil
+			return false, "this client may not pull from " + from, nil
 		}
 	}
 	ok, err := a.store.Mount(r.Context(), name, from, d)
-	if err != nil || !ok {
-		return false, err
+	if err != nil {
+		return false, "", err
+	}
+	if !ok {
+		switch {
+		case from == "":
+			return false, "the registry does not hold this blob", nil
+		case from == name:
+			return false, "from= names this repository itself, which does not hold the blob", nil
+		default:
+			return false, from + " does not hold this blob", nil
+		}
 	}
 	src := from
 	if src == "" {
@@ -96,7 +117,7 @@ func (a *API) mount(w http.ResponseWriter, r *http.Request, name, m, from string
 	}
 	accesslog.Event(r.Context(), "blob_mounted", "blob mounted from "+src+" — no bytes sent",
 		logrus.Fields{"digest": m, "from": from})
-	return true, blobCreated(w, name, d)
+	return true, "", blobCreated(w, name, d)
 }
 
 // headersOnly is a ResponseWriter that keeps nothing: for asking the
@@ -199,6 +220,7 @@ func (a *API) putUpload(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return rangeError(w, name, id, size, err)
 	}
+	a.recent.put(clientBlobKey(r, name, d.String()), "")
 	accesslog.Event(r.Context(), "blob_committed", "blob committed, digest verified",
 		logrus.Fields{"digest": ds, "size": storage.HumanSize(size)})
 	return blobCreated(w, name, d)
@@ -220,7 +242,13 @@ func (a *API) cancelUpload(w http.ResponseWriter, r *http.Request) error {
 	if err := a.store.CancelUpload(r.Context(), name, id); err != nil {
 		return err
 	}
-	accesslog.Event(r.Context(), "upload_cancelled", "upload cancelled, its bytes are deleted", logrus.Fields{"upload_id": id})
+	if why, ok := a.recent.take("mount " + id); ok {
+		accesslog.Event(r.Context(), "upload_cancelled", "upload cancelled: the session a failed mount opened ("+why+
+			") — docker and containerd cancel it, then try another source or upload in a new session",
+			logrus.Fields{"upload_id": id})
+	} else {
+		accesslog.Event(r.Context(), "upload_cancelled", "upload cancelled, its bytes are deleted", logrus.Fields{"upload_id": id})
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

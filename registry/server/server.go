@@ -22,6 +22,7 @@ import (
 	"github.com/layerlab/layerlab/registry/api"
 	"github.com/layerlab/layerlab/registry/auth"
 	"github.com/layerlab/layerlab/registry/config"
+	"github.com/layerlab/layerlab/registry/index"
 	"github.com/layerlab/layerlab/registry/metrics"
 	"github.com/layerlab/layerlab/registry/storage"
 )
@@ -38,6 +39,7 @@ type Server struct {
 	basic   *auth.Basic
 	issuer  *auth.Issuer
 	certs   *certReloader
+	index   *index.Cache // derived data for the /api/ queries
 }
 
 // New opens the store and builds the handler chain.
@@ -52,7 +54,7 @@ func New(cfg config.Config, log *logrus.Logger) (*Server, error) {
 // NewWithStore serves a store the caller opened (tests open it with
 // storage options of their own, such as injected write faults).
 func NewWithStore(cfg config.Config, log *logrus.Logger, store *storage.Store) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, store: store, metrics: metrics.New(store)}
+	s := &Server{cfg: cfg, log: log, store: store, metrics: metrics.New(store), index: index.NewCache(store)}
 	if err := s.setupAuth(); err != nil {
 		return nil, err
 	}
@@ -103,6 +105,7 @@ func (s *Server) Handler() http.Handler {
 	// What the store holds, by repository, and the totals: for whoever may
 	// list the catalog.
 	router.Handle("/api/du", api.Guard(s.auth, auth.Catalog, http.HandlerFunc(s.diskUsage))).Methods("GET")
+	api.RegisterQuery(router, s.index, s.auth, s.pullable) // images, families, blob users: from the index
 	if s.cfg.DebugAddr == "" {
 		router.Handle("/metrics", api.Guard(s.auth, auth.Catalog, s.metrics.Handler())).Methods("GET")
 	}

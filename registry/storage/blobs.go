@@ -87,6 +87,7 @@ func (s *Store) LinkBlob(ctx context.Context, name string, d digest.Digest) erro
 	if err := s.touchBlob(ctx, d); err != nil {
 		return err
 	}
+	defer s.changed(ctx)
 	link := layerLinkKey(name, d)
 	if err := s.touch(ctx, link); !errors.Is(err, driver.ErrNotFound) {
 		return err
@@ -171,6 +172,7 @@ func (s *Store) DeleteBlob(ctx context.Context, name string, d digest.Digest) er
 	if err := checkBlob(name, d); err != nil {
 		return err
 	}
+	defer s.changed(ctx)
 	return notFound(s.d.Delete(ctx, layerLinkKey(name, d)), ErrBlobUnknown, d.String()+" in "+name)
 }
 

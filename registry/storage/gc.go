@@ -60,6 +60,9 @@ func (s *Store) GC(ctx context.Context, opts GCOptions) (*GCResult, error) {
 	}
 	res := &GCResult{DryRun: opts.DryRun, Started: time.Now(), DeletedManifests: []GCManifest{}, DeletedBlobs: []GCBlob{}, RemovedRepos: []string{}}
 	cutoff := res.Started.Add(-opts.Grace)
+	if !opts.DryRun {
+		defer s.changed(ctx) // even a collection that failed half-way may have deleted
+	}
 	repos, err := s.repoDirs(ctx)
 	if err != nil {
 		return nil, err

@@ -75,6 +75,7 @@ func (s *Store) PutManifest(ctx context.Context, name, ref, contentType string, 
 			return "", nil, err
 		}
 	}
+	defer s.changed(ctx)
 	for _, tag := range tags {
 		if err := s.writeLink(ctx, tagKey(name, tag), d.String()); err != nil {
 			return "", nil, err
@@ -193,6 +194,7 @@ func (s *Store) DeleteManifest(ctx context.Context, name string, d digest.Digest
 	}
 	unlock := s.repoLocks.lock(name)
 	defer unlock()
+	defer s.changed(ctx)
 	tags, err := s.Tags(ctx, name)
 	if err != nil && !errors.Is(err, ErrNameUnknown) {
 		return err

@@ -28,6 +28,7 @@ func (s *Store) Tag(ctx context.Context, name, tag string, d digest.Digest) erro
 	defer release()
 	unlock := s.repoLocks.lock(name)
 	defer unlock()
+	defer s.changed(ctx)
 	return s.writeLink(ctx, tagKey(name, tag), d.String())
 }
 
@@ -41,6 +42,7 @@ func (s *Store) DeleteTag(ctx context.Context, name, tag string) error {
 	}
 	unlock := s.repoLocks.lock(name)
 	defer unlock()
+	defer s.changed(ctx)
 	return notFound(s.d.Delete(ctx, tagKey(name, tag)), ErrManifestUnknown, "tag "+tag+" in "+name)
 }
 

@@ -1,0 +1,54 @@
+package accesslog
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// An access line in text says each thing once; in JSON every field stays.
+func TestTextAccessLineSaysEachThingOnce(t *testing.T) {
+	const d = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	const ua = "docker/20.10.24 go/go1.19.8 git-commit/5d6db84 kernel/6.1.0 os/linux arch/amd64 UpstreamClient(Docker-Client/20.10.24 \\(linux\\))"
+	line := func(format string) string {
+		var out bytes.Buffer
+		l, err := New(&out, "debug", format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := Middleware(l, nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec := From(r.Context())
+			rec.Route, rec.Repository, rec.Digest = "blob.get", "lab/base", d
+			rec.ErrCode, rec.ErrMessage, rec.ErrDetail = "BLOB_UNKNOWN", "blob unknown to registry", "not in lab/base"
+			w.Header().Set("Docker-Content-Digest", d)
+			w.WriteHeader(404)
+		}))
+		req := httptest.NewRequest("HEAD", "/v2/lab/base/blobs/"+d, nil)
+		req.Header.Set("User-Agent", ua)
+		req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json")
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		return out.String()
+	}
+	text := line("text")
+	if n := strings.Count(text, d); n != 1 {
+		t.Errorf("text line names the digest %d times, want once: %s", n, text)
+	}
+	for _, gone := range []string{"route=", "repository=", "resp.docker-content-digest=", "UpstreamClient", "error_message=", "application/vnd."} {
+		if strings.Contains(text, gone) {
+			t.Errorf("text line still has %q: %s", gone, text)
+		}
+	}
+	for _, kept := range []string{"user_agent=docker/20.10.24", "error_code=BLOB_UNKNOWN", `error_detail="not in lab/base"`, "req.accept=oci.image.manifest.v1+json"} {
+		if !strings.Contains(text, kept) {
+			t.Errorf("text line lacks %q: %s", kept, text)
+		}
+	}
+	js := line("json")
+	for _, kept := range []string{`"route":"blob.get"`, `"repository":"lab/base"`, `"digest":"` + d, "UpstreamClient", `"error_message":"blob unknown to registry"`, "application/vnd.oci.image.manifest.v1+json"} {
+		if !strings.Contains(js, kept) {
+			t.Errorf("JSON line lacks %q: %s", kept, js)
+		}
+	}
+}
