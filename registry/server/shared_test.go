@@ -10,8 +10,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"github.com/opencontainers/go-digest"
 
 	"github.com/layerlab/layerlab/registry/accesslog"
@@ -24,7 +29,8 @@ import (
 
 // TestUploadAcrossProcesses: a chunked upload whose POST, PATCHes and PUT
 // go to three registries sharing one store (a bucket) is committed with its
-// digest verified, and every registry serves the blob. On the memory
+// digest verified, and every registry serves the blob; images and indexes
+// pushed by go-containerregistry to one are pulled, verified, from another. On the memory
 // driver always; on S3 when the environment names a server
 // (scripts/s3-test.sh).
 func TestUploadAcrossProcesses(t *testing.T) {
@@ -115,6 +121,39 @@ func uploadAcross(t *testing.T, newDriver func() driver.Driver) {
 	resp = do("PUT", urls[2]+loc+sep+"digest="+want.String(), data[2*chunk:], "Content-Type", "application/octet-stream")
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("PUT: %d", resp.StatusCode)
+	}
+	// A real client pushes an image and an index to one registry and
+	// pulls them, verified, from another.
+	img, _ := random.Image(3<<20, 3)
+	idx, _ := random.Index(1<<10, 2, 2)
+	for _, w := range []struct {
+		ref string
+		put func(name.Reference) error
+		get func(name.Reference) error
+	}{
+		{"lab/img:1", func(r name.Reference) error { return remote.Write(r, img) }, func(r name.Reference) error {
+			got, err := remote.Image(r)
+			if err == nil {
+				err = validate.Image(got)
+			}
+			return err
+		}},
+		{"lab/idx:1", func(r name.Reference) error { return remote.WriteIndex(r, idx) }, func(r name.Reference) error {
+			got, err := remote.Index(r)
+			if err == nil {
+				err = validate.Index(got)
+			}
+			return err
+		}},
+	} {
+		push, _ := name.ParseReference(strings.TrimPrefix(urls[0], "http://")+"/"+w.ref, name.Insecure)
+		pull, _ := name.ParseReference(strings.TrimPrefix(urls[1], "http://")+"/"+w.ref, name.Insecure)
+		if err := w.put(push); err != nil {
+			t.Fatalf("push %s: %v", w.ref, err)
+		}
+		if err := w.get(pull); err != nil {
+			t.Fatalf("pull %s from another registry: %v", w.ref, err)
+		}
 	}
 	for i, u := range urls {
 		r, err := http.Get(u + "/v2/lab/app/blobs/" + want.String())
