@@ -50,11 +50,11 @@ func (a *API) getBlob(w http.ResponseWriter, r *http.Request) error {
 		h.Set("Accept-Ranges", "bytes")
 		if _, just := a.recent.take(clientBlobKey(r, name, d.String())); just {
 			accesslog.Event(r.Context(), "blob_checked", "client checks the blob it just pushed — it is here",
-				logrus.Fields{"digest": d.String(), "size": storage.HumanSize(size)})
+				logrus.Fields{"digest": d.String(), "size": accesslog.HumanSize(size)})
 			return nil
 		}
 		accesslog.Event(r.Context(), "blob_exists", "blob already exists here — the client will skip uploading it",
-			logrus.Fields{"digest": d.String(), "size": storage.HumanSize(size)})
+			logrus.Fields{"digest": d.String(), "size": accesslog.HumanSize(size)})
 		return nil
 	}
 	if a.opts.RedirectBlobs {
@@ -78,7 +78,7 @@ func (a *API) getBlob(w http.ResponseWriter, r *http.Request) error {
 	size := f.Info().Size
 	blobHeaders(h, d)
 	http.ServeContent(w, r, "", time.Time{}, copied{f})
-	ev := logrus.Fields{"digest": d.String(), "size": storage.HumanSize(size)}
+	ev := logrus.Fields{"digest": d.String(), "size": accesslog.HumanSize(size)}
 	if rg := r.Header.Get("Range"); rg != "" {
 		ev["range"] = rg
 	}

@@ -46,7 +46,7 @@ func pageSize(r *http.Request) (int, error) {
 	if ns := r.URL.Query().Get("n"); ns != "" {
 		v, err := strconv.Atoi(ns)
 		if err != nil || v < 0 {
-			return 0, newError("PAGINATION_NUMBER_INVALID", fmt.Errorf("n=%.20q is not a count", ns))
+			return 0, newError(codePaginationNumberInvalid, fmt.Errorf("n=%.20q is not a count", ns))
 		}
 		n = min(v, MaxPageSize)
 	}

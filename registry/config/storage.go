@@ -23,6 +23,11 @@ type Storage struct {
 	S3Redirect    bool
 }
 
+// StorageFlags are the storage settings of the commands that open the store
+// (gc, du, sql) besides --root; serve has these and --s3-redirect.
+var StorageFlags = []string{"storage", "s3-endpoint", "s3-bucket", "s3-region", "s3-prefix", "s3-path-style",
+	"s3-insecure-skip-verify", "s3-part-size"}
+
 func storageDefaults() Storage {
 	return Storage{Driver: "filesystem", S3PartSize: 16 << 20}
 }

@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"bytes"
@@ -21,6 +21,7 @@ import (
 
 	"github.com/layerlab/layerlab/registry/accesslog"
 	"github.com/layerlab/layerlab/registry/config"
+	"github.com/layerlab/layerlab/registry/server"
 	"github.com/layerlab/layerlab/registry/storage"
 	"github.com/layerlab/layerlab/registry/storage/driver"
 	"github.com/layerlab/layerlab/registry/storage/driver/memory"
@@ -71,7 +72,7 @@ func uploadAcross(t *testing.T, newDriver func() driver.Driver) {
 			t.Fatal(err)
 		}
 		log, _ := accesslog.New(io.Discard, "error", "json")
-		srv, err := NewWithStore(config.Defaults(), log, store)
+		srv, err := server.NewWithStore(config.Defaults(), log, store)
 		if err != nil {
 			t.Fatal(err)
 		}

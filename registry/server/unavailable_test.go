@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 
 	"github.com/layerlab/layerlab/registry/accesslog"
 	"github.com/layerlab/layerlab/registry/config"
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
+	"github.com/layerlab/layerlab/registry/server"
 	"github.com/layerlab/layerlab/registry/storage"
 	"github.com/layerlab/layerlab/registry/storage/driver"
 	"github.com/layerlab/layerlab/registry/storage/driver/memory"
@@ -78,10 +80,10 @@ func TestStorageUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &registrytest.LogBuffer{}
 	log, _ := accesslog.New(logs, "info", "json")
 	cfg := config.Defaults()
-	srv, err := NewWithStore(cfg, log, store)
+	srv, err := server.NewWithStore(cfg, log, store)
 	if err != nil {
 		t.Fatal(err)
 	}

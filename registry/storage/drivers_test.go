@@ -15,6 +15,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 	"github.com/layerlab/layerlab/registry/storage"
 	"github.com/layerlab/layerlab/registry/storage/driver"
 	"github.com/layerlab/layerlab/registry/storage/driver/memory"
@@ -182,7 +183,7 @@ func roundTrip(t *testing.T, newDriver func() driver.Driver) {
 
 	// A chunked upload whose POST, PATCHes and PUT go to three processes;
 	// with 6 MiB chunks an S3 commit composes parts server-side.
-	data := randomBytes(t, 13<<20)
+	data := registrytest.RandomBytes(t, 13<<20)
 	want := digest.SHA512.FromBytes(data)
 	id, err := stores[0].StartUpload(ctx, "lab/app", digest.SHA512)
 	if err != nil {

@@ -30,6 +30,7 @@ func dirsUnder(t *testing.T, root string) map[string]bool {
 // directory it removed from — so neither is lost to a power cut after the
 // client was answered.
 func TestDirectoryChangesAreSynced(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	var mu sync.Mutex
 	synced := map[string]bool{}

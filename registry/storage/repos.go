@@ -5,10 +5,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/opencontainers/go-digest"
-	v1 "github.com/opencontainers/image-spec/specs-go/v1"
-
 	"github.com/layerlab/layerlab/registry/storage/driver"
+	"github.com/opencontainers/go-digest"
 )
 
 // hasManifests reports whether the repository holds at least one manifest:
@@ -89,38 +87,4 @@ func (s *Store) Repositories(ctx context.Context) ([]string, error) {
 	})
 	sort.Strings(repos)
 	return repos, err
-}
-
-// SharedLayers counts the layers that other repositories link too, and
-// names those repositories (for the learner's log; walks the tree).
-func (s *Store) SharedLayers(ctx context.Context, name string, layers []v1.Descriptor) (int, string) {
-	repos, err := s.Repositories(ctx)
-	if err != nil {
-		return 0, ""
-	}
-	shared := 0
-	var with []string
-	seen := map[string]bool{}
-	for _, l := range layers {
-		if checkDigest(l.Digest) != nil {
-			continue
-		}
-		found := false
-		for _, other := range repos {
-			if other == name {
-				continue
-			}
-			if _, err := s.d.Stat(ctx, layerLinkKey(other, l.Digest)); err == nil {
-				found = true
-				if !seen[other] {
-					seen[other] = true
-					with = append(with, other)
-				}
-			}
-		}
-		if found {
-			shared++
-		}
-	}
-	return shared, strings.Join(with, ", ")
 }
