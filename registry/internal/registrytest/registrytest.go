@@ -5,7 +5,6 @@
 package registrytest
 
 import (
-	"crypto/rand"
 	"errors"
 	"io"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/layerlab/layerlab/registry/accesslog"
 	"github.com/layerlab/layerlab/registry/config"
+	"github.com/layerlab/layerlab/registry/internal/testbytes"
 	"github.com/layerlab/layerlab/registry/server"
 	"github.com/layerlab/layerlab/registry/storage"
 )
@@ -133,14 +133,7 @@ func (r *Registry) Repo(t testing.TB, s string) name.Repository {
 }
 
 // RandomBytes returns n random bytes: content no other test shares.
-func RandomBytes(t testing.TB, n int) []byte {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+var RandomBytes = testbytes.Random
 
 // TempFiles lists the files in the store's tmp directory under root:
 // after a failed write there must be none.
