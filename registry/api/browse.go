@@ -119,7 +119,7 @@ type BlobJSON struct {
 }
 
 func (q *query) largestBlobs(w http.ResponseWriter, r *http.Request, snap *index.Snapshot, v index.Visible) (any, error) {
-	n, err := pageSize(r, 10)
+	n, err := queryPageSize(r, 10)
 	if err != nil {
 		return nil, err
 	}

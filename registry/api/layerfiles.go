@@ -77,13 +77,13 @@ func (q *query) blobFiles(w http.ResponseWriter, r *http.Request, snap *index.Sn
 		e.Message = "too many layer listings at once: try again in a few seconds"
 		return nil, e
 	}
-	f, _, err := q.cache.Store().OpenBlob(repo, d)
+	ctx, cancel := context.WithTimeout(r.Context(), LayerListTimeout)
+	defer cancel()
+	f, err := q.cache.Store().OpenBlob(ctx, repo, d)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	ctx, cancel := context.WithTimeout(r.Context(), LayerListTimeout)
-	defer cancel()
 	out, err := ListLayer(ctx, f)
 	if err != nil {
 		return nil, newError(codeBlobUnknown, fmt.Errorf("%s is not a readable layer: %v", d, err))

@@ -63,7 +63,7 @@ func (q *query) handle(route string, fn queryFunc) http.Handler {
 		var body any
 		if err == nil {
 			var snap *index.Snapshot
-			if snap, err = q.cache.Get(); err == nil {
+			if snap, err = q.cache.Get(r.Context()); err == nil {
 				var v index.Visible
 				if q.pullable != nil {
 					v = q.pullable(accesslog.From(r.Context()).User)
@@ -158,7 +158,7 @@ func imageJSON(snap *index.Snapshot, v index.Visible, m *index.Manifest) ImageJS
 }
 
 func (q *query) images(w http.ResponseWriter, r *http.Request, snap *index.Snapshot, v index.Visible) (any, error) {
-	n, err := pageSize(r, DefaultQueryPage)
+	n, err := queryPageSize(r, DefaultQueryPage)
 	if err != nil {
 		return nil, err
 	}
@@ -176,8 +176,8 @@ func (q *query) images(w http.ResponseWriter, r *http.Request, snap *index.Snaps
 	return out, nil
 }
 
-// pageSize reads the n parameter: def when absent, at most MaxQueryPage.
-func pageSize(r *http.Request, def int) (int, error) {
+// queryPageSize reads the n parameter: def when absent, at most MaxQueryPage.
+func queryPageSize(r *http.Request, def int) (int, error) {
 	ns := r.URL.Query().Get("n")
 	if ns == "" {
 		return def, nil
