@@ -3,6 +3,7 @@ package index_test
 import (
 	"database/sql"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -14,12 +15,20 @@ import (
 
 	"github.com/layerlab/layerlab/registry/index"
 	"github.com/layerlab/layerlab/registry/index/indextest"
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 	"github.com/layerlab/layerlab/registry/storage"
 )
 
+// fixture builds the fixture registry on the filesystem store, or, with
+// LAYERLAB_INDEX_DRIVER=s3 (scripts/s3-test.sh), on a real S3 server: the
+// same hand-computed answers must come from either.
 func fixture(t *testing.T) (*storage.Store, *indextest.Fixture, *sql.DB) {
 	t.Helper()
-	s, err := storage.Open(t.TempDir(), storage.Options{NoSync: true})
+	opts := storage.Options{NoSync: true}
+	if os.Getenv("LAYERLAB_INDEX_DRIVER") == "s3" {
+		opts.Driver = registrytest.S3(t, "index")()
+	}
+	s, err := storage.Open(t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

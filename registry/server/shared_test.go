@@ -2,14 +2,11 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 
@@ -21,11 +18,11 @@ import (
 
 	"github.com/layerlab/layerlab/registry/accesslog"
 	"github.com/layerlab/layerlab/registry/config"
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 	"github.com/layerlab/layerlab/registry/server"
 	"github.com/layerlab/layerlab/registry/storage"
 	"github.com/layerlab/layerlab/registry/storage/driver"
 	"github.com/layerlab/layerlab/registry/storage/driver/memory"
-	"github.com/layerlab/layerlab/registry/storage/driver/s3"
 )
 
 // TestUploadAcrossProcesses: a chunked upload whose POST, PATCHes and PUT
@@ -40,27 +37,7 @@ func TestUploadAcrossProcesses(t *testing.T) {
 		uploadAcross(t, func() driver.Driver { return m.Share() })
 	})
 	t.Run("s3", func(t *testing.T) {
-		endpoint := os.Getenv("LAYERLAB_S3_ENDPOINT")
-		if endpoint == "" {
-			if os.Getenv("LAYERLAB_S3_REQUIRED") != "" {
-				t.Fatal("LAYERLAB_S3_REQUIRED is set but LAYERLAB_S3_ENDPOINT is not")
-			}
-			t.Skip("LAYERLAB_S3_ENDPOINT is not set: no S3 server (bash scripts/s3-test.sh runs this)")
-		}
-		var rnd [6]byte
-		rand.Read(rnd[:])
-		cfg := s3.Config{Endpoint: endpoint, Bucket: os.Getenv("LAYERLAB_S3_BUCKET"), Region: "us-east-1", PathStyle: true,
-			AccessKey: os.Getenv("LAYERLAB_S3_ACCESS_KEY"), SecretKey: os.Getenv("LAYERLAB_S3_SECRET_KEY"),
-			Prefix: "procs-" + hex.EncodeToString(rnd[:]) + "/", PartSize: 5 << 20}
-		newDriver := func() driver.Driver {
-			d, err := s3.New(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return d
-		}
-		t.Cleanup(func() { emptyDriver(newDriver()) })
-		uploadAcross(t, newDriver)
+		uploadAcross(t, registrytest.S3(t, "procs"))
 	})
 }
 
@@ -166,15 +143,5 @@ func uploadAcross(t *testing.T, newDriver func() driver.Driver) {
 		if r.StatusCode != http.StatusOK || digest.FromBytes(got) != want {
 			t.Fatalf("registry %d serves %d, %d bytes", i, r.StatusCode, len(got))
 		}
-	}
-}
-
-// emptyDriver deletes every object of a driver (a test's prefix).
-func emptyDriver(d driver.Driver) {
-	ctx := context.Background()
-	var keys []string
-	d.List(ctx, "", driver.ListOptions{Recursive: true}, func(e driver.Entry) error { keys = append(keys, e.Key); return nil })
-	for _, k := range keys {
-		d.Delete(ctx, k)
 	}
 }

@@ -2,9 +2,6 @@ package storage_test
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -19,7 +16,6 @@ import (
 	"github.com/layerlab/layerlab/registry/storage"
 	"github.com/layerlab/layerlab/registry/storage/driver"
 	"github.com/layerlab/layerlab/registry/storage/driver/memory"
-	"github.com/layerlab/layerlab/registry/storage/driver/s3"
 )
 
 // TestNamesCannotEscape: the store checks every name, tag, digest and
@@ -131,38 +127,7 @@ func TestStoreOnDrivers(t *testing.T) {
 		roundTrip(t, func() driver.Driver { return m.Share() })
 	})
 	t.Run("s3", func(t *testing.T) {
-		endpoint := os.Getenv("LAYERLAB_S3_ENDPOINT")
-		if endpoint == "" {
-			if os.Getenv("LAYERLAB_S3_REQUIRED") != "" {
-				t.Fatal("LAYERLAB_S3_REQUIRED is set but LAYERLAB_S3_ENDPOINT is not")
-			}
-			t.Skip("LAYERLAB_S3_ENDPOINT is not set: no S3 server (bash scripts/s3-test.sh runs this)")
-		}
-		var rnd [6]byte
-		rand.Read(rnd[:])
-		cfg := s3.Config{Endpoint: endpoint, Bucket: os.Getenv("LAYERLAB_S3_BUCKET"), Region: os.Getenv("LAYERLAB_S3_REGION"),
-			PathStyle: true, AccessKey: os.Getenv("LAYERLAB_S3_ACCESS_KEY"), SecretKey: os.Getenv("LAYERLAB_S3_SECRET_KEY"),
-			Prefix: "store-" + hex.EncodeToString(rnd[:]) + "/", PartSize: 5 << 20}
-		if cfg.Region == "" {
-			cfg.Region = "us-east-1"
-		}
-		newDriver := func() driver.Driver {
-			d, err := s3.New(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return d
-		}
-		t.Cleanup(func() {
-			d := newDriver()
-			ctx := context.Background()
-			var keys []string
-			d.List(ctx, "", driver.ListOptions{Recursive: true}, func(e driver.Entry) error { keys = append(keys, e.Key); return nil })
-			for _, k := range keys {
-				d.Delete(ctx, k)
-			}
-		})
-		roundTrip(t, newDriver)
+		roundTrip(t, registrytest.S3(t, "store"))
 	})
 }
 
