@@ -32,8 +32,8 @@ func TestTextAccessLineSaysEachThingOnce(t *testing.T) {
 		return out.String()
 	}
 	text := line("text", "debug")
-	if n := strings.Count(text, d); n != 1 {
-		t.Errorf("text line names the digest %d times, want once: %s", n, text)
+	if n := strings.Count(text, "sha256:01234567…cdef"); n != 1 || strings.Contains(text, d) {
+		t.Errorf("text line names the digest %d times, want once and shortened: %s", n, text)
 	}
 	for _, gone := range []string{"route=", "repository=", "resp.docker-content-digest=", "UpstreamClient", "error_message=", "application/vnd.", "req.accept="} {
 		if strings.Contains(text, gone) {
@@ -45,8 +45,8 @@ func TestTextAccessLineSaysEachThingOnce(t *testing.T) {
 			t.Errorf("text line lacks %q: %s", kept, text)
 		}
 	}
-	if trace := line("text", "trace"); !strings.Contains(trace, "req.accept=oci.image.manifest.v1+json") {
-		t.Errorf("at trace level the text line lacks the Accept header: %s", trace)
+	if trace := line("text", "trace"); !strings.Contains(trace, "req.accept=oci.image.manifest.v1+json") || !strings.Contains(trace, d) {
+		t.Errorf("at trace level the text line lacks the Accept header or the whole digest: %s", trace)
 	}
 	js := line("json", "debug")
 	for _, kept := range []string{`"route":"blob.get"`, `"repository":"lab/base"`, `"digest":"` + d, "UpstreamClient", `"error_message":"blob unknown to registry"`, "application/vnd.oci.image.manifest.v1+json"} {
