@@ -163,7 +163,7 @@ done
 check e2e-access-line "one access line per request (method, path → status)" grep -qE 'PUT /v2/lab/base/manifests/1.0 → 201' "$log"
 # The access lines' lengths in characters (UTF-8 continuation bytes not
 # counted): "N median MAX".
-read -r n_lines median longest < <(grep ' → ' "$log" | awk '{ gsub(/[\200-\277]/, ""); print length($0) }' | sort -n |
+read -r n_lines median longest < <(grep -E ' [A-Z]+ /[^ ]* → [0-9]{3} ' "$log" | awk '{ gsub(/[\200-\277]/, ""); print length($0) }' | sort -n |
 	awk '{ a[NR] = $1 } END { print NR, a[int((NR + 1) / 2)], a[NR] }')
 say "access lines: $n_lines, median $median characters, longest $longest"
 check e2e-no-probes "no health probe in the debug log (quiet unless they fail)" bash -c "! grep -q 'GET /readyz' '$log'"
