@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -98,10 +99,10 @@ func TestHostileLoad(t *testing.T) {
 	// What the well-formed hostile requests aim at: a session and a blob.
 	blob := strings.Repeat("x", 4096)
 	blobDigest := fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(blob)))
-	if st, err := do(authz(must(http.NewRequest("POST", base+"/v2/lab/load/blobs/uploads/?digest="+blobDigest, strings.NewReader(blob))))); st != 201 {
+	if st, err := do(authz(mustRequest(http.NewRequest("POST", base+"/v2/lab/load/blobs/uploads/?digest="+blobDigest, strings.NewReader(blob))))); st != 201 {
 		t.Fatalf("push a blob: %d %v", st, err)
 	}
-	resp, err := client.Do(authz(must(http.NewRequest("POST", base+"/v2/lab/load/blobs/uploads/", nil))))
+	resp, err := client.Do(authz(mustRequest(http.NewRequest("POST", base+"/v2/lab/load/blobs/uploads/", nil))))
 	if err != nil || resp.StatusCode != 202 {
 		t.Fatalf("start a session: %v", err)
 	}
@@ -120,33 +121,33 @@ func TestHostileLoad(t *testing.T) {
 		req   func(i int) *http.Request
 	}{
 		{"made-up 30 KB methods", 1000, func(i int) *http.Request {
-			return must(http.NewRequest(fmt.Sprintf("M%d%s", i, strings.Repeat("X", 30000)), base+"/v2/", nil))
+			return mustRequest(http.NewRequest(fmt.Sprintf("M%d%s", i, strings.Repeat("X", 30000)), base+"/v2/", nil))
 		}},
 		{"100 KB headers", 500, func(i int) *http.Request {
-			r := must(http.NewRequest("GET", base+"/v2/", nil))
+			r := mustRequest(http.NewRequest("GET", base+"/v2/", nil))
 			r.Header.Set("X-Junk", strings.Repeat("h", 100000))
 			return r
 		}},
 		{"bogus paths", 3000, func(i int) *http.Request {
 			paths := []string{"/v2/%d/blobs/nope", "/v2/lab/load/manifests/%d!!", "/nowhere/%d", "/v2/_catalog?n=-%d", "/v2/lab/load/tags/list?n=%dx", "/api/%d"}
-			return must(http.NewRequest("GET", base+fmt.Sprintf(paths[i%len(paths)], i), nil))
+			return mustRequest(http.NewRequest("GET", base+fmt.Sprintf(paths[i%len(paths)], i), nil))
 		}},
 		{"traversal", 2000, func(i int) *http.Request {
 			paths := []string{"/v2/../../etc/passwd/manifests/latest", "/v2/lab/%2e%2e/%2e%2e/x/blobs/sha256:00", "/v2/lab/..%2f..%2fetc/tags/list", "/v2/lab/load/blobs/uploads/..%2f..%2f..%2ftmp", "/v2/lab//load/manifests/..", "/v2/lab/load/manifests/%2e%2e%2f%2e%2e%2fgc.lock"}
-			r := must(http.NewRequest("GET", base+"/v2/", nil))
+			r := mustRequest(http.NewRequest("GET", base+"/v2/", nil))
 			r.URL = &url.URL{Scheme: "http", Host: addr, Opaque: paths[i%len(paths)]}
 			return authz(r)
 		}},
 		{"huge token forms", 100, func(i int) *http.Request {
-			r := must(http.NewRequest("POST", base+"/auth/token", strings.NewReader(bigForm)))
+			r := mustRequest(http.NewRequest("POST", base+"/auth/token", strings.NewReader(bigForm)))
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			return r
 		}},
 		{"too many scopes", 400, func(i int) *http.Request {
-			return must(http.NewRequest("GET", base+"/auth/token?service=layerlab"+strings.Repeat("&scope=repository:lab/a:pull", 40), nil))
+			return mustRequest(http.NewRequest("GET", base+"/auth/token?service=layerlab"+strings.Repeat("&scope=repository:lab/a:pull", 40), nil))
 		}},
 		{"wrong passwords", 400, func(i int) *http.Request {
-			r := must(http.NewRequest("GET", base+"/auth/token?service=layerlab", nil))
+			r := mustRequest(http.NewRequest("GET", base+"/auth/token?service=layerlab", nil))
 			user := "alice"
 			if i%8 == 0 {
 				user = fmt.Sprintf("nobody%d", i) // unknown users cost a bcrypt too
@@ -155,7 +156,7 @@ func TestHostileLoad(t *testing.T) {
 			return r
 		}},
 		{"bogus tokens", 3000, func(i int) *http.Request {
-			r := must(http.NewRequest("GET", base+"/v2/lab/load/tags/list", nil))
+			r := mustRequest(http.NewRequest("GET", base+"/v2/lab/load/tags/list", nil))
 			bad := []string{"Bearer garbage", "bearer " + forged, "Bearer " + parts[0] + "." + parts[1] + ".", "Bearer eyJhbGciOiJub25lIn0." + parts[1] + ".", "Basic bm9ib2R5Om5vcGU=", "Bearer " + strings.Repeat("A", 8000)}
 			r.Header.Set("Authorization", bad[i%len(bad)])
 			return r
@@ -163,27 +164,27 @@ func TestHostileLoad(t *testing.T) {
 		{"bad ranges", 3000, func(i int) *http.Request {
 			switch i % 3 {
 			case 0:
-				r := must(http.NewRequest("PATCH", session, strings.NewReader("abc")))
+				r := mustRequest(http.NewRequest("PATCH", session, strings.NewReader("abc")))
 				r.Header.Set("Content-Range", []string{"0-9223372036854775807", "bytes=abc", "5-2", "99999999999999999999-1"}[i%4])
 				return authz(r)
 			case 1:
-				r := must(http.NewRequest("GET", base+"/v2/lab/load/blobs/"+blobDigest, nil))
+				r := mustRequest(http.NewRequest("GET", base+"/v2/lab/load/blobs/"+blobDigest, nil))
 				r.Header.Set("Range", []string{"bytes=99999999999-", "bytes=5-2", "bytes=-0", "bytes=0-1,2-3,4-5,6-7,8-9,10-11"}[i%4])
 				return authz(r)
 			}
-			r := must(http.NewRequest("PUT", session+"?digest=sha256:"+strings.Repeat("0", 64), strings.NewReader("x")))
+			r := mustRequest(http.NewRequest("PUT", session+"?digest=sha256:"+strings.Repeat("0", 64), strings.NewReader("x")))
 			r.Header.Set("Content-Range", "7-7")
 			return authz(r)
 		}},
 		{"bad manifests", 2000, func(i int) *http.Request {
 			bodies := []string{"{", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", `{"schemaVersion":2,"layers":[],"LAYERS":[{}]}`,
 				`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"digest":"sha256:zz"}}`, "\xff\xfe", strings.Repeat(`{"a":`, 100) + "1" + strings.Repeat("}", 100)}
-			r := must(http.NewRequest("PUT", base+fmt.Sprintf("/v2/lab/load/manifests/t%d", i%50), strings.NewReader(bodies[i%len(bodies)])))
-			r.Header.Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+			r := mustRequest(http.NewRequest("PUT", base+fmt.Sprintf("/v2/lab/load/manifests/t%d", i%50), strings.NewReader(bodies[i%len(bodies)])))
+			r.Header.Set("Content-Type", v1.MediaTypeImageManifest)
 			return authz(r)
 		}},
 		{"unauthenticated pushes", 4600, func(i int) *http.Request {
-			return must(http.NewRequest("POST", base+fmt.Sprintf("/v2/lab/r%d/blobs/uploads/", i%100), nil))
+			return mustRequest(http.NewRequest("POST", base+fmt.Sprintf("/v2/lab/r%d/blobs/uploads/", i%100), nil))
 		}},
 	}
 	var jobs []func() *http.Request
@@ -271,12 +272,13 @@ func TestHostileLoad(t *testing.T) {
 	if slowCut.Load() != 5 {
 		t.Errorf("%d of 5 slow bodies were cut off", slowCut.Load())
 	}
-	if st, err := do(authz(must(http.NewRequest("GET", base+"/v2/lab/load/blobs/"+blobDigest, nil)))); st != 200 {
+	if st, err := do(authz(mustRequest(http.NewRequest("GET", base+"/v2/lab/load/blobs/"+blobDigest, nil)))); st != 200 {
 		t.Errorf("a real pull after the load: %d %v", st, err)
 	}
 }
 
-func must(r *http.Request, err error) *http.Request {
+// mustRequest is http.NewRequest for requests built from constants.
+func mustRequest(r *http.Request, err error) *http.Request {
 	if err != nil {
 		panic(err)
 	}

@@ -124,11 +124,17 @@ func serve(args []string, stderr io.Writer) int {
 	return 0
 }
 
+// The settings each command takes besides its own flags (serve takes them all).
+var (
+	healthcheckSettings = []string{"addr", "tls-cert", "tls-key"} // the key only pairs with the certificate
+	storageSettings     = []string{"root"}                        // gc, du, sql
+)
+
 // healthcheck asks the local registry's /readyz; for a container
 // HEALTHCHECK in an image that has no curl.
 func healthcheck(args []string, stderr io.Writer) int {
-	fs := flags("healthcheck", "registry healthcheck [--addr HOST:PORT]: exit 0 when the registry is ready", stderr)
-	cfg, _, err := config.Load(fs, args, config.Getenv)
+	fs := flags("healthcheck", "registry healthcheck [--addr HOST:PORT] [--tls-cert FILE --tls-key FILE]: exit 0 when the registry is ready", stderr)
+	cfg, _, err := config.Load(fs, args, config.Getenv, healthcheckSettings...)
 	if err == flag.ErrHelp {
 		return 0
 	}

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -21,6 +24,7 @@ func runCmd(t *testing.T, args ...string) (int, string, string) {
 }
 
 func TestCommands(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		args       []string
 		code       int
@@ -54,6 +58,7 @@ func TestCommands(t *testing.T) {
 }
 
 func TestHealthcheck(t *testing.T) {
+	t.Parallel()
 	status := http.StatusOK
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/readyz" {
@@ -78,6 +83,7 @@ func TestHealthcheck(t *testing.T) {
 }
 
 func TestGCAndDU(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	s, err := storage.Open(root, storage.Options{})
 	if err != nil {
@@ -138,10 +144,64 @@ func TestGCAndDU(t *testing.T) {
 // "registry --help" and "registry -h" print the usage with the list of
 // commands (run has a branch for it).
 func TestTopLevelHelpShowsCommands(t *testing.T) {
+	t.Parallel()
 	for _, arg := range []string{"--help", "-h"} {
 		code, out, errOut := runCmd(t, arg)
 		if code != 0 || !strings.Contains(out+errOut, "registry gc") || !strings.Contains(out+errOut, "registry du") {
 			t.Errorf("registry %s: exit %d, output does not list the commands:\n%s%s", arg, code, out, errOut)
 		}
+	}
+}
+
+// TestCommandFlags pins the flags each command's help lists: a command
+// takes only the flags it uses.
+func TestCommandFlags(t *testing.T) {
+	t.Parallel()
+	serve := []string{"addr", "auth-anonymous-pull", "auth-htpasswd", "auth-realm", "auth-rules", "auth-token-issuer",
+		"auth-token-keys", "auth-token-realm", "auth-token-service", "auth-token-signing-key", "auth-token-ttl",
+		"chunk-min-length", "cors-origins", "debug-addr", "delete-enabled", "gc-grace", "gc-interval", "header-timeout",
+		"idle-timeout", "log-format", "log-level", "max-uploads-per-client", "min-transfer-rate", "read-only", "root",
+		"shutdown-grace", "tls-cert", "tls-key", "transfer-window", "upload-max-age", "verbose"}
+	cases := map[string][]string{
+		"serve":       serve,
+		"healthcheck": {"addr", "tls-cert", "tls-key"},
+		"gc":          {"delete-untagged", "dry-run", "grace", "json", "root"},
+		"du":          {"json", "root"},
+		"sql":         {"csv", "export", "json", "root", "schema"},
+	}
+	flagLine := regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`)
+	for cmd, want := range cases {
+		t.Run(cmd, func(t *testing.T) {
+			t.Parallel()
+			code, _, help := runCmd(t, cmd, "--help")
+			if code != 0 {
+				t.Fatalf("%s --help: exit %d", cmd, code)
+			}
+			var got []string
+			for _, m := range flagLine.FindAllStringSubmatch(help, -1) {
+				got = append(got, m[1])
+			}
+			if !slices.IsSorted(got) || !slices.Equal(got, want) {
+				t.Errorf("%s --help lists %v\nwant %v", cmd, got, want)
+			}
+		})
+	}
+}
+
+// TestCommandEnvironment: a command reads the REGISTRY_* variables of its
+// own settings and no other, so a server's environment (here a log format
+// gc does not know) does not stop it.
+func TestCommandEnvironment(t *testing.T) {
+	root := t.TempDir()
+	t.Setenv("REGISTRY_ROOT", root)
+	t.Setenv("REGISTRY_LOG_FORMAT", "xml")
+	if code, _, errOut := runCmd(t, "du", "--json"); code != 0 {
+		t.Fatalf("du with a serve-only variable set: exit %d: %s", code, errOut)
+	}
+	if code, _, errOut := runCmd(t, "serve"); code != 2 || !strings.Contains(errOut, "log format") {
+		t.Fatalf("serve with REGISTRY_LOG_FORMAT=xml: exit %d %s, want 2 and the log format named", code, errOut)
+	}
+	if entries, _ := os.ReadDir(root); len(entries) == 0 {
+		t.Fatalf("du did not open the store in REGISTRY_ROOT %s", root)
 	}
 }

@@ -12,21 +12,50 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
+// The process tests (here, crash_test.go, hostile_test.go) run the real
+// binary one at a time, not in parallel: each leans on timing (a kill
+// mid-push, a signal mid-upload) or loads the machine on purpose.
+
+// built is the registry binary the process tests run, built once.
+var built struct {
+	once      sync.Once
+	dir, path string
+	err       error
+}
+
+// TestMain removes the binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
 // buildBinary builds the registry once per test binary run.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "registry")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "registry-test"); built.err != nil {
+			return
+		}
+		built.path = filepath.Join(built.dir, "registry")
+		cmd := exec.Command("go", "build", "-o", built.path, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return bin
+	return built.path
 }
 
 func freeAddr(t *testing.T) string {
@@ -105,7 +134,21 @@ func peakRSS(t *testing.T, pid int) int64 {
 	return 0
 }
 
-// patternReader yields n bytes of a cheap, non-repeating pattern.
+// patternTable is a MiB of scattered bytes patternReader rotates.
+var patternTable = func() []byte {
+	b := make([]byte, patternBlock)
+	for i := range b {
+		b[i] = byte(uint32(i) * 0x9e3779b1 >> 24)
+	}
+	return b
+}()
+
+const patternBlock = 1 << 20
+
+// patternReader yields n bytes of a cheap, non-repeating pattern: MiB k
+// is the table rotated by 977·k bytes (every MiB differs from the others).
+// It copies rather than computes byte by byte, which the race detector
+// would slow to a crawl over a GiB.
 type patternReader struct{ n, off int64 }
 
 func (p *patternReader) Read(b []byte) (int, error) {
@@ -115,9 +158,11 @@ func (p *patternReader) Read(b []byte) (int, error) {
 	if int64(len(b)) > p.n-p.off {
 		b = b[:p.n-p.off]
 	}
-	for i := range b {
-		x := uint64(p.off + int64(i))
-		b[i] = byte(x ^ x>>8 ^ x>>19)
+	for n := 0; n < len(b); {
+		x := p.off + int64(n)
+		i := (x + x/patternBlock*977) % patternBlock
+		k := copy(b[n:min(len(b), n+int(patternBlock-x%patternBlock))], patternTable[i:])
+		n += k
 	}
 	p.off += int64(len(b))
 	return len(b), nil

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/layerlab/layerlab/registry/accesslog"
 	"github.com/layerlab/layerlab/registry/config"
 	"github.com/layerlab/layerlab/registry/storage"
 )
@@ -15,7 +16,7 @@ import (
 // loadConfig parses the flags of a storage command; with ok false, the
 // command exits with code (0 after --help).
 func loadConfig(fs *flag.FlagSet, args []string, stderr io.Writer) (cfg config.Config, code int, ok bool) {
-	cfg, _, err := config.Load(fs, args, config.Getenv)
+	cfg, _, err := config.Load(fs, args, config.Getenv, storageSettings...)
 	if err == flag.ErrHelp {
 		return cfg, 0, false
 	}
@@ -76,8 +77,8 @@ registry serves: blobs touched less than --grace before the start are kept.`, st
 		fmt.Fprintf(stdout, "%s blob %s (%d bytes)\n", verb, b.Digest, b.Size)
 	}
 	fmt.Fprintf(stdout, "%d blobs reachable, %d kept as recent, %d blobs %s, %s freed, %d dangling links removed, %d temp files (%s) %s, in %s\n",
-		res.MarkedBlobs, res.KeptRecent, len(res.DeletedBlobs), verb, storage.HumanSize(res.FreedBytes), res.RemovedLinks,
-		res.RemovedTemp, storage.HumanSize(res.RemovedTempBytes), verb, time.Duration(res.DurationMS)*time.Millisecond)
+		res.MarkedBlobs, res.KeptRecent, len(res.DeletedBlobs), verb, accesslog.HumanSize(res.FreedBytes), res.RemovedLinks,
+		res.RemovedTemp, accesslog.HumanSize(res.RemovedTempBytes), verb, time.Duration(res.DurationMS)*time.Millisecond)
 	return 0
 }
 
@@ -103,15 +104,15 @@ repositories and the bytes deduplication saves.`, stderr)
 	tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "REPOSITORY\tMANIFESTS\tTAGS\tBLOBS\tLOGICAL\tEXCLUSIVE\t")
 	for _, r := range u.Repositories {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t\n", r.Name, r.Manifests, r.Tags, r.Blobs, storage.HumanSize(r.LogicalBytes), storage.HumanSize(r.ExclusiveBytes))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t\n", r.Name, r.Manifests, r.Tags, r.Blobs, accesslog.HumanSize(r.LogicalBytes), accesslog.HumanSize(r.ExclusiveBytes))
 	}
 	tw.Flush()
-	fmt.Fprintf(stdout, "\nblobs on disk:        %d, %s\n", u.Blobs, storage.HumanSize(u.PhysicalBytes))
-	fmt.Fprintf(stdout, "logical (all repos):  %s\n", storage.HumanSize(u.LogicalBytes))
-	fmt.Fprintf(stdout, "shared blobs:         %d, %s\n", u.SharedBlobs, storage.HumanSize(u.SharedBytes))
-	fmt.Fprintf(stdout, "saved by dedup:       %s\n", storage.HumanSize(u.DedupSavedBytes))
-	fmt.Fprintf(stdout, "unreferenced (gc):    %s\n", storage.HumanSize(u.UnreferencedBytes))
-	fmt.Fprintf(stdout, "temp files:           %d, %s\n", u.TempFiles, storage.HumanSize(u.TempBytes))
+	fmt.Fprintf(stdout, "\nblobs on disk:        %d, %s\n", u.Blobs, accesslog.HumanSize(u.PhysicalBytes))
+	fmt.Fprintf(stdout, "logical (all repos):  %s\n", accesslog.HumanSize(u.LogicalBytes))
+	fmt.Fprintf(stdout, "shared blobs:         %d, %s\n", u.SharedBlobs, accesslog.HumanSize(u.SharedBytes))
+	fmt.Fprintf(stdout, "saved by dedup:       %s\n", accesslog.HumanSize(u.DedupSavedBytes))
+	fmt.Fprintf(stdout, "unreferenced (gc):    %s\n", accesslog.HumanSize(u.UnreferencedBytes))
+	fmt.Fprintf(stdout, "temp files:           %d, %s\n", u.TempFiles, accesslog.HumanSize(u.TempBytes))
 	return 0
 }
 

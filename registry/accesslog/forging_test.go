@@ -13,6 +13,7 @@ import (
 // control character yields one line per request, in both formats, with
 // those characters escaped; values longer than a log line needs are cut.
 func TestClientInputCannotForgeLogLines(t *testing.T) {
+	t.Parallel()
 	for _, format := range []string{"text", "json"} {
 		var out bytes.Buffer
 		l, err := New(&out, "debug", format)

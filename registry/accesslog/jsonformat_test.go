@@ -13,6 +13,7 @@ import (
 )
 
 func TestJSONFormatterWritesValidJSON(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	l, err := New(&out, "info", "json")
 	if err != nil {
@@ -41,6 +42,7 @@ func TestJSONFormatterWritesValidJSON(t *testing.T) {
 }
 
 func TestTextFormatterTellsTheStory(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	l, err := New(&out, "debug", "text")
 	if err != nil {
@@ -69,6 +71,7 @@ func TestTextFormatterTellsTheStory(t *testing.T) {
 }
 
 func TestBufferedOutputFlushes(t *testing.T) {
+	t.Parallel()
 	f, err := os.CreateTemp(t.TempDir(), "log")
 	if err != nil {
 		t.Fatal(err)

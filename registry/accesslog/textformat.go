@@ -118,9 +118,9 @@ func (f textFormatter) level(b []byte, l logrus.Level) []byte {
 func size(v any) string {
 	switch n := v.(type) {
 	case int64:
-		return humanSize(n)
+		return HumanSize(n)
 	case int:
-		return humanSize(int64(n))
+		return HumanSize(int64(n))
 	}
 	return fmt.Sprint(v)
 }
@@ -155,7 +155,9 @@ func printable(s string) bool {
 	return true
 }
 
-func humanSize(n int64) string {
+// HumanSize formats a byte count for people: 2.8 MiB (the text log, the
+// learner's events and the storage report all show sizes this way).
+func HumanSize(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return strconv.FormatInt(n, 10) + " B"

@@ -10,6 +10,7 @@ import (
 )
 
 func TestBase(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	for _, method := range []string{"GET", "HEAD"} {
 		res := r.do(method, "/v2/", nil, nil)
@@ -24,6 +25,7 @@ func TestBase(t *testing.T) {
 }
 
 func TestRequestIDEchoed(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	for _, path := range []string{"/v2/", "/v2/lab/app/manifests/missing", "/v2/Bad/tags/list"} {
 		res := r.do("GET", path, nil, hdr("X-Request-Id", "trace-123"))
@@ -36,6 +38,7 @@ func TestRequestIDEchoed(t *testing.T) {
 }
 
 func TestUnknownRouteIsAnOCIError(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	res := r.do("GET", "/v2/lab/app/nothing-here", nil, nil)
 	if res.status != http.StatusNotFound {
@@ -45,6 +48,7 @@ func TestUnknownRouteIsAnOCIError(t *testing.T) {
 }
 
 func TestNameInvalid(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	long := strings.Repeat("a", 300)
 	names := []struct{ label, raw string }{
@@ -101,6 +105,7 @@ func TestNameInvalid(t *testing.T) {
 }
 
 func TestNameValidBoundaries(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	for _, name := range []string{"a", "lab/app", "a.b_c__d---e/f0", strings.Repeat("a", 255)} {
 		res := r.do("GET", "/v2/"+name+"/tags/list", nil, nil)
@@ -112,6 +117,7 @@ func TestNameValidBoundaries(t *testing.T) {
 }
 
 func TestTagInvalid(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	img := r.makeImage("lab/app", manifestOpts{})
 	r.mustPut("lab/app", "stable", img)
@@ -136,6 +142,7 @@ func TestTagInvalid(t *testing.T) {
 }
 
 func TestDigestInvalid(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	bad := []string{
 		"sha256:xyz",
@@ -164,6 +171,7 @@ func TestDigestInvalid(t *testing.T) {
 }
 
 func TestDeleteDisabled(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, func(c *config.Config) { c.DeleteEnabled = false })
 	img := r.makeImage("lab/app", manifestOpts{})
 	r.mustPut("lab/app", "v1", img)
@@ -188,6 +196,7 @@ func TestDeleteDisabled(t *testing.T) {
 }
 
 func TestReadOnly(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	rw := newRegAt(t, root, nil)
 	img := rw.makeImage("lab/app", manifestOpts{})
@@ -237,6 +246,7 @@ func TestReadOnly(t *testing.T) {
 // A known route with a method it does not serve answers 405 UNSUPPORTED
 // (routes.go sets MethodNotAllowedHandler for this).
 func TestWrongMethodOnKnownRouteIsUnsupported(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	for _, rt := range []struct{ method, path string }{
 		{"POST", "/v2/lab/app/tags/list"},

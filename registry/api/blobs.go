@@ -11,7 +11,6 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/layerlab/layerlab/registry/accesslog"
-	"github.com/layerlab/layerlab/registry/storage"
 )
 
 // digestVar parses the {digest} path variable and notes it for the log.
@@ -49,11 +48,11 @@ func (a *API) getBlob(w http.ResponseWriter, r *http.Request) error {
 		h.Set("Accept-Ranges", "bytes")
 		if _, just := a.recent.take(clientBlobKey(r, name, d.String())); just {
 			accesslog.Event(r.Context(), "blob_checked", "client checks the blob it just pushed — it is here",
-				logrus.Fields{"digest": d.String(), "size": storage.HumanSize(size)})
+				logrus.Fields{"digest": d.String(), "size": accesslog.HumanSize(size)})
 			return nil
 		}
 		accesslog.Event(r.Context(), "blob_exists", "blob already exists here — the client will skip uploading it",
-			logrus.Fields{"digest": d.String(), "size": storage.HumanSize(size)})
+			logrus.Fields{"digest": d.String(), "size": accesslog.HumanSize(size)})
 		return nil
 	}
 	f, size, err := a.store.OpenBlob(name, d)
@@ -63,7 +62,7 @@ func (a *API) getBlob(w http.ResponseWriter, r *http.Request) error {
 	defer f.Close()
 	blobHeaders(h, d)
 	http.ServeContent(w, r, "", time.Time{}, copied{f})
-	ev := logrus.Fields{"digest": d.String(), "size": storage.HumanSize(size)}
+	ev := logrus.Fields{"digest": d.String(), "size": accesslog.HumanSize(size)}
 	if rg := r.Header.Get("Range"); rg != "" {
 		ev["range"] = rg
 	}

@@ -8,11 +8,14 @@ import (
 	"testing"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 )
 
 func TestBlobGetHead(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
-	data := randomBytes(t, 1000)
+	data := registrytest.RandomBytes(t, 1000)
 	d := r.pushBlob("lab/app", data)
 	missing := digest.FromString("missing")
 	cases := []struct {
@@ -68,8 +71,9 @@ func TestBlobGetHead(t *testing.T) {
 }
 
 func TestBlobDelete(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
-	data := randomBytes(t, 100)
+	data := registrytest.RandomBytes(t, 100)
 	d := r.pushBlob("lab/app", data)
 	r.pushBlob("lab/other", data)
 	res := r.do("DELETE", "/v2/lab/app/blobs/"+d.String(), nil, nil)
@@ -89,8 +93,9 @@ func TestBlobDelete(t *testing.T) {
 }
 
 func TestMonolithicUpload(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
-	data := randomBytes(t, 3000)
+	data := registrytest.RandomBytes(t, 3000)
 	cases := []struct {
 		name   string
 		alg    digest.Algorithm

@@ -8,6 +8,7 @@ import (
 
 // An empty catalog is an empty list, not null (as the tags list already is).
 func TestCatalogEmptyIsAList(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	for _, q := range []string{"", "?n=5", "?last=zzz"} {
 		res := r.do("GET", "/v2/_catalog"+q, nil, nil)
@@ -21,6 +22,7 @@ func TestCatalogEmptyIsAList(t *testing.T) {
 // A name nobody pushed to is unknown, even when it is the parent of a
 // nested repository (lab of lab/app) or holds only blobs.
 func TestTagsListOfAParentOrBlobOnlyRepositoryIsNameUnknown(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	img := r.makeImage("lab/app", manifestOpts{})
 	r.mustPut("lab/app", "v1", img)

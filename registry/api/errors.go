@@ -11,10 +11,45 @@ import (
 	"github.com/layerlab/layerlab/registry/storage"
 )
 
+// Code is one of the spec's error codes with the HTTP status it travels
+// with and its message for people. Each code is declared once, below; a
+// handler names the variable, so a misspelled code does not compile.
+type Code struct {
+	name    string
+	status  int
+	message string
+}
+
+// String is the code as it travels in the JSON envelope: "BLOB_UNKNOWN".
+func (c Code) String() string { return c.name }
+
+// The codes the registry answers with: the spec's, then NOT_FOUND and
+// UNKNOWN for what the spec leaves open.
+var (
+	codeBlobUnknown             = Code{"BLOB_UNKNOWN", http.StatusNotFound, "blob unknown to registry"}
+	codeBlobUploadInvalid       = Code{"BLOB_UPLOAD_INVALID", http.StatusBadRequest, "blob upload invalid"}
+	codeBlobUploadUnknown       = Code{"BLOB_UPLOAD_UNKNOWN", http.StatusNotFound, "blob upload unknown to registry"}
+	codeDigestInvalid           = Code{"DIGEST_INVALID", http.StatusBadRequest, "provided digest did not match uploaded content"}
+	codeManifestBlobUnknown     = Code{"MANIFEST_BLOB_UNKNOWN", http.StatusNotFound, "manifest references a manifest or blob unknown to registry"}
+	codeManifestInvalid         = Code{"MANIFEST_INVALID", http.StatusBadRequest, "manifest invalid"}
+	codeManifestUnknown         = Code{"MANIFEST_UNKNOWN", http.StatusNotFound, "manifest unknown to registry"}
+	codeNameInvalid             = Code{"NAME_INVALID", http.StatusBadRequest, "invalid repository name"}
+	codeNameUnknown             = Code{"NAME_UNKNOWN", http.StatusNotFound, "repository name not known to registry"}
+	codeSizeInvalid             = Code{"SIZE_INVALID", http.StatusBadRequest, "provided length did not match content length"}
+	codeTagInvalid              = Code{"TAG_INVALID", http.StatusBadRequest, "invalid tag"}
+	codeUnauthorized            = Code{"UNAUTHORIZED", http.StatusUnauthorized, "authentication required"}
+	codeDenied                  = Code{"DENIED", http.StatusForbidden, "requested access to the resource is denied"}
+	codeUnsupported             = Code{"UNSUPPORTED", http.StatusMethodNotAllowed, "the operation is unsupported"}
+	codeTooManyRequests         = Code{"TOOMANYREQUESTS", http.StatusTooManyRequests, "too many requests"}
+	codePaginationNumberInvalid = Code{"PAGINATION_NUMBER_INVALID", http.StatusBadRequest, "invalid number of results requested"}
+	codeNotFound                = Code{"NOT_FOUND", http.StatusNotFound, "no such endpoint"}
+	codeUnknown                 = Code{"UNKNOWN", http.StatusInternalServerError, "unknown error"}
+)
+
 // Error is an OCI error: a code from the spec, the HTTP status it travels
 // with, and a message for people. Err, when set, is the cause (logged).
 type Error struct {
-	Code    string
+	Code    Code
 	Status  int
 	Message string
 	Err     error
@@ -22,42 +57,16 @@ type Error struct {
 
 func (e *Error) Error() string {
 	if e.Err != nil {
-		return e.Code + ": " + e.Err.Error()
+		return e.Code.name + ": " + e.Err.Error()
 	}
-	return e.Code + ": " + e.Message
+	return e.Code.name + ": " + e.Message
 }
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// The one table: every code the registry answers with, its status and message.
-var codes = map[string]struct {
-	status  int
-	message string
-}{
-	"BLOB_UNKNOWN":              {http.StatusNotFound, "blob unknown to registry"},
-	"BLOB_UPLOAD_INVALID":       {http.StatusBadRequest, "blob upload invalid"},
-	"BLOB_UPLOAD_UNKNOWN":       {http.StatusNotFound, "blob upload unknown to registry"},
-	"DIGEST_INVALID":            {http.StatusBadRequest, "provided digest did not match uploaded content"},
-	"MANIFEST_BLOB_UNKNOWN":     {http.StatusNotFound, "manifest references a manifest or blob unknown to registry"},
-	"MANIFEST_INVALID":          {http.StatusBadRequest, "manifest invalid"},
-	"MANIFEST_UNKNOWN":          {http.StatusNotFound, "manifest unknown to registry"},
-	"NAME_INVALID":              {http.StatusBadRequest, "invalid repository name"},
-	"NAME_UNKNOWN":              {http.StatusNotFound, "repository name not known to registry"},
-	"SIZE_INVALID":              {http.StatusBadRequest, "provided length did not match content length"},
-	"TAG_INVALID":               {http.StatusBadRequest, "invalid tag"},
-	"UNAUTHORIZED":              {http.StatusUnauthorized, "authentication required"},
-	"DENIED":                    {http.StatusForbidden, "requested access to the resource is denied"},
-	"UNSUPPORTED":               {http.StatusMethodNotAllowed, "the operation is unsupported"},
-	"TOOMANYREQUESTS":           {http.StatusTooManyRequests, "too many requests"},
-	"PAGINATION_NUMBER_INVALID": {http.StatusBadRequest, "invalid number of results requested"},
-	"NOT_FOUND":                 {http.StatusNotFound, "no such endpoint"},
-	"UNKNOWN":                   {http.StatusInternalServerError, "unknown error"},
-}
-
 // newError builds an Error for code; cause may be nil.
-func newError(code string, cause error) *Error {
-	c := codes[code]
-	return &Error{Code: code, Status: c.status, Message: c.message, Err: cause}
+func newError(code Code, cause error) *Error {
+	return &Error{Code: code, Status: code.status, Message: code.message, Err: cause}
 }
 
 // withStatus overrides the status a code usually travels with.
@@ -66,25 +75,25 @@ func (e *Error) withStatus(status int) *Error { e.Status = status; return e }
 // storageErrors maps the store's sentinel errors to codes and statuses.
 var storageErrors = []struct {
 	err    error
-	code   string
+	code   Code
 	status int
 }{
-	{storage.ErrBlobUnknown, "BLOB_UNKNOWN", 0},
-	{storage.ErrManifestUnknown, "MANIFEST_UNKNOWN", 0},
-	{storage.ErrUploadUnknown, "BLOB_UPLOAD_UNKNOWN", 0},
-	{storage.ErrUploadInvalid, "BLOB_UPLOAD_INVALID", 0},
-	{storage.ErrRangeInvalid, "BLOB_UPLOAD_INVALID", http.StatusRequestedRangeNotSatisfiable},
-	{storage.ErrDigestInvalid, "DIGEST_INVALID", 0},
-	{storage.ErrSizeInvalid, "SIZE_INVALID", 0},
-	{storage.ErrNameUnknown, "NAME_UNKNOWN", 0},
-	{storage.ErrManifestInvalid, "MANIFEST_INVALID", 0},
-	{storage.ErrManifestBlob, "MANIFEST_BLOB_UNKNOWN", 0},
-	{storage.ErrUnsupported, "UNSUPPORTED", 0},
-	{storage.ErrTooManyUploads, "TOOMANYREQUESTS", 0},
-	{storage.ErrManifestTooLarge, "SIZE_INVALID", http.StatusRequestEntityTooLarge},
-	{auth.ErrUnauthorized, "UNAUTHORIZED", 0},
-	{auth.ErrDenied, "DENIED", 0},
-	{auth.ErrTooMany, "TOOMANYREQUESTS", 0},
+	{storage.ErrBlobUnknown, codeBlobUnknown, 0},
+	{storage.ErrManifestUnknown, codeManifestUnknown, 0},
+	{storage.ErrUploadUnknown, codeBlobUploadUnknown, 0},
+	{storage.ErrUploadInvalid, codeBlobUploadInvalid, 0},
+	{storage.ErrRangeInvalid, codeBlobUploadInvalid, http.StatusRequestedRangeNotSatisfiable},
+	{storage.ErrDigestInvalid, codeDigestInvalid, 0},
+	{storage.ErrSizeInvalid, codeSizeInvalid, 0},
+	{storage.ErrNameUnknown, codeNameUnknown, 0},
+	{storage.ErrManifestInvalid, codeManifestInvalid, 0},
+	{storage.ErrManifestBlob, codeManifestBlobUnknown, 0},
+	{storage.ErrUnsupported, codeUnsupported, 0},
+	{storage.ErrTooManyUploads, codeTooManyRequests, 0},
+	{storage.ErrManifestTooLarge, codeSizeInvalid, http.StatusRequestEntityTooLarge},
+	{auth.ErrUnauthorized, codeUnauthorized, 0},
+	{auth.ErrDenied, codeDenied, 0},
+	{auth.ErrTooMany, codeTooManyRequests, 0},
 }
 
 // toError turns any error a handler returns into an OCI error.
@@ -108,13 +117,13 @@ func toError(err error) *Error {
 	}
 	switch {
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
-		e = newError("UNKNOWN", err).withStatus(http.StatusInsufficientStorage)
+		e = newError(codeUnknown, err).withStatus(http.StatusInsufficientStorage)
 		e.Message = "the registry's storage is full; nothing stored before was changed, retry when space is freed"
 	case errors.Is(err, syscall.EROFS), errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
-		e = newError("UNKNOWN", err).withStatus(http.StatusServiceUnavailable)
+		e = newError(codeUnknown, err).withStatus(http.StatusServiceUnavailable)
 		e.Message = "the registry cannot write to its storage (read-only or permission denied)"
 	default:
-		e = newError("UNKNOWN", err)
+		e = newError(codeUnknown, err)
 	}
 	return e
 }
@@ -138,7 +147,7 @@ type errorEntry struct {
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := toError(err)
 	rec := accesslog.From(r.Context())
-	rec.ErrCode, rec.ErrMessage = e.Code, e.Message
+	rec.ErrCode, rec.ErrMessage = e.Code.name, e.Message
 	if e.Err != nil {
 		rec.ErrDetail = e.Err.Error()
 		var ld logDetailer
@@ -150,7 +159,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Err != nil && e.Status < 500 {
 		detail = e.Err.Error()
 	}
-	body, _ := json.Marshal(errorBody{Errors: []errorEntry{{Code: e.Code, Message: e.Message, Detail: detail}}})
+	body, _ := json.Marshal(errorBody{Errors: []errorEntry{{Code: e.Code.name, Message: e.Message, Detail: detail}}})
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Del("Content-Length")

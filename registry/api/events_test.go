@@ -3,68 +3,20 @@ package api_test
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/layerlab/layerlab/registry/accesslog"
-	"github.com/layerlab/layerlab/registry/config"
-	"github.com/layerlab/layerlab/registry/server"
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 )
 
-// lockedBuffer collects log lines written from the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// take returns the JSON lines written since the last call.
-func (l *lockedBuffer) take(t *testing.T) []map[string]any {
-	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(l.b.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("log line is not JSON: %q", line)
-		}
-		out = append(out, m)
-	}
-	l.b.Reset()
-	return out
-}
-
 // loggedServer is a registry whose JSON log at level is kept.
-func loggedServer(t *testing.T, level string) (*httptest.Server, *lockedBuffer) {
+func loggedServer(t *testing.T, level string) (*httptest.Server, *registrytest.LogBuffer) {
 	t.Helper()
-	cfg := config.Defaults()
-	cfg.Root = t.TempDir()
-	logs := &lockedBuffer{}
-	log, err := accesslog.New(logs, level, "json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	return ts, logs
+	r := registrytest.New(t, registrytest.Options{LogLevel: level})
+	return r.Server, r.Logs
 }
 
 func send(t *testing.T, method, url string, body []byte) *http.Response {
@@ -104,16 +56,16 @@ func TestEventsTellWhatHappened(t *testing.T) {
 	if r := send(t, "POST", ts.URL+"/v2/lab/a/blobs/uploads/?digest="+d, blob); r.StatusCode != 201 {
 		t.Fatalf("monolithic upload: %d", r.StatusCode)
 	}
-	logs.take(t)
+	logs.Take(t)
 
 	// The client that just committed the blob checks it: not "already exists".
 	send(t, "HEAD", ts.URL+"/v2/lab/a/blobs/"+d, nil)
-	if ev := eventOf(t, logs.take(t)); ev["event"] != "blob_checked" || !strings.Contains(ev["msg"].(string), "just pushed") {
+	if ev := eventOf(t, logs.Take(t)); ev["event"] != "blob_checked" || !strings.Contains(ev["msg"].(string), "just pushed") {
 		t.Errorf("HEAD right after the commit: %v", ev)
 	}
 	// Asked again, it is a blob that is already here.
 	send(t, "HEAD", ts.URL+"/v2/lab/a/blobs/"+d, nil)
-	if ev := eventOf(t, logs.take(t)); ev["event"] != "blob_exists" {
+	if ev := eventOf(t, logs.Take(t)); ev["event"] != "blob_exists" {
 		t.Errorf("a second HEAD: %v", ev)
 	}
 
@@ -122,27 +74,27 @@ func TestEventsTellWhatHappened(t *testing.T) {
 	if r.StatusCode != 202 {
 		t.Fatalf("failed mount: %d, want 202", r.StatusCode)
 	}
-	ev := eventOf(t, logs.take(t))
+	ev := eventOf(t, logs.Take(t))
 	if ev["event"] != "mount_fell_back" || ev["from"] != "lab/nothing" || !strings.Contains(ev["msg"].(string), "lab/nothing does not hold this blob") {
 		t.Errorf("failed mount: %v", ev)
 	}
 	// The client cancels that session: the cancel is explained.
 	send(t, "DELETE", ts.URL+r.Header.Get("Location"), nil)
-	if ev := eventOf(t, logs.take(t)); ev["event"] != "upload_cancelled" || !strings.Contains(ev["msg"].(string), "failed mount") {
+	if ev := eventOf(t, logs.Take(t)); ev["event"] != "upload_cancelled" || !strings.Contains(ev["msg"].(string), "failed mount") {
 		t.Errorf("cancel after a failed mount: %v", ev)
 	}
 	// A session opened plainly and cancelled is not said to come from a mount.
 	r = send(t, "POST", ts.URL+"/v2/lab/b/blobs/uploads/", nil)
-	logs.take(t)
+	logs.Take(t)
 	send(t, "DELETE", ts.URL+r.Header.Get("Location"), nil)
-	if ev := eventOf(t, logs.take(t)); ev["event"] != "upload_cancelled" || strings.Contains(ev["msg"].(string), "mount") {
+	if ev := eventOf(t, logs.Take(t)); ev["event"] != "upload_cancelled" || strings.Contains(ev["msg"].(string), "mount") {
 		t.Errorf("plain cancel: %v", ev)
 	}
 	// A mount that works.
 	if r := send(t, "POST", ts.URL+"/v2/lab/b/blobs/uploads/?mount="+d+"&from=lab/a", nil); r.StatusCode != 201 {
 		t.Fatalf("mount: %d", r.StatusCode)
 	}
-	if ev := eventOf(t, logs.take(t)); ev["event"] != "blob_mounted" || ev["from"] != "lab/a" {
+	if ev := eventOf(t, logs.Take(t)); ev["event"] != "blob_mounted" || ev["from"] != "lab/a" {
 		t.Errorf("mount: %v", ev)
 	}
 }
@@ -155,7 +107,7 @@ func TestHealthProbesAreQuietUnlessAskedFor(t *testing.T) {
 		ts, logs := loggedServer(t, tc.level)
 		send(t, "GET", ts.URL+"/readyz", nil)
 		send(t, "GET", ts.URL+"/healthz", nil)
-		if got := logs.take(t); len(got) != tc.lines {
+		if got := logs.Take(t); len(got) != tc.lines {
 			t.Errorf("log level %s: %d lines for two probes, want %d: %v", tc.level, len(got), tc.lines, got)
 		}
 	}

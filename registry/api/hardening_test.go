@@ -25,6 +25,7 @@ func errorMessage(t *testing.T, res result) string {
 // A Content-Range whose length does not fit in 64 bits is refused, with or
 // without a Content-Length, and the session is left as it was.
 func TestContentRangeOverflowIsRefused(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	loc := r.startSession("lab/app", "")
 	h := hdr("Content-Type", "application/octet-stream", "Content-Range", "0-9223372036854775807")
@@ -39,6 +40,7 @@ func TestContentRangeOverflowIsRefused(t *testing.T) {
 // A close (PUT) whose digest does not match leaves its chunk out of the
 // session: the session stays where it was and the client can retry.
 func TestFailedCloseKeepsTheSession(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	for _, chunked := range []bool{false, true} {
 		loc := r.startSession("lab/app", "")
@@ -66,6 +68,7 @@ func TestFailedCloseKeepsTheSession(t *testing.T) {
 // The 413 for a manifest over the limit says so, whether the size is
 // announced or found while reading.
 func TestManifestTooLargeSaysSo(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	big := bytes.Repeat([]byte(" "), 4<<20+1)
 	h := hdr("Content-Type", mtOCIManifest)
@@ -80,6 +83,7 @@ func TestManifestTooLargeSaysSo(t *testing.T) {
 
 // A malformed digest in a GET is an invalid digest, not a content mismatch.
 func TestMalformedDigestIsNotAContentMismatch(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	bad := "sha256:" + strings.Repeat("z", 64)
 	for _, path := range []string{"/v2/lab/app/blobs/" + bad, "/v2/lab/app/manifests/" + bad,
@@ -95,6 +99,7 @@ func TestMalformedDigestIsNotAContentMismatch(t *testing.T) {
 // A manifest whose "layers" name a blob the registry lacks cannot pass the
 // blob check by adding "LAYERS": keys read two ways are refused.
 func TestManifestWithCaseVariantKeysIsRefused(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	img := r.makeImage("lab/app", manifestOpts{})
 	missing := digest.FromString("never pushed")

@@ -2,38 +2,38 @@ package api_test
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/opencontainers/go-digest"
-	"github.com/sirupsen/logrus"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/layerlab/layerlab/registry/config"
-	"github.com/layerlab/layerlab/registry/server"
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 )
 
-// Media types used by the tests.
+// Media types used by the tests: image-spec's and, for Docker's, go-containerregistry's.
 const (
-	mtOCIManifest    = "application/vnd.oci.image.manifest.v1+json"
-	mtOCIIndex       = "application/vnd.oci.image.index.v1+json"
-	mtOCIConfig      = "application/vnd.oci.image.config.v1+json"
-	mtOCILayer       = "application/vnd.oci.image.layer.v1.tar+gzip"
-	mtDockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
-	mtDockerList     = "application/vnd.docker.distribution.manifest.list.v2+json"
-	mtDockerConfig   = "application/vnd.docker.container.image.v1+json"
-	mtDockerLayer    = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+	mtOCIManifest    = v1.MediaTypeImageManifest
+	mtOCIIndex       = v1.MediaTypeImageIndex
+	mtOCIConfig      = v1.MediaTypeImageConfig
+	mtOCILayer       = v1.MediaTypeImageLayerGzip
+	mtDockerManifest = string(types.DockerManifestSchema2)
+	mtDockerList     = string(types.DockerManifestList)
+	mtDockerConfig   = string(types.DockerConfigJSON)
+	mtDockerLayer    = string(types.DockerLayer)
 )
 
 // reg is a registry under test, served by httptest.
 type reg struct {
 	t    *testing.T
+	kit  *registrytest.Registry
 	url  string
 	root string
 	// counted sees every request (method, path, query and body size) before
@@ -54,36 +54,25 @@ func newReg(t *testing.T, edit func(*config.Config)) *reg {
 // was used before).
 func newRegAt(t *testing.T, root string, edit func(*config.Config)) *reg {
 	t.Helper()
-	cfg := config.Defaults()
-	cfg.Root = root
-	if edit != nil {
-		edit(&cfg)
-	}
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	srv, err := server.New(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &reg{t: t, root: root}
-	h := srv.Handler()
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.requests.Add(1)
-		if req.ContentLength > 0 {
-			r.bodyIn.Add(req.ContentLength)
-		}
-		if r.observe != nil {
-			r.observe(req)
-		}
-		h.ServeHTTP(w, req)
-	}))
-	t.Cleanup(ts.Close)
-	r.url = ts.URL
+	r := &reg{t: t}
+	r.kit = registrytest.New(t, registrytest.Options{Root: root, Config: edit, Wrap: func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			r.requests.Add(1)
+			if req.ContentLength > 0 {
+				r.bodyIn.Add(req.ContentLength)
+			}
+			if r.observe != nil {
+				r.observe(req)
+			}
+			h.ServeHTTP(w, req)
+		})
+	}})
+	r.url, r.root = r.kit.URL, r.kit.Root
 	return r
 }
 
 // host is the registry's host:port, as image references name it.
-func (r *reg) host() string { return strings.TrimPrefix(r.url, "http://") }
+func (r *reg) host() string { return r.kit.Host }
 
 // result is a response, read whole.
 type result struct {
@@ -218,16 +207,6 @@ func wantHeader(t *testing.T, what string, res result, key, want string) {
 	}
 }
 
-// randomBytes returns n random bytes.
-func randomBytes(t *testing.T, n int) []byte {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // pushBlob stores data in the repository with a monolithic upload.
 func (r *reg) pushBlob(repo string, data []byte) digest.Digest {
 	r.t.Helper()
@@ -276,7 +255,7 @@ func (r *reg) makeImage(repo string, o manifestOpts) image {
 	if o.artifactType != "" {
 		cfgType = o.artifactType
 	}
-	cfg := []byte(fmt.Sprintf(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"n":%q}`, randomBytes(r.t, 8)))
+	cfg := []byte(fmt.Sprintf(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"n":%q}`, registrytest.RandomBytes(r.t, 8)))
 	img := image{mediaType: mt, config: r.pushBlob(repo, cfg)}
 	m := map[string]any{
 		"schemaVersion": 2,
@@ -289,7 +268,7 @@ func (r *reg) makeImage(repo string, o manifestOpts) image {
 		n = 1
 	}
 	for i := 0; i < n; i++ {
-		data := randomBytes(r.t, 512+i)
+		data := registrytest.RandomBytes(r.t, 512+i)
 		d := r.pushBlob(repo, data)
 		img.layers = append(img.layers, d)
 		layers = append(layers, desc{MediaType: layerType, Digest: d, Size: int64(len(data))})

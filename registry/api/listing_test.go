@@ -29,6 +29,7 @@ func nextLink(t *testing.T, res result) string {
 }
 
 func TestTagsListPagination(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	img := r.makeImage("lab/app", manifestOpts{})
 	all := []string{"1.0", "1.1", "2.0", "latest", "v3"}
@@ -122,6 +123,7 @@ func (r *reg) catalog(query string) ([]string, result) {
 }
 
 func TestCatalog(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	if got, _ := r.catalog(""); len(got) != 0 {
 		t.Fatalf("empty registry lists %v", got)
@@ -216,6 +218,7 @@ func (r *reg) referrersAt(path string) ([]desc, result) {
 }
 
 func TestReferrers(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	subject := r.makeImage("lab/app", manifestOpts{})
 	r.mustPut("lab/app", "v1", subject)
@@ -307,6 +310,7 @@ func TestReferrers(t *testing.T) {
 }
 
 func TestReferrersOfAnIndex(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	img := r.makeImage("lab/app", manifestOpts{})
 	r.mustPut("lab/app", img.digest.String(), img)

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gorilla/mux"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/sirupsen/logrus"
 
 	"github.com/layerlab/layerlab/registry/accesslog"
@@ -71,7 +74,7 @@ func (a *API) putManifest(w http.ResponseWriter, r *http.Request) error {
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, storage.MaxManifestSize+1))
 	if err != nil {
-		return newError("MANIFEST_INVALID", fmt.Errorf("reading the manifest: %w", err))
+		return newError(codeManifestInvalid, fmt.Errorf("reading the manifest: %w", err))
 	}
 	d, m, err := a.store.PutManifest(name, ref, r.Header.Get("Content-Type"), body, tags)
 	if errors.Is(err, storage.ErrManifestTooLarge) {
@@ -115,7 +118,7 @@ func (a *API) manifestPushedEvent(r *http.Request, name, ref, d string, m *stora
 		f["manifests"] = len(m.Manifests)
 		msg += ", an index of " + plural(len(m.Manifests), "manifest")
 	} else {
-		shared, with := a.store.SharedLayers(name, m.Layers)
+		shared, with := sharedLayers(a.store, name, m.Layers)
 		f["layers"], f["shared"] = len(m.Layers), shared
 		msg += ", " + plural(len(m.Layers), "layer")
 		if shared > 0 {
@@ -127,6 +130,33 @@ func (a *API) manifestPushedEvent(r *http.Request, name, ref, d string, m *stora
 		msg += ", a referrer of " + m.Subject.Digest.String()
 	}
 	accesslog.Event(r.Context(), "manifest_pushed", msg, f)
+}
+
+// sharedLayers counts the layers other repositories link too and names
+// those repositories, for the learner's event (it walks the tree: called
+// only when the learner's events are on).
+func sharedLayers(store *storage.Store, name string, layers []v1.Descriptor) (int, string) {
+	repos, err := store.Repositories()
+	if err != nil {
+		return 0, ""
+	}
+	shared := 0
+	var with []string
+	for _, l := range layers {
+		found := false
+		for _, other := range repos {
+			if other != name && store.RepoHasBlob(other, l.Digest) {
+				found = true
+				if !slices.Contains(with, other) {
+					with = append(with, other)
+				}
+			}
+		}
+		if found {
+			shared++
+		}
+	}
+	return shared, strings.Join(with, ", ")
 }
 
 // plural is "1 layer", "2 layers".

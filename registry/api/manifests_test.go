@@ -13,6 +13,7 @@ import (
 )
 
 func TestManifestPutGetHead(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	oci := r.makeImage("lab/app", manifestOpts{layers: 2})
 	docker := r.makeImage("lab/app", manifestOpts{docker: true, layers: 3})
@@ -61,6 +62,7 @@ func TestManifestPutGetHead(t *testing.T) {
 }
 
 func TestManifestPutByDigestWithTags(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	img := r.makeImage("lab/app", manifestOpts{})
 	res := r.putManifest("lab/app", img.digest.String()+"?tag=a&tag=b", img)
@@ -89,6 +91,7 @@ func TestManifestPutByDigestWithTags(t *testing.T) {
 }
 
 func TestManifestSHA512(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	img := r.makeImage("lab/app", manifestOpts{})
 	d := digest.SHA512.FromBytes(img.body)
@@ -101,6 +104,7 @@ func TestManifestSHA512(t *testing.T) {
 }
 
 func TestManifestRejected(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	stable := r.makeImage("lab/app", manifestOpts{})
 	r.mustPut("lab/app", "stable", stable)
@@ -206,6 +210,7 @@ func mutateManifest(t *testing.T, img image, edit func(map[string]any)) image {
 }
 
 func TestManifestLayersWithURLs(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	img := r.makeImage("lab/app", manifestOpts{})
 	foreign := mutateManifest(t, img, func(m map[string]any) {
@@ -222,6 +227,7 @@ func TestManifestLayersWithURLs(t *testing.T) {
 }
 
 func TestManifestGetErrors(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	img := r.makeImage("lab/app", manifestOpts{})
 	r.mustPut("lab/app", "v1", img)
@@ -260,6 +266,7 @@ func TestManifestGetErrors(t *testing.T) {
 }
 
 func TestManifestDelete(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	img := r.makeImage("lab/app", manifestOpts{})
 	keep := r.makeImage("lab/app", manifestOpts{})
@@ -303,6 +310,7 @@ func TestManifestDelete(t *testing.T) {
 }
 
 func TestManifestDeleteInOneRepositoryOnly(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	img := r.makeImage("lab/a", manifestOpts{})
 	r.mustPut("lab/a", "v1", img)
@@ -318,6 +326,7 @@ func TestManifestDeleteInOneRepositoryOnly(t *testing.T) {
 }
 
 func TestManifestOfExactly4MiB(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	img := r.makeImage("lab/app", manifestOpts{})
 	prefix := append(bytes.TrimRight(img.body, "}\n"), []byte(`,"annotations":{"pad":"`)...)

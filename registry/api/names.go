@@ -22,7 +22,7 @@ const maxNameLength = 255
 // ValidateName checks a repository name against the spec's grammar.
 func ValidateName(name string) error {
 	if len(name) > maxNameLength || !namePattern.MatchString(name) {
-		return newError("NAME_INVALID", fmt.Errorf("%.300q does not match the repository name grammar", name))
+		return newError(codeNameInvalid, fmt.Errorf("%.300q does not match the repository name grammar", name))
 	}
 	return nil
 }
@@ -30,7 +30,7 @@ func ValidateName(name string) error {
 // ValidateTag checks a tag against the spec's grammar.
 func ValidateTag(tag string) error {
 	if !tagPattern.MatchString(tag) {
-		return newError("TAG_INVALID", fmt.Errorf("%.300q does not match the tag grammar", tag))
+		return newError(codeTagInvalid, fmt.Errorf("%.300q does not match the tag grammar", tag))
 	}
 	return nil
 }
@@ -39,7 +39,7 @@ func ValidateTag(tag string) error {
 func ParseDigest(s string) (digest.Digest, error) {
 	d := digest.Digest(s)
 	if err := storage.ValidateDigest(d); err != nil {
-		e := newError("DIGEST_INVALID", fmt.Errorf("%.300q: %v", s, err))
+		e := newError(codeDigestInvalid, fmt.Errorf("%.300q: %v", s, err))
 		e.Message = "invalid digest: expected algorithm:hex of sha256 or sha512"
 		return "", e
 	}

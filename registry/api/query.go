@@ -161,7 +161,7 @@ func (q *query) images(w http.ResponseWriter, r *http.Request, snap *index.Snaps
 	if ns := r.URL.Query().Get("n"); ns != "" {
 		c, err := strconv.Atoi(ns)
 		if err != nil || c < 1 {
-			return nil, newError("PAGINATION_NUMBER_INVALID", fmt.Errorf("n=%.20q is not a count of 1 or more", ns))
+			return nil, newError(codePaginationNumberInvalid, fmt.Errorf("n=%.20q is not a count of 1 or more", ns))
 		}
 		n = min(c, MaxQueryPage)
 	}
@@ -183,11 +183,11 @@ func (q *query) images(w http.ResponseWriter, r *http.Request, snap *index.Snaps
 func visibleImage(r *http.Request, snap *index.Snapshot, v index.Visible) (*index.Manifest, error) {
 	d := digest.Digest(mux.Vars(r)["digest"])
 	if err := storage.ValidateDigest(d); err != nil {
-		return nil, newError("DIGEST_INVALID", fmt.Errorf("%.80q: %v", d, err))
+		return nil, newError(codeDigestInvalid, fmt.Errorf("%.80q: %v", d, err))
 	}
 	m, ok := snap.Manifest(v, d)
 	if !ok || m.Kind != index.KindImage {
-		return nil, newError("MANIFEST_UNKNOWN", fmt.Errorf("no image %s", d))
+		return nil, newError(codeManifestUnknown, fmt.Errorf("no image %s", d))
 	}
 	return m, nil
 }
@@ -242,7 +242,7 @@ type BlobUseJSON struct {
 func (q *query) blobImages(w http.ResponseWriter, r *http.Request, snap *index.Snapshot, v index.Visible) (any, error) {
 	d := digest.Digest(mux.Vars(r)["digest"])
 	if err := storage.ValidateDigest(d); err != nil {
-		return nil, newError("DIGEST_INVALID", fmt.Errorf("%.80q: %v", d, err))
+		return nil, newError(codeDigestInvalid, fmt.Errorf("%.80q: %v", d, err))
 	}
 	size, stored := snap.BlobSize(d)
 	linked := false
@@ -250,7 +250,7 @@ func (q *query) blobImages(w http.ResponseWriter, r *http.Request, snap *index.S
 		linked = linked || v == nil || v(repo)
 	}
 	if !stored || !linked {
-		return nil, newError("BLOB_UNKNOWN", fmt.Errorf("no blob %s in the repositories you may pull", d))
+		return nil, newError(codeBlobUnknown, fmt.Errorf("no blob %s in the repositories you may pull", d))
 	}
 	out := struct {
 		Blob   digest.Digest `json:"blob"`

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -104,7 +105,7 @@ func TestQueryAPIEqualsSQL(t *testing.T) {
 		}
 		sqlBases := sql("SELECT base, shared_layers FROM built_on WHERE image = '%s'", img.Digest)
 		sqlDerived := sql("SELECT image, shared_layers FROM built_on WHERE base = '%s'", img.Digest)
-		if fmt.Sprint(sorted(bases)) != fmt.Sprint(sqlBases) || fmt.Sprint(sorted(derived)) != fmt.Sprint(sqlDerived) {
+		if fmt.Sprint(slices.Sorted(slices.Values(bases))) != fmt.Sprint(sqlBases) || fmt.Sprint(slices.Sorted(slices.Values(derived))) != fmt.Sprint(sqlDerived) {
 			t.Errorf("family of %s: API %v / %v, SQL %v / %v", img.Digest, bases, derived, sqlBases, sqlDerived)
 		}
 	}
@@ -125,8 +126,6 @@ func TestQueryAPIEqualsSQL(t *testing.T) {
 		}
 	}
 }
-
-func sorted(s []string) []string { sort.Strings(s); return s }
 
 func TestQueryAPIHTTP(t *testing.T) {
 	t.Parallel()

@@ -31,7 +31,7 @@ func (a *API) referrers(w http.ResponseWriter, r *http.Request) error {
 	if ns := q.Get("n"); ns != "" {
 		n, err := strconv.Atoi(ns)
 		if err != nil || n < 1 {
-			return newError("PAGINATION_NUMBER_INVALID", fmt.Errorf("n=%.20q is not a positive count", ns))
+			return newError(codePaginationNumberInvalid, fmt.Errorf("n=%.20q is not a positive count", ns))
 		}
 		query.Max = min(n, MaxPageSize)
 	}

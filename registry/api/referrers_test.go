@@ -57,6 +57,7 @@ func (r *reg) allReferrers(repo string, subject digest.Digest, query string) (go
 // 1.5 MiB each are all listed, in pages of at most 4 MiB linked by Link
 // headers, with and without an artifactType filter, and with ?n=.
 func TestReferrersPagesKeepEveryReferrer(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	subject := r.makeImage("lab/app", manifestOpts{})
 	r.mustPut("lab/app", "v1", subject)
@@ -102,6 +103,9 @@ func TestReferrersPagesKeepEveryReferrer(t *testing.T) {
 // TestReferrersAreStreamed: listing referrers allocates far less than the
 // bytes listed — descriptors go from their files to the client, they are
 // not decoded and encoded again as a whole list.
+//
+// Not parallel: it reads the process's allocation total, which other
+// tests running at the same time would add to.
 func TestReferrersAreStreamed(t *testing.T) {
 	r := newReg(t, nil)
 	subject := r.makeImage("lab/app", manifestOpts{})

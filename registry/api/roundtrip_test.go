@@ -28,6 +28,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"github.com/opencontainers/go-digest"
+
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 )
 
 // exchange is one request a client made, as seen on the wire.
@@ -66,23 +68,9 @@ func (w *wire) take() []exchange {
 	return out
 }
 
-func (r *reg) ref(s string) name.Reference {
-	r.t.Helper()
-	ref, err := name.ParseReference(r.host()+"/"+s, name.Insecure)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return ref
-}
+func (r *reg) ref(s string) name.Reference { r.t.Helper(); return r.kit.Ref(r.t, s) }
 
-func (r *reg) repo(s string) name.Repository {
-	r.t.Helper()
-	repo, err := name.NewRepository(r.host()+"/"+s, name.Insecure)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return repo
-}
+func (r *reg) repo(s string) name.Repository { r.t.Helper(); return r.kit.Repo(r.t, s) }
 
 func must[T any](t *testing.T) func(T, error) T {
 	return func(v T, err error) T {
@@ -133,6 +121,7 @@ func checkPulledImage(t *testing.T, ref name.Reference, img v1.Image, opts ...re
 }
 
 func TestRoundTripImages(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	cases := []struct {
 		name string
@@ -168,6 +157,7 @@ func TestRoundTripImages(t *testing.T) {
 }
 
 func TestRoundTripIndexes(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	inner := must[v1.ImageIndex](t)(random.Index(256, 1, 2))
 	cases := []struct {
@@ -229,6 +219,7 @@ func blobsOf(t *testing.T, img v1.Image) map[v1.Hash][]byte {
 }
 
 func TestRoundTripChunkedUploadByHand(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	img := must[v1.Image](t)(random.Image(40000, 2))
 	for h, b := range blobsOf(t, img) {
@@ -260,6 +251,7 @@ func TestRoundTripChunkedUploadByHand(t *testing.T) {
 }
 
 func TestRoundTripStreamedLayer(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	content := tarOf(t, "etc/motd", bytes.Repeat([]byte("streamed layer content "), 5000))
 	sl := stream.NewLayer(io.NopCloser(bytes.NewReader(content)))
@@ -293,6 +285,7 @@ func TestRoundTripStreamedLayer(t *testing.T) {
 }
 
 func TestRoundTripMountBetweenRepositories(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	base := must[v1.Image](t)(random.Image(64<<10, 2))
 	baseRef := r.ref("lab/base:1.0")
@@ -349,13 +342,14 @@ func TestRoundTripMountBetweenRepositories(t *testing.T) {
 }
 
 func TestRoundTripSHA512ByHand(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	sum := func(b []byte) digest.Digest {
 		s := sha512.Sum512(b)
 		return digest.Digest("sha512:" + hex.EncodeToString(s[:]))
 	}
 	cfg := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
-	layer := randomBytes(t, 30000)
+	layer := registrytest.RandomBytes(t, 30000)
 	cd, ld := sum(cfg), sum(layer)
 	if cd != digest.SHA512.FromBytes(cfg) {
 		t.Fatal("digest helpers disagree")
@@ -395,6 +389,7 @@ func TestRoundTripSHA512ByHand(t *testing.T) {
 }
 
 func TestRoundTripReferrers(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	subject := must[v1.Image](t)(random.Image(512, 1))
 	subjRef := r.ref("lab/app:v1")
@@ -455,6 +450,7 @@ func TestRoundTripReferrers(t *testing.T) {
 }
 
 func TestRoundTripTagsAndDeletes(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	img := must[v1.Image](t)(random.Image(256, 1))
 	v1Ref := r.ref("lab/app:v1")
@@ -495,6 +491,7 @@ func TestRoundTripTagsAndDeletes(t *testing.T) {
 }
 
 func TestRoundTripPagination(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	img := must[v1.Image](t)(random.Image(128, 1))
 	var want []string

@@ -46,6 +46,31 @@ type API struct {
 // handlerFunc is a handler that returns its error; handle writes it.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
+// Route names a route: the access log's route field and the metrics'
+// route label. The names are declared once, here; a misspelled one does
+// not compile.
+type Route string
+
+// The routes, in the order of the table below.
+const (
+	RouteManifestGet    Route = "manifest.get"
+	RouteBlobGet        Route = "blob.get"
+	RouteManifestPut    Route = "manifest.put"
+	RouteManifestDelete Route = "manifest.delete"
+	RouteBlobDelete     Route = "blob.delete"
+	RouteUploadStart    Route = "upload.start"
+	RouteUploadStatus   Route = "upload.status"
+	RouteUploadPatch    Route = "upload.patch"
+	RouteUploadPut      Route = "upload.put"
+	RouteUploadCancel   Route = "upload.cancel"
+	RouteTagsList       Route = "tags.list"
+	RouteReferrers      Route = "referrers"
+	RouteBase           Route = "base"
+	RouteCatalog        Route = "catalog"
+	RouteNotFound       Route = "notfound"
+	RouteNotAllowed     Route = "notallowed"
+)
+
 // Register adds the whole /v2 route table to router.
 func Register(router *mux.Router, store *storage.Store, opts Options) {
 	a := &API{store: store, opts: opts}
@@ -53,51 +78,51 @@ func Register(router *mux.Router, store *storage.Store, opts Options) {
 	const name = "/{name:.+}"
 
 	// Hot routes first: gorilla/mux tries them in order.
-	v2.Handle(name+"/manifests/{reference}", a.handle("manifest.get", a.getManifest)).Methods("GET", "HEAD")
-	v2.Handle(name+"/blobs/{digest}", a.handle("blob.get", a.getBlob)).Methods("GET", "HEAD")
-	v2.Handle(name+"/manifests/{reference}", a.handle("manifest.put", a.putManifest)).Methods("PUT")
-	v2.Handle(name+"/manifests/{reference}", a.handle("manifest.delete", a.deleteManifest)).Methods("DELETE")
-	v2.Handle(name+"/blobs/{digest}", a.handle("blob.delete", a.deleteBlob)).Methods("DELETE")
+	v2.Handle(name+"/manifests/{reference}", a.handle(RouteManifestGet, a.getManifest)).Methods("GET", "HEAD")
+	v2.Handle(name+"/blobs/{digest}", a.handle(RouteBlobGet, a.getBlob)).Methods("GET", "HEAD")
+	v2.Handle(name+"/manifests/{reference}", a.handle(RouteManifestPut, a.putManifest)).Methods("PUT")
+	v2.Handle(name+"/manifests/{reference}", a.handle(RouteManifestDelete, a.deleteManifest)).Methods("DELETE")
+	v2.Handle(name+"/blobs/{digest}", a.handle(RouteBlobDelete, a.deleteBlob)).Methods("DELETE")
 
-	v2.Handle(name+"/blobs/uploads/", a.handle("upload.start", a.startUpload)).Methods("POST")
-	v2.Handle(name+"/blobs/uploads/{uuid}", a.handle("upload.status", a.uploadStatus)).Methods("GET")
-	v2.Handle(name+"/blobs/uploads/{uuid}", a.handle("upload.patch", a.patchUpload)).Methods("PATCH")
-	v2.Handle(name+"/blobs/uploads/{uuid}", a.handle("upload.put", a.putUpload)).Methods("PUT")
-	v2.Handle(name+"/blobs/uploads/{uuid}", a.handle("upload.cancel", a.cancelUpload)).Methods("DELETE")
+	v2.Handle(name+"/blobs/uploads/", a.handle(RouteUploadStart, a.startUpload)).Methods("POST")
+	v2.Handle(name+"/blobs/uploads/{uuid}", a.handle(RouteUploadStatus, a.uploadStatus)).Methods("GET")
+	v2.Handle(name+"/blobs/uploads/{uuid}", a.handle(RouteUploadPatch, a.patchUpload)).Methods("PATCH")
+	v2.Handle(name+"/blobs/uploads/{uuid}", a.handle(RouteUploadPut, a.putUpload)).Methods("PUT")
+	v2.Handle(name+"/blobs/uploads/{uuid}", a.handle(RouteUploadCancel, a.cancelUpload)).Methods("DELETE")
 
-	v2.Handle(name+"/tags/list", a.handle("tags.list", a.listTags)).Methods("GET")
-	v2.Handle(name+"/referrers/{digest}", a.handle("referrers", a.referrers)).Methods("GET")
-	v2.Handle("/", a.handle("base", a.base)).Methods("GET", "HEAD")
-	v2.Handle("/_catalog", a.handle("catalog", a.catalog)).Methods("GET")
+	v2.Handle(name+"/tags/list", a.handle(RouteTagsList, a.listTags)).Methods("GET")
+	v2.Handle(name+"/referrers/{digest}", a.handle(RouteReferrers, a.referrers)).Methods("GET")
+	v2.Handle("/", a.handle(RouteBase, a.base)).Methods("GET", "HEAD")
+	v2.Handle("/_catalog", a.handle(RouteCatalog, a.catalog)).Methods("GET")
 
 	// A path no route takes is NOT_FOUND; a path a route takes with another
 	// method is UNSUPPORTED (405). gorilla/mux loses the method mismatch
 	// on some paths once a subrouter has a NotFoundHandler, so it is asked
 	// again here.
-	v2.NotFoundHandler = a.handle("notfound", func(w http.ResponseWriter, r *http.Request) error {
+	v2.NotFoundHandler = a.handle(RouteNotFound, func(w http.ResponseWriter, r *http.Request) error {
 		for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
 			probe := r.Clone(r.Context())
 			probe.Method = m
 			var match mux.RouteMatch
 			if m != r.Method && v2.Match(probe, &match) && match.MatchErr == nil {
-				return newError("UNSUPPORTED", fmt.Errorf("%s is not allowed on %s", r.Method, r.URL.Path))
+				return newError(codeUnsupported, fmt.Errorf("%s is not allowed on %s", r.Method, r.URL.Path))
 			}
 		}
-		return newError("NOT_FOUND", nil)
+		return newError(codeNotFound, nil)
 	})
-	v2.MethodNotAllowedHandler = a.handle("notallowed", func(w http.ResponseWriter, r *http.Request) error {
-		return newError("UNSUPPORTED", fmt.Errorf("%s is not allowed on %s", r.Method, r.URL.Path))
+	v2.MethodNotAllowedHandler = a.handle(RouteNotAllowed, func(w http.ResponseWriter, r *http.Request) error {
+		return newError(codeUnsupported, fmt.Errorf("%s is not allowed on %s", r.Method, r.URL.Path))
 	})
 }
 
 // handle adapts a handlerFunc: it names the route for the log, validates
 // the repository name, refuses writes in read-only mode and writes any
 // error as the spec's JSON envelope.
-func (a *API) handle(route string, fn handlerFunc) http.Handler {
+func (a *API) handle(route Route, fn handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := accesslog.From(r.Context())
-		rec.Route = route
-		err := a.precheck(w, r, rec)
+		rec.Route = string(route)
+		err := a.precheck(w, r, route, rec)
 		if err == nil {
 			err = fn(w, r)
 		}
@@ -109,9 +134,9 @@ func (a *API) handle(route string, fn handlerFunc) http.Handler {
 
 // scopeOf is what a request needs, as the Docker token protocol names it,
 // and whether it writes.
-func scopeOf(r *http.Request, name, route string) (auth.Scope, bool) {
+func scopeOf(r *http.Request, name string, route Route) (auth.Scope, bool) {
 	switch {
-	case name == "" && route == "catalog":
+	case name == "" && route == RouteCatalog:
 		return auth.Catalog, false
 	case name == "":
 		return auth.Scope{}, false
@@ -120,14 +145,14 @@ func scopeOf(r *http.Request, name, route string) (auth.Scope, bool) {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		return auth.Pull(name), false
 	case http.MethodDelete:
-		if route == "manifest.delete" || route == "blob.delete" {
+		if route == RouteManifestDelete || route == RouteBlobDelete {
 			return auth.Delete(name), true
 		}
 	}
 	return auth.Push(name), true
 }
 
-func (a *API) precheck(w http.ResponseWriter, r *http.Request, rec *accesslog.Record) error {
+func (a *API) precheck(w http.ResponseWriter, r *http.Request, route Route, rec *accesslog.Record) error {
 	name, hasName := mux.Vars(r)["name"]
 	if hasName {
 		rec.Repository = name
@@ -135,12 +160,12 @@ func (a *API) precheck(w http.ResponseWriter, r *http.Request, rec *accesslog.Re
 			return err
 		}
 	}
-	need, writes := scopeOf(r, name, rec.Route)
+	need, writes := scopeOf(r, name, route)
 	if err := authorize(a.opts.Auth, w, r, need); err != nil {
 		return err
 	}
 	if a.opts.ReadOnly && writes {
-		e := newError("UNSUPPORTED", nil)
+		e := newError(codeUnsupported, nil)
 		e.Message = "the registry is in read-only mode: pushes and deletes are refused"
 		return e
 	}
@@ -191,7 +216,7 @@ func (a *API) base(w http.ResponseWriter, r *http.Request) error {
 // deleteAllowed refuses deletes when they are switched off.
 func (a *API) deleteAllowed() error {
 	if !a.opts.DeleteEnabled {
-		e := newError("UNSUPPORTED", nil)
+		e := newError(codeUnsupported, nil)
 		e.Message = "deletes are disabled on this registry"
 		return e
 	}

@@ -25,7 +25,7 @@ func page(w http.ResponseWriter, r *http.Request, all []string) ([]string, error
 	if ns := q.Get("n"); ns != "" {
 		v, err := strconv.Atoi(ns)
 		if err != nil || v < 0 {
-			return nil, newError("PAGINATION_NUMBER_INVALID", fmt.Errorf("n=%.20q is not a count", ns))
+			return nil, newError(codePaginationNumberInvalid, fmt.Errorf("n=%.20q is not a count", ns))
 		}
 		n = min(v, MaxPageSize)
 	}

@@ -27,15 +27,15 @@ func (e *BodyError) Unwrap() error { return e.Err }
 func bodyErrorCode(e *BodyError) *Error {
 	switch {
 	case e.Slow:
-		err := newError("BLOB_UPLOAD_INVALID", e).withStatus(http.StatusRequestTimeout)
+		err := newError(codeBlobUploadInvalid, e).withStatus(http.StatusRequestTimeout)
 		err.Message = "the request body arrived slower than the registry's minimum transfer rate; what arrived is kept, resume from the upload's Range"
 		return err
 	case errors.Is(e.Err, io.ErrUnexpectedEOF):
-		err := newError("SIZE_INVALID", e)
+		err := newError(codeSizeInvalid, e)
 		err.Message = "the request body ended before its Content-Length"
 		return err
 	}
-	err := newError("BLOB_UPLOAD_INVALID", e)
+	err := newError(codeBlobUploadInvalid, e)
 	err.Message = "the request body could not be read (broken chunked encoding, or the client went away)"
 	return err
 }

@@ -11,6 +11,7 @@ import (
 // ids in every position of every route, and proves nothing outside the
 // storage root is read, written or created.
 func TestPathTraversal(t *testing.T) {
+	t.Parallel()
 	parent := t.TempDir()
 	root := filepath.Join(parent, "root")
 	secret := filepath.Join(parent, "secret")
@@ -43,7 +44,7 @@ func TestPathTraversal(t *testing.T) {
 			if tmpl.method == "PUT" || tmpl.method == "PATCH" || tmpl.method == "POST" {
 				b = body
 			}
-			res := r.do(tmpl.method, path, b, hdr("Content-Type", "application/vnd.oci.image.index.v1+json"))
+			res := r.do(tmpl.method, path, b, hdr("Content-Type", mtOCIIndex))
 			n++
 			if res.status < 400 || res.status >= 500 {
 				t.Errorf("%s %s: %d, want a 4xx refusal", tmpl.method, path, res.status)

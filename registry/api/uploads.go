@@ -45,14 +45,14 @@ func (a *API) startUpload(w http.ResponseWriter, r *http.Request) error {
 		}
 		a.recent.put(clientBlobKey(r, name, d.String()), "")
 		accesslog.Event(r.Context(), "blob_committed", "blob committed in one request (monolithic upload)",
-			logrus.Fields{"digest": ds, "size": storage.HumanSize(n)})
+			logrus.Fields{"digest": ds, "size": accesslog.HumanSize(n)})
 		return blobCreated(w, name, d)
 	}
 	alg := digest.Canonical
 	if as := q.Get("digest-algorithm"); as != "" {
 		alg = digest.Algorithm(as)
 		if !storage.Supported(alg) {
-			return newError("DIGEST_INVALID", fmt.Errorf("digest algorithm %.50q is not supported (sha256, sha512 are)", as))
+			return newError(codeDigestInvalid, fmt.Errorf("digest algorithm %.50q is not supported (sha256, sha512 are)", as))
 		}
 	}
 	io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20)) // a body here carries nothing
@@ -188,7 +188,7 @@ func (a *API) patchUpload(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return rangeError(w, name, id, size, err)
 	}
-	f := logrus.Fields{"upload_id": id, "total": storage.HumanSize(size)}
+	f := logrus.Fields{"upload_id": id, "total": accesslog.HumanSize(size)}
 	if cr := r.Header.Get("Content-Range"); cr != "" {
 		f["content_range"] = cr
 	}
@@ -201,7 +201,7 @@ func (a *API) putUpload(w http.ResponseWriter, r *http.Request) error {
 	name, id := mux.Vars(r)["name"], uploadVar(r)
 	ds := r.URL.Query().Get("digest")
 	if ds == "" {
-		return newError("DIGEST_INVALID", errors.New("closing an upload needs ?digest="))
+		return newError(codeDigestInvalid, errors.New("closing an upload needs ?digest="))
 	}
 	d, err := ParseDigest(ds)
 	if err != nil {
@@ -222,7 +222,7 @@ func (a *API) putUpload(w http.ResponseWriter, r *http.Request) error {
 	}
 	a.recent.put(clientBlobKey(r, name, d.String()), "")
 	accesslog.Event(r.Context(), "blob_committed", "blob committed, digest verified",
-		logrus.Fields{"digest": ds, "size": storage.HumanSize(size)})
+		logrus.Fields{"digest": ds, "size": accesslog.HumanSize(size)})
 	return blobCreated(w, name, d)
 }
 
@@ -282,10 +282,10 @@ func chunkRange(r *http.Request) (start, length int64, err error) {
 	}
 	start, end, err := ParseContentRange(cr)
 	if err != nil {
-		return 0, 0, newError("BLOB_UPLOAD_INVALID", err).withStatus(http.StatusRequestedRangeNotSatisfiable)
+		return 0, 0, newError(codeBlobUploadInvalid, err).withStatus(http.StatusRequestedRangeNotSatisfiable)
 	}
 	if length >= 0 && length != end-start+1 {
-		return 0, 0, newError("SIZE_INVALID", fmt.Errorf("Content-Range %s is %d bytes, Content-Length says %d", cr, end-start+1, length))
+		return 0, 0, newError(codeSizeInvalid, fmt.Errorf("Content-Range %s is %d bytes, Content-Length says %d", cr, end-start+1, length))
 	}
 	return start, end - start + 1, nil
 }

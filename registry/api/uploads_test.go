@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 )
 
 // startSession opens an upload session and checks the answer.
@@ -43,8 +45,9 @@ func withQuery(loc, kv string) string {
 }
 
 func TestUploadSessionLifecycle(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
-	data := randomBytes(t, 3000)
+	data := registrytest.RandomBytes(t, 3000)
 	d := digest.FromBytes(data)
 	loc := r.startSession("lab/app", "")
 
@@ -116,10 +119,11 @@ func TestUploadSessionLifecycle(t *testing.T) {
 }
 
 func TestUploadCloseWithoutFinalChunk(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	for _, size := range []int{0, 1, 2500} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
-			data := randomBytes(t, size)
+			data := registrytest.RandomBytes(t, size)
 			d := digest.FromBytes(data)
 			loc := r.startSession("lab/app", "")
 			if size > 0 {
@@ -139,8 +143,9 @@ func TestUploadCloseWithoutFinalChunk(t *testing.T) {
 }
 
 func TestUploadWholeBlobInPut(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
-	data := randomBytes(t, 700)
+	data := registrytest.RandomBytes(t, 700)
 	d := digest.FromBytes(data)
 	loc := r.startSession("lab/app", "")
 	res := r.do("PUT", withQuery(loc, "digest="+d.String()), data, hdr("Content-Type", "application/octet-stream"))
@@ -152,8 +157,9 @@ func TestUploadWholeBlobInPut(t *testing.T) {
 }
 
 func TestUploadStreamedChunks(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
-	data := randomBytes(t, 5000)
+	data := registrytest.RandomBytes(t, 5000)
 	d := digest.FromBytes(data)
 	loc := r.startSession("lab/app", "")
 	for i, end := range []int{1234, 1235, 4000, 5000} {
@@ -172,6 +178,7 @@ func TestUploadStreamedChunks(t *testing.T) {
 }
 
 func TestUploadCancel(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	loc := r.startSession("lab/app", "")
 	res := r.patch(loc, "0-2", []byte("abc"))
@@ -191,6 +198,7 @@ func TestUploadCancel(t *testing.T) {
 }
 
 func TestUploadUnknownSessions(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
 	loc := r.startSession("lab/app", "")
 	id := loc[strings.LastIndex(loc, "/")+1:]
@@ -218,8 +226,9 @@ func TestUploadUnknownSessions(t *testing.T) {
 }
 
 func TestUploadSHA512(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
-	data := randomBytes(t, 4000)
+	data := registrytest.RandomBytes(t, 4000)
 	d := digest.SHA512.FromBytes(data)
 	loc := r.startSession("lab/app", "?digest-algorithm=sha512")
 	res := r.patch(loc, "0-1999", data[:2000])
@@ -257,9 +266,10 @@ func TestUploadSHA512(t *testing.T) {
 }
 
 func TestUploadResumesAfterRestart(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	r1 := newRegAt(t, root, nil)
-	data := randomBytes(t, 3000)
+	data := registrytest.RandomBytes(t, 3000)
 	d := digest.FromBytes(data)
 	loc := r1.startSession("lab/app", "")
 	res := r1.patch(loc, "0-1199", data[:1200])
@@ -284,8 +294,9 @@ func TestUploadResumesAfterRestart(t *testing.T) {
 }
 
 func TestMount(t *testing.T) {
+	t.Parallel()
 	r := newReg(t, nil)
-	data := randomBytes(t, 2048)
+	data := registrytest.RandomBytes(t, 2048)
 	d := r.pushBlob("lab/base", data)
 	absent := digest.FromString("absent")
 	cases := []struct {

@@ -111,11 +111,18 @@ func (c *Config) settings() []setting {
 	}
 }
 
-// Load builds the configuration from defaults, the environment and args
-// (flags of the serve command). It returns the remaining arguments.
-func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, []string, error) {
+// Load builds the configuration from defaults, the environment and args.
+// only names the settings a command takes (its flags and the REGISTRY_*
+// variables it reads); none means every setting (the serve command). It
+// returns the remaining arguments.
+func Load(fs *flag.FlagSet, args []string, getenv func(string) string, only ...string) (Config, []string, error) {
 	c := Defaults()
-	for _, s := range c.settings() {
+	all := c.settings()
+	selected, err := pick(all, only)
+	if err != nil {
+		return c, nil, err
+	}
+	for _, s := range selected {
 		if v := getenv(s.env); v != "" {
 			if err := set(s.ptr, v); err != nil {
 				return c, nil, fmt.Errorf("%s=%q: %w", s.env, v, err)
@@ -137,6 +144,26 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 		return c, nil, err
 	}
 	return c, fs.Args(), c.Validate()
+}
+
+// pick returns the settings named in only, or all of them when only is empty.
+func pick(all []setting, only []string) ([]setting, error) {
+	if len(only) == 0 {
+		return all, nil
+	}
+	byFlag := make(map[string]setting, len(all))
+	for _, s := range all {
+		byFlag[s.flag] = s
+	}
+	picked := make([]setting, 0, len(only))
+	for _, name := range only {
+		s, ok := byFlag[name]
+		if !ok {
+			return nil, fmt.Errorf("no setting %q", name)
+		}
+		picked = append(picked, s)
+	}
+	return picked, nil
 }
 
 func set(ptr any, v string) error {

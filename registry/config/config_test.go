@@ -16,6 +16,7 @@ func load(t *testing.T, env map[string]string, args ...string) (Config, []string
 }
 
 func TestDefaults(t *testing.T) {
+	t.Parallel()
 	c, rest, err := load(t, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -33,6 +34,7 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestEnvironmentThenFlags(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{
 		"REGISTRY_ADDR":              "127.0.0.1:6000",
 		"REGISTRY_ROOT":              "/srv/env",
@@ -69,6 +71,7 @@ func TestEnvironmentThenFlags(t *testing.T) {
 }
 
 func TestVerboseMeansDebug(t *testing.T) {
+	t.Parallel()
 	c, _, err := load(t, map[string]string{"REGISTRY_VERBOSE": "1"})
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +81,45 @@ func TestVerboseMeansDebug(t *testing.T) {
 	}
 }
 
+// TestOnlyTheCommandsSettings: a command that names its settings gets
+// those flags and reads those variables, and no others.
+func TestOnlyTheCommandsSettings(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"REGISTRY_ROOT": "/srv/env", "REGISTRY_LOG_FORMAT": "xml", "REGISTRY_ADDR": "nowhere"}
+	fs := flag.NewFlagSet("du", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c, _, err := Load(fs, nil, func(k string) string { return env[k] }, "root")
+	if err != nil {
+		t.Fatalf("variables of other settings stopped the command: %v", err)
+	}
+	if c.Root != "/srv/env" || c.LogFormat != "text" || c.Addr != Defaults().Addr {
+		t.Fatalf("root from the environment, the rest defaults: got %+v", c)
+	}
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	if len(names) != 1 || names[0] != "root" {
+		t.Fatalf("flags %v, want only root", names)
+	}
+	if _, _, err := Load(flag.NewFlagSet("x", flag.ContinueOnError), nil, Getenv, "root", "no-such-setting"); err == nil ||
+		!strings.Contains(err.Error(), "no-such-setting") {
+		t.Fatalf("an unknown setting name: %v, want an error naming it", err)
+	}
+}
+
+func TestEverySettingHasAFlagAndAVariable(t *testing.T) {
+	t.Parallel()
+	var c Config
+	flags, envs := map[string]bool{}, map[string]bool{}
+	for _, s := range c.settings() {
+		if flags[s.flag] || envs[s.env] || s.help == "" || !strings.HasPrefix(s.env, "REGISTRY_") {
+			t.Errorf("setting %+v: flag and variable must be unique, the variable REGISTRY_*, the help set", s)
+		}
+		flags[s.flag], envs[s.env] = true, true
+	}
+}
+
 func TestInvalid(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		env  map[string]string
@@ -105,6 +146,13 @@ func TestInvalid(t *testing.T) {
 		{"unknown flag", nil, []string{"--no-such-flag"}, "no-such-flag"},
 		{"negative transfer rate", map[string]string{"REGISTRY_MIN_TRANSFER_RATE": "-1"}, nil, "negative"},
 		{"transfer window under a second", nil, []string{"--transfer-window", "500ms"}, "transfer-window"},
+		{"certificate without a key", nil, []string{"--tls-cert", "c.pem"}, "TLS"},
+		{"signing key without users", nil, []string{"--auth-token-signing-key", "k.pem"}, "htpasswd"},
+		{"token realm without keys", nil, []string{"--auth-token-realm", "https://auth/token"}, "auth-token-keys"},
+		{"token keys without a realm", nil, []string{"--auth-token-keys", "keys.pem"}, "auth-token-realm"},
+		{"negative header timeout", map[string]string{"REGISTRY_HEADER_TIMEOUT": "-1s"}, nil, "header-timeout"},
+		{"negative uploads per client", nil, []string{"--max-uploads-per-client", "-1"}, "negative"},
+		{"zero token lifetime", nil, []string{"--auth-token-ttl", "0s"}, "auth-token-ttl"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -120,6 +168,7 @@ func TestInvalid(t *testing.T) {
 }
 
 func TestHelpIsErrHelp(t *testing.T) {
+	t.Parallel()
 	_, _, err := load(t, nil, "--help")
 	if err != flag.ErrHelp {
 		t.Fatalf("--help: %v, want flag.ErrHelp", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/layerlab/layerlab/registry/accesslog"
+	"github.com/layerlab/layerlab/registry/api"
 	"github.com/layerlab/layerlab/registry/storage"
 )
 
@@ -27,8 +28,8 @@ type Metrics struct {
 
 // pushRoutes and pullRoutes name the routes whose bodies are image bytes.
 var (
-	pushRoutes = map[string]bool{"upload.start": true, "upload.patch": true, "upload.put": true, "manifest.put": true}
-	pullRoutes = map[string]bool{"blob.get": true, "manifest.get": true}
+	pushRoutes = map[api.Route]bool{api.RouteUploadStart: true, api.RouteUploadPatch: true, api.RouteUploadPut: true, api.RouteManifestPut: true}
+	pullRoutes = map[api.Route]bool{api.RouteBlobGet: true, api.RouteManifestGet: true}
 )
 
 // New registers the registry's metrics, reading store totals on scrape.
@@ -74,10 +75,10 @@ func (m *Metrics) Observe(r *http.Request, rec *accesslog.Record, elapsed time.D
 	method := Method(r.Method)
 	m.requests.WithLabelValues(route, method, status(rec.Status)).Inc()
 	m.duration.WithLabelValues(route, method).Observe(elapsed.Seconds())
-	if pushRoutes[route] {
+	if pushRoutes[api.Route(route)] {
 		m.pushed.Add(float64(rec.BytesIn))
 	}
-	if pullRoutes[route] {
+	if pullRoutes[api.Route(route)] {
 		m.pulled.Add(float64(rec.BytesOut))
 	}
 }

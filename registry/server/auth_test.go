@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"crypto/ecdsa"
@@ -26,19 +26,19 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/layerlab/layerlab/registry/accesslog"
 	"github.com/layerlab/layerlab/registry/config"
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 )
 
 // authServer runs the registry with an htpasswd file of alice (push lab/*,
 // pull everything), bob (pull only) and carol (no rule: everything).
-func authServer(t *testing.T, anonymousPull bool) (*httptest.Server, *syncBuffer) {
+func authServer(t *testing.T, anonymousPull bool) (*httptest.Server, *registrytest.LogBuffer) {
 	return authServerWith(t, func(cfg *config.Config, _ string) { cfg.AuthAnonPull = anonymousPull })
 }
 
 // authServerWith is authServer with more settings (dir is the test's
 // directory for key files); it logs at debug level, events included.
-func authServerWith(t *testing.T, more func(cfg *config.Config, dir string)) (*httptest.Server, *syncBuffer) {
+func authServerWith(t *testing.T, more func(cfg *config.Config, dir string)) (*httptest.Server, *registrytest.LogBuffer) {
 	t.Helper()
 	dir := t.TempDir()
 	var lines []string
@@ -56,18 +56,8 @@ func authServerWith(t *testing.T, more func(cfg *config.Config, dir string)) (*h
 	cfg.AuthHtpasswd = file
 	cfg.AuthRules = "alice=push:lab/*,pull:*;bob=pull:*"
 	more(&cfg, dir)
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	log, _ := accesslog.New(logs, "debug", "json")
-	srv, err := New(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	return ts, logs
+	r := registrytest.New(t, registrytest.Options{Config: func(c *config.Config) { *c = cfg }, LogLevel: "debug"})
+	return r.Server, r.Logs
 }
 
 func push(ts *httptest.Server, repo string, a authn.Authenticator) error {
@@ -85,6 +75,7 @@ func pull(ts *httptest.Server, repo string, a authn.Authenticator) error {
 func basic(u string) authn.Authenticator { return &authn.Basic{Username: u, Password: u + "-pw"} }
 
 func TestBasicAuthAndRules(t *testing.T) {
+	t.Parallel()
 	ts, logs := authServer(t, false)
 	// The login flow: /v2/ challenges, then accepts good credentials.
 	resp, err := http.Get(ts.URL + "/v2/")

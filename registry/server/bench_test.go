@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"io"
@@ -6,8 +6,11 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/layerlab/layerlab/registry/accesslog"
 	"github.com/layerlab/layerlab/registry/config"
+	"github.com/layerlab/layerlab/registry/server"
 )
 
 // BenchmarkManifestGet measures the handler chain on manifest GETs with the
@@ -25,12 +28,12 @@ func BenchmarkManifestGet(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			srv, err := New(cfg, log)
+			srv, err := server.New(cfg, log)
 			if err != nil {
 				b.Fatal(err)
 			}
 			h := srv.Handler()
-			d, _, err := srv.Store().PutManifest("bench/app", "latest", "application/vnd.oci.image.index.v1+json",
+			d, _, err := srv.Store().PutManifest("bench/app", "latest", v1.MediaTypeImageIndex,
 				[]byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`), nil)
 			if err != nil || d == "" {
 				b.Fatal(err)

@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"bufio"
@@ -78,8 +78,7 @@ func sessionRange(t *testing.T, addr, loc string) string {
 func TestBrokenBodiesAreClientErrors(t *testing.T) {
 	cfg := config.Defaults()
 	cfg.Root = t.TempDir()
-	logs := &syncBuffer{}
-	addr := serveRealTo(t, cfg, logs)
+	addr, logs := serveRealLogged(t, cfg)
 
 	for _, c := range []struct {
 		what, headers, body, done, code, kept string
@@ -100,7 +99,7 @@ func TestBrokenBodiesAreClientErrors(t *testing.T) {
 		deadline := time.Now().Add(5 * time.Second)
 		var line map[string]any
 		for line == nil && time.Now().Before(deadline) {
-			for _, l := range logs.lines(t) {
+			for _, l := range logs.Lines(t) {
 				if l["msg"] == "request" && l["method"] == "PATCH" && l["path"] == loc {
 					line = l
 				}
@@ -124,8 +123,7 @@ func TestSlowBodiesAndReadersAreCutOff(t *testing.T) {
 	cfg := config.Defaults()
 	cfg.Root = t.TempDir()
 	cfg.MinRate, cfg.RateWindow = 1000, time.Second
-	logs := &syncBuffer{}
-	addr := serveRealTo(t, cfg, logs)
+	addr, logs := serveRealLogged(t, cfg)
 
 	trickle := func(loc string, size, piece int, every time.Duration) (*http.Response, time.Duration) {
 		conn, err := net.Dial("tcp", addr)
@@ -176,7 +174,7 @@ func TestSlowBodiesAndReadersAreCutOff(t *testing.T) {
 	fmt.Fprintf(conn, "GET /v2/lab/body/blobs/%s HTTP/1.1\r\nHost: registry\r\n\r\n", digest)
 	var line map[string]any
 	for deadline := time.Now().Add(5 * time.Second); line == nil && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		for _, l := range logs.lines(t) {
+		for _, l := range logs.Lines(t) {
 			if l["msg"] == "request" && l["method"] == "GET" && l["route"] == "blob.get" {
 				line = l
 			}

@@ -1,8 +1,7 @@
-package server
+package server_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,24 +9,19 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/layerlab/layerlab/registry/accesslog"
 	"github.com/layerlab/layerlab/registry/config"
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 )
 
 func handlerWith(t *testing.T, edit func(*config.Config)) http.Handler {
 	t.Helper()
-	cfg := config.Defaults()
-	cfg.Root = t.TempDir()
-	edit(&cfg)
-	log, _ := accesslog.New(io.Discard, "error", "json")
-	srv, err := New(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	o := registrytest.Options{Config: edit}
+	srv, _ := registrytest.NewServer(t, registrytest.Config(t, o), o)
 	return srv.Handler()
 }
 
 func TestUploadSessionsPerClientAreBounded(t *testing.T) {
+	t.Parallel()
 	h := handlerWith(t, func(c *config.Config) { c.MaxUploads = 3 })
 	start := func(addr string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest("POST", "/v2/lab/up/blobs/uploads/", nil)
@@ -53,6 +47,7 @@ func TestUploadSessionsPerClientAreBounded(t *testing.T) {
 }
 
 func TestCORS(t *testing.T) {
+	t.Parallel()
 	off := handlerWith(t, func(c *config.Config) {})
 	req := httptest.NewRequest("GET", "/v2/", nil)
 	req.Header.Set("Origin", "https://ui.example")
@@ -87,6 +82,7 @@ func TestCORS(t *testing.T) {
 // TestUploadSessionLimitHoldsUnderConcurrency: 400 sessions started at
 // once by one address open exactly the limit's worth.
 func TestUploadSessionLimitHoldsUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	const limit = 20
 	h := handlerWith(t, func(c *config.Config) { c.MaxUploads = limit })
 	var accepted, refused atomic.Int64

@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"bufio"
@@ -54,6 +54,7 @@ func family(m map[string]float64, name string) (float64, bool) {
 }
 
 func TestMetricsMoveWithPushAndPull(t *testing.T) {
+	t.Parallel()
 	ts, _, _ := newTestServer(t, "info")
 	before := scrape(t, ts.URL)
 	for _, f := range []string{"registry_uploads_in_progress", "registry_blobs", "registry_storage_bytes", "registry_manifests", "registry_repositories"} {
@@ -138,6 +139,7 @@ func TestMetricsMoveWithPushAndPull(t *testing.T) {
 }
 
 func TestMetricsFollowACollectionByAnotherProcess(t *testing.T) {
+	t.Parallel()
 	ts, _, root := newTestServer(t, "info")
 	ref, _ := name.ParseReference(strings.TrimPrefix(ts.URL, "http://")+"/lab/gone:1", name.Insecure)
 	img, err := random.Image(5000, 2)
@@ -173,6 +175,7 @@ func TestMetricsFollowACollectionByAnotherProcess(t *testing.T) {
 // path, before authentication, never become label values; /metrics stays
 // the same size however many such requests arrive.
 func TestMetricsLabelsComeFromAClosedSet(t *testing.T) {
+	t.Parallel()
 	ts, _, _ := newTestServer(t, "error")
 	size := func() int {
 		resp, err := http.Get(ts.URL + "/metrics")

@@ -1,8 +1,7 @@
-package server
+package server_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,64 +18,17 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
-	"github.com/layerlab/layerlab/registry/accesslog"
-	"github.com/layerlab/layerlab/registry/config"
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 )
 
-// syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// lines decodes the JSON log lines written so far.
-func (s *syncBuffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(s.String()), "\n") {
-		if l == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line is not JSON: %q: %v", l, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 // newTestServer starts the registry with a JSON logger at the given level.
-func newTestServer(t *testing.T, level string) (*httptest.Server, *syncBuffer, string) {
+func newTestServer(t *testing.T, level string) (*httptest.Server, *registrytest.LogBuffer, string) {
 	t.Helper()
-	cfg := config.Defaults()
-	cfg.Root = t.TempDir()
-	logs := &syncBuffer{}
-	log, err := accesslog.New(logs, level, "json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	return ts, logs, cfg.Root
+	r := registrytest.New(t, registrytest.Options{LogLevel: level})
+	return r.Server, r.Logs, r.Root
 }
 
 // exchange is one request as the client saw it.
@@ -122,6 +74,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 func TestAccessLogOfPushAndPull(t *testing.T) {
+	t.Parallel()
 	ts, logs, _ := newTestServer(t, "info")
 	rec := &recorder{next: http.DefaultTransport}
 	ref, err := name.ParseReference(strings.TrimPrefix(ts.URL, "http://")+"/lab/app:1.0", name.Insecure)
@@ -154,7 +107,7 @@ func TestAccessLogOfPushAndPull(t *testing.T) {
 	var access []map[string]any
 	for i := 0; i < 100; i++ {
 		access = access[:0]
-		for _, l := range logs.lines(t) {
+		for _, l := range logs.Lines(t) {
 			if l["msg"] == "request" {
 				access = append(access, l)
 			}
@@ -226,6 +179,7 @@ func statuses(lines []map[string]any) map[int]int {
 }
 
 func TestRequestIDFromClientIsKept(t *testing.T) {
+	t.Parallel()
 	ts, logs, _ := newTestServer(t, "info")
 	req, _ := http.NewRequest("GET", ts.URL+"/v2/", nil)
 	req.Header.Set("X-Request-Id", "trace-42")
@@ -252,6 +206,7 @@ func TestRequestIDFromClientIsKept(t *testing.T) {
 }
 
 func TestLearnerEventsOfDerivedPush(t *testing.T) {
+	t.Parallel()
 	ts, logs, _ := newTestServer(t, "debug")
 	host := strings.TrimPrefix(ts.URL, "http://")
 	baseRef, _ := name.ParseReference(host+"/lab/base:1.0", name.Insecure)
@@ -269,7 +224,7 @@ func TestLearnerEventsOfDerivedPush(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	extra, err := random.Layer(1024, "application/vnd.docker.image.rootfs.diff.tar.gzip")
+	extra, err := random.Layer(1024, types.DockerLayer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,12 +232,12 @@ func TestLearnerEventsOfDerivedPush(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := len(logs.lines(t))
+	start := len(logs.Lines(t))
 	if err := remote.Write(appRef, app); err != nil {
 		t.Fatal(err)
 	}
 	baseLayers := layerDigests(t, base)
-	events := logs.lines(t)[start:]
+	events := logs.Lines(t)[start:]
 	reused := map[string]bool{}
 	var pushed map[string]any
 	for _, e := range events {
@@ -311,11 +266,11 @@ func TestLearnerEventsOfDerivedPush(t *testing.T) {
 		t.Errorf("manifest_pushed message %q", msg)
 	}
 	// Pushing the same image again uploads nothing: every blob already exists.
-	start = len(logs.lines(t))
+	start = len(logs.Lines(t))
 	if err := remote.Write(appRef, app); err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range logs.lines(t)[start:] {
+	for _, e := range logs.Lines(t)[start:] {
 		if e["event"] == "upload_started" || e["event"] == "blob_committed" {
 			t.Errorf("re-push uploaded a blob: %v", e)
 		}
@@ -340,6 +295,7 @@ func layerDigests(t *testing.T, img v1.Image) []string {
 }
 
 func TestHealthAndReadiness(t *testing.T) {
+	t.Parallel()
 	ts, _, root := newTestServer(t, "info")
 	for _, p := range []string{"/healthz", "/readyz"} {
 		resp, err := http.Get(ts.URL + p)
@@ -370,6 +326,7 @@ func TestHealthAndReadiness(t *testing.T) {
 }
 
 func TestVerboseAccessLineShowsProtocolHeadersNotCredentials(t *testing.T) {
+	t.Parallel()
 	ts, logs, _ := newTestServer(t, "debug")
 	req, _ := http.NewRequest("POST", ts.URL+"/v2/lab/h/blobs/uploads/", nil)
 	req.Header.Set("Authorization", "Basic "+secret)
@@ -382,7 +339,7 @@ func TestVerboseAccessLineShowsProtocolHeadersNotCredentials(t *testing.T) {
 	resp.Body.Close()
 	var line map[string]any
 	for i := 0; i < 100 && line == nil; i++ {
-		for _, l := range logs.lines(t) {
+		for _, l := range logs.Lines(t) {
 			if l["msg"] == "request" {
 				line = l
 			}

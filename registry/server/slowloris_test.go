@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"context"
@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/layerlab/layerlab/registry/accesslog"
 	"github.com/layerlab/layerlab/registry/config"
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 )
 
 // TestSlowClientIsCutOff: a client that trickles its request headers
@@ -62,17 +62,14 @@ func isTimeout(err error) bool {
 // (timeouts, TLS), until the test ends; it returns the address.
 func serveReal(t *testing.T, cfg config.Config) string {
 	t.Helper()
-	return serveRealTo(t, cfg, io.Discard)
+	addr, _ := serveRealLogged(t, cfg)
+	return addr
 }
 
-// serveRealTo is serveReal with the JSON log, info level, written to out.
-func serveRealTo(t *testing.T, cfg config.Config, out io.Writer) string {
+// serveRealLogged is serveReal keeping the JSON log, info level.
+func serveRealLogged(t *testing.T, cfg config.Config) (string, *registrytest.LogBuffer) {
 	t.Helper()
-	log, _ := accesslog.New(out, "info", "json")
-	srv, err := New(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, logs := registrytest.NewServer(t, cfg, registrytest.Options{LogLevel: "info"})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -81,5 +78,5 @@ func serveRealTo(t *testing.T, cfg config.Config, out io.Writer) string {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return ln.Addr().String()
+	return ln.Addr().String(), logs
 }

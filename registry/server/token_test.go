@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"crypto/ecdsa"
@@ -50,6 +50,7 @@ func wantRefused(t *testing.T, what string, err error) {
 // registry's own issuer: go-containerregistry gets the Bearer challenge,
 // asks /auth/token with Basic credentials and the scope, and retries.
 func TestBearerTokensIssuedHere(t *testing.T) {
+	t.Parallel()
 	ts, logs := authServerWith(t, func(cfg *config.Config, dir string) {
 		cfg.TokenSignKey, _ = signingKey(t, dir)
 	})
@@ -153,6 +154,7 @@ func TestBearerTokensIssuedHere(t *testing.T) {
 // auth server that publishes its keys as a JWKS, as a team's existing
 // token service would.
 func TestBearerTokensFromAnotherServer(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	keyFile, key := signingKey(t, dir)
 	users, _ := auth.HashPassword("dave", "dave-pw")

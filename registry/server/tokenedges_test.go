@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"encoding/base64"
@@ -33,6 +33,7 @@ func tokenFor(t *testing.T, base, user, scope string) string {
 // refused with a plain reason (the library's words stay in the log); the
 // realm never follows a Host header the registry cannot vouch for.
 func TestBearerEdges(t *testing.T) {
+	t.Parallel()
 	ts, logs := authServerWith(t, func(cfg *config.Config, dir string) {
 		cfg.TokenSignKey, _ = signingKey(t, dir)
 	})

@@ -1,4 +1,4 @@
-package server
+package server_test
 
 import (
 	"encoding/json"
@@ -43,6 +43,7 @@ func basicHeader(user string) string {
 // carol, without a rule, sees everything; with bearer tokens issued here
 // the same rules apply.
 func TestCatalogAndUsageShowOnlyWhatAUserMayPull(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"basic", "token"} {
 		ts, _ := authServerWith(t, func(cfg *config.Config, dir string) {
 			cfg.AuthRules = "alice=push:lab/*,pull:*;bob=pull:lab/*"

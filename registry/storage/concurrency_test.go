@@ -8,15 +8,17 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 	"github.com/layerlab/layerlab/registry/storage"
 )
 
 // Concurrent deletes of one manifest: the manifest is gone, and the
 // running totals count it gone once (as a restarted store counts them).
 func TestConcurrentDeletesOfOneManifest(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	s := open(t, root)
-	cfg, layer := []byte(`{"os":"linux"}`), randomBytes(t, 100)
+	cfg, layer := []byte(`{"os":"linux"}`), registrytest.RandomBytes(t, 100)
 	for _, b := range [][]byte{cfg, layer} {
 		if _, err := s.PutBlob("lab/app", digest.FromBytes(b), int64(len(b)), bytes.NewReader(b)); err != nil {
 			t.Fatal(err)

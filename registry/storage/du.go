@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"fmt"
 	"os"
 	"sort"
 
@@ -102,18 +101,4 @@ func (s *Store) DiskUsage() (*Usage, error) {
 	u.DedupSavedBytes = u.LogicalBytes - u.ReferencedBytes
 	sort.Slice(u.Repositories, func(i, j int) bool { return u.Repositories[i].Name < u.Repositories[j].Name })
 	return u, nil
-}
-
-// HumanSize formats a byte count for people: 2.8 MiB.
-func HumanSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -29,6 +29,7 @@ func dirsUnder(t *testing.T, root string) map[string]bool {
 // directory it removed from — so neither is lost to a power cut after the
 // client was answered.
 func TestDirectoryChangesAreSynced(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	s := open(t, root)
 	var mu sync.Mutex

@@ -3,9 +3,7 @@ package storage_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,9 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"github.com/opencontainers/go-digest"
 
-	"github.com/layerlab/layerlab/registry/accesslog"
-	"github.com/layerlab/layerlab/registry/config"
-	"github.com/layerlab/layerlab/registry/server"
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 	"github.com/layerlab/layerlab/registry/storage"
 )
 
@@ -34,30 +30,16 @@ type lab struct {
 	url   string
 	root  string
 	store *storage.Store
+	reg   *registrytest.Registry
 }
 
 func newLab(t *testing.T, root string) *lab {
 	t.Helper()
-	cfg := config.Defaults()
-	cfg.Root = root
-	log, _ := accesslog.New(io.Discard, "error", "json")
-	srv, err := server.New(cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	return &lab{t: t, url: ts.URL, root: root, store: srv.Store()}
+	r := registrytest.New(t, registrytest.Options{Root: root})
+	return &lab{t: t, url: r.URL, root: root, store: r.Store, reg: r}
 }
 
-func (l *lab) ref(s string) name.Reference {
-	l.t.Helper()
-	r, err := name.ParseReference(strings.TrimPrefix(l.url, "http://")+"/"+s, name.Insecure)
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	return r
-}
+func (l *lab) ref(s string) name.Reference { l.t.Helper(); return l.reg.Ref(l.t, s) }
 
 func (l *lab) push(ref string, img v1.Image) {
 	l.t.Helper()
@@ -124,6 +106,7 @@ func imageBlobs(t *testing.T, img v1.Image) map[digest.Digest]int64 {
 // images and images sharing old layers; garbage made beforehand goes, and
 // every acknowledged push stays whole.
 func TestGCWhilePushing(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, t.TempDir())
 	base, _ := random.Image(64<<10, 2)
 	l.push("lab/base:1", base)
@@ -137,7 +120,7 @@ func TestGCWhilePushing(t *testing.T) {
 	}
 	garbage := imageBlobs(t, junk)
 	for i := 0; i < 3; i++ {
-		b := randomBytes(t, 10000+i)
+		b := registrytest.RandomBytes(t, 10000+i)
 		d := digest.FromBytes(b)
 		if _, err := l.store.PutBlob("lab/orphans", d, int64(len(b)), strings.NewReader(string(b))); err != nil {
 			t.Fatal(err)
@@ -263,6 +246,7 @@ func TestGCWhilePushing(t *testing.T) {
 // TestGCDeleteUntagged removes manifests no tag reaches, and keeps the
 // children of a tagged index and the referrers of a tagged index.
 func TestGCDeleteUntagged(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, t.TempDir())
 	idx, _ := random.Index(4096, 1, 2)
 	if err := remote.WriteIndex(l.ref("lab/multi:1"), idx); err != nil {
@@ -312,6 +296,7 @@ func TestGCDeleteUntagged(t *testing.T) {
 // TestDiskUsageOfSharedBase checks the storage report against a base image
 // and two images built on it, number by number, and over HTTP.
 func TestDiskUsageOfSharedBase(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, t.TempDir())
 	base, _ := random.Image(20000, 2)
 	l.push("lab/base:1", base)

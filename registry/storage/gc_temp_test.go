@@ -13,6 +13,7 @@ import (
 // by the storage report and removed by a collection once older than its
 // grace; a recent one (a write in progress) stays.
 func TestTempFilesLeftByACrash(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	s := open(t, root)
 	old, fresh := filepath.Join(root, "tmp", "tmp-crashed"), filepath.Join(root, "tmp", "tmp-writing")

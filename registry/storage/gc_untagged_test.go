@@ -10,6 +10,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 	"github.com/layerlab/layerlab/registry/storage"
 )
 
@@ -23,7 +24,7 @@ type image struct {
 // subject when subject is not nil) under ref, a tag or "" for by digest.
 func putImage(t *testing.T, s *storage.Store, repo, ref string, subject *image) image {
 	t.Helper()
-	cfg, layer := randomBytes(t, 64), randomBytes(t, 256)
+	cfg, layer := registrytest.RandomBytes(t, 64), registrytest.RandomBytes(t, 256)
 	im := image{cfg: digest.FromBytes(cfg), layer: digest.FromBytes(layer)}
 	for _, b := range [][]byte{cfg, layer} {
 		if _, err := s.PutBlob(repo, digest.FromBytes(b), int64(len(b)), bytes.NewReader(b)); err != nil {
@@ -77,6 +78,7 @@ func revisionFile(root, repo string, d digest.Digest) string {
 // subject of another — and a tagged referrer needs its subject. None of
 // them, nor their blobs, may go.
 func TestGCUntaggedRechecksUnderTheLock(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	s := open(t, root)
 	const repo = "lab/r"
@@ -135,6 +137,7 @@ func TestGCUntaggedRechecksUnderTheLock(t *testing.T) {
 // takes the exclusive lock batch by batch, and a push completes between
 // two batches.
 func TestGCUntaggedDeletesInBatches(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	s, err := storage.Open(root, storage.Options{NoSync: true})
 	if err != nil {
@@ -191,8 +194,9 @@ func TestGCUntaggedDeletesInBatches(t *testing.T) {
 // A negative grace would put the cutoff in the future and sweep what was
 // just pushed: it is refused.
 func TestGCRefusesNegativeGrace(t *testing.T) {
+	t.Parallel()
 	s := open(t, t.TempDir())
-	b := randomBytes(t, 100)
+	b := registrytest.RandomBytes(t, 100)
 	d := digest.FromBytes(b)
 	if _, err := s.PutBlob("lab/x", d, int64(len(b)), bytes.NewReader(b)); err != nil {
 		t.Fatal(err)

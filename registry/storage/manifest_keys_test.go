@@ -16,6 +16,7 @@ import (
 // escaped) and invalid UTF-8 are refused; ordinary manifests and maps with
 // keys of any case are accepted.
 func TestManifestKeysReadOneWay(t *testing.T) {
+	t.Parallel()
 	cfg, layer := digest.FromString("c"), digest.FromString("l")
 	good := string(manifest(cfg, layer, 1, 1, "x"))
 	desc := fmt.Sprintf(`{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":%q,"size":1}`, layer)

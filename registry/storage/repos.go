@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/opencontainers/go-digest"
-	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // hasManifests reports whether the repository holds at least one manifest.
@@ -72,32 +71,4 @@ func (s *Store) Repositories() ([]string, error) {
 	}
 	sort.Strings(repos)
 	return repos, nil
-}
-
-// SharedLayers counts the layers that other repositories link too, and
-// names those repositories (for the learner's log; walks the tree).
-func (s *Store) SharedLayers(name string, layers []v1.Descriptor) (int, string) {
-	repos, err := s.Repositories()
-	if err != nil {
-		return 0, ""
-	}
-	shared := 0
-	var with []string
-	seen := map[string]bool{}
-	for _, l := range layers {
-		found := false
-		for _, other := range repos {
-			if other != name && exists(s.layerLinkPath(other, l.Digest)) {
-				found = true
-				if !seen[other] {
-					seen[other] = true
-					with = append(with, other)
-				}
-			}
-		}
-		if found {
-			shared++
-		}
-	}
-	return shared, strings.Join(with, ", ")
 }

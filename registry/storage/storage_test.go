@@ -2,7 +2,6 @@ package storage_test
 
 import (
 	"bytes"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +14,9 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 	"github.com/layerlab/layerlab/registry/storage"
 )
 
@@ -26,29 +27,6 @@ func open(t *testing.T, root string) *storage.Store {
 		t.Fatal(err)
 	}
 	return s
-}
-
-func randomBytes(t *testing.T, n int) []byte {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// leftovers lists the files in the store's tmp directory.
-func leftovers(t *testing.T, root string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(filepath.Join(root, "tmp"))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range entries {
-		out = append(out, e.Name())
-	}
-	return out
 }
 
 // run calls fn from n goroutines at once and returns their errors.
@@ -97,9 +75,10 @@ func wantBlob(t *testing.T, s *storage.Store, repo string, d digest.Digest, want
 const n = 16
 
 func TestConcurrentPushesOfOneBlob(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	s := open(t, root)
-	data := randomBytes(t, 300<<10)
+	data := registrytest.RandomBytes(t, 300<<10)
 	d := digest.FromBytes(data)
 
 	// Monolithic, into one repository and into sixteen.
@@ -136,7 +115,7 @@ func TestConcurrentPushesOfOneBlob(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("%d blob files, want exactly 1: %v", len(files), files)
 	}
-	if l := leftovers(t, root); len(l) != 0 {
+	if l := registrytest.TempFiles(t, root); len(l) != 0 {
 		t.Fatalf("temp files left: %v", l)
 	}
 	if ups, _ := os.ReadDir(filepath.Join(root, "uploads")); len(ups) != 0 {
@@ -160,9 +139,10 @@ func manifest(cfg, layer digest.Digest, cfgSize, layerSize int64, note string) [
 }
 
 func TestConcurrentPushesOfOneTag(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	s := open(t, root)
-	cfg, layer := []byte(`{"os":"linux"}`), randomBytes(t, 1000)
+	cfg, layer := []byte(`{"os":"linux"}`), registrytest.RandomBytes(t, 1000)
 	cd, ld := digest.FromBytes(cfg), digest.FromBytes(layer)
 	for _, b := range [][]byte{cfg, layer} {
 		if _, err := s.PutBlob("lab/app", digest.FromBytes(b), int64(len(b)), bytes.NewReader(b)); err != nil {
@@ -177,7 +157,7 @@ func TestConcurrentPushesOfOneTag(t *testing.T) {
 	}
 	for round := 0; round < 3; round++ {
 		noErrors(t, "PutManifest", run(n, func(i int) error {
-			d, _, err := s.PutManifest("lab/app", "latest", "application/vnd.oci.image.manifest.v1+json", bodies[i], []string{"also"})
+			d, _, err := s.PutManifest("lab/app", "latest", v1.MediaTypeImageManifest, bodies[i], []string{"also"})
 			if err == nil && d != digests[i] {
 				err = fmt.Errorf("stored as %s, want %s", d, digests[i])
 			}
@@ -189,7 +169,7 @@ func TestConcurrentPushesOfOneTag(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Contains(digests, d) || digest.FromBytes(body) != d || mt != "application/vnd.oci.image.manifest.v1+json" {
+			if !slices.Contains(digests, d) || digest.FromBytes(body) != d || mt != v1.MediaTypeImageManifest {
 				t.Fatalf("tag %s: digest %s, %d bytes hashing to %s, media type %s", tag, d, len(body), digest.FromBytes(body), mt)
 			}
 		}
@@ -209,7 +189,7 @@ func TestConcurrentPushesOfOneTag(t *testing.T) {
 	if err != nil || !slices.Equal(tags, []string{"also", "latest", "moved"}) {
 		t.Fatalf("tags %v, %v", tags, err)
 	}
-	if l := leftovers(t, root); len(l) != 0 {
+	if l := registrytest.TempFiles(t, root); len(l) != 0 {
 		t.Fatalf("temp files left: %v", l)
 	}
 	if st := s.Stats(); st.Manifests != n || st.Repositories != 1 || st.Blobs != n+2 {
@@ -218,6 +198,7 @@ func TestConcurrentPushesOfOneTag(t *testing.T) {
 }
 
 func TestCleanUploadsRemovesOldSessions(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	s := open(t, root)
 	old, err := s.StartUpload("lab/app", digest.SHA256)
@@ -284,10 +265,11 @@ func TestCleanUploadsRemovesOldSessions(t *testing.T) {
 }
 
 func TestUploadSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	for _, alg := range []digest.Algorithm{digest.SHA256, digest.SHA512} {
 		t.Run(alg.String(), func(t *testing.T) {
 			root := t.TempDir()
-			data := randomBytes(t, 5000)
+			data := registrytest.RandomBytes(t, 5000)
 			want := alg.FromBytes(data)
 			s1 := open(t, root)
 			id, err := s1.StartUpload("lab/app", alg)
@@ -327,6 +309,7 @@ func TestUploadSurvivesRestart(t *testing.T) {
 }
 
 func TestPutBlobRejectsWrongContent(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	s := open(t, root)
 	data := []byte("the right bytes")
@@ -340,7 +323,7 @@ func TestPutBlobRejectsWrongContent(t *testing.T) {
 	if _, err := s.StatBlob("lab/app", d); !errors.Is(err, storage.ErrBlobUnknown) {
 		t.Fatalf("rejected blob is visible: %v", err)
 	}
-	if l := leftovers(t, root); len(l) != 0 {
+	if l := registrytest.TempFiles(t, root); len(l) != 0 {
 		t.Fatalf("temp files left after rejections: %v", l)
 	}
 	// A failing disk leaves no temp file and no blob.
@@ -355,12 +338,13 @@ func TestPutBlobRejectsWrongContent(t *testing.T) {
 	if _, err := s.StatBlob("lab/app", d); !errors.Is(err, storage.ErrBlobUnknown) {
 		t.Fatalf("blob visible after a failed write: %v", err)
 	}
-	if l := leftovers(t, root); len(l) != 0 {
+	if l := registrytest.TempFiles(t, root); len(l) != 0 {
 		t.Fatalf("temp files left after a failed write: %v", l)
 	}
 }
 
 func TestManifestNestingIsBounded(t *testing.T) {
+	t.Parallel()
 	deep := `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[],"annotations":{"a":"` +
 		strings.Repeat("[", 100) + `"},"x":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}`
 	if _, err := storage.ParseManifest("", []byte(deep)); !errors.Is(err, storage.ErrManifestInvalid) || !strings.Contains(err.Error(), "nested") {

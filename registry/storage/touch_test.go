@@ -13,6 +13,7 @@ import (
 // for garbage collection fails, the push or mount relying on the mark
 // fails instead of succeeding unprotected.
 func TestFailedMarkFailsTheOperation(t *testing.T) {
+	t.Parallel()
 	var broken atomic.Bool
 	s, err := storage.Open(t.TempDir(), storage.Options{WriteFault: func() error {
 		if broken.Load() {

@@ -25,6 +25,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	"github.com/sirupsen/logrus"
 
+	"github.com/layerlab/layerlab/registry/accesslog"
 	"github.com/layerlab/layerlab/registry/config"
 	"github.com/layerlab/layerlab/registry/index"
 	"github.com/layerlab/layerlab/registry/server"
@@ -78,7 +79,7 @@ func parent(images, layers, bases, repos, queries int) error {
 	}
 	st := s.Stats()
 	fmt.Printf("store: %d images in %d repositories, %d blobs (%s) — generated in %s\n",
-		images, repos, st.Blobs, storage.HumanSize(st.BlobBytes), time.Since(start).Round(time.Millisecond))
+		images, repos, st.Blobs, accesslog.HumanSize(st.BlobBytes), time.Since(start).Round(time.Millisecond))
 
 	registry := filepath.Join(dir, "registry")
 	build := exec.Command("go", "build", "-trimpath", "-o", registry, "./registry")
@@ -125,7 +126,7 @@ func parent(images, layers, bases, repos, queries int) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%-36s %9.2f ms %6.0f MiB   (%s file)\n", "registry sql --export", float64(el.Microseconds())/1000, maxRSS(cmd), storage.HumanSize(fi.Size()))
+	fmt.Printf("%-36s %9.2f ms %6.0f MiB   (%s file)\n", "registry sql --export", float64(el.Microseconds())/1000, maxRSS(cmd), accesslog.HumanSize(fi.Size()))
 	return nil
 }
 

@@ -5,13 +5,13 @@ package drivertest
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"testing"
 
+	"github.com/layerlab/layerlab/registry/internal/testbytes"
 	"github.com/layerlab/layerlab/registry/storage/driver"
 )
 
@@ -92,15 +92,6 @@ func wantErr(t *testing.T, what string, err, target error) {
 	}
 }
 
-func randomBytes(t *testing.T, n int) []byte {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func testRoundTrip(t *testing.T, s Suite) {
 	d, _ := s.New(t)
 	data := []byte("sha256:0123456789abcdef")
@@ -155,7 +146,7 @@ func testNotFound(t *testing.T, s Suite) {
 
 func testRangeRead(t *testing.T, s Suite) {
 	d, _ := s.New(t)
-	data := randomBytes(t, 3<<20+17)
+	data := testbytes.Random(t, 3<<20+17)
 	put(t, d, "blobs/big", data)
 	r, err := d.Open(ctx, "blobs/big")
 	if err != nil {

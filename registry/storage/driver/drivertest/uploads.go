@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/layerlab/layerlab/registry/internal/testbytes"
 	"github.com/layerlab/layerlab/registry/storage/driver"
 )
 
@@ -149,7 +150,7 @@ func testUploadHandoff(t *testing.T, s Suite) {
 	u = resume(t, d2, "uploads/abc", 0, "state-0")
 	var all []byte
 	for i, n := range chunkSizes {
-		chunk := randomBytes(t, n)
+		chunk := testbytes.Random(t, n)
 		appendChunk(t, u, chunk, fmt.Sprintf("state-%d", i+1))
 		all = append(all, chunk...)
 		d := d1

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/layerlab/layerlab/registry/internal/testbytes"
 	"github.com/layerlab/layerlab/registry/storage/driver"
 )
 
@@ -108,7 +109,7 @@ func testIfNotExists(t *testing.T, s Suite) {
 	if got := content(t, d, "gc/lease"); string(got) != "first" {
 		t.Fatalf("create replaced an existing object: %q", got)
 	}
-	big := randomBytes(t, 6<<20+3) // beyond one S3 part
+	big := testbytes.Random(t, 6<<20+3) // beyond one S3 part
 	_, err = d.Put(ctx, "gc/lease", bytes.NewReader(big), once)
 	wantErr(t, "large create over an existing object", err, driver.ErrExist)
 	if got := content(t, d, "gc/lease"); string(got) != "first" {

@@ -1,4 +1,4 @@
-package storage_test
+package server_test
 
 import (
 	"bytes"
@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"sync/atomic"
@@ -15,9 +14,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
-	"github.com/layerlab/layerlab/registry/accesslog"
-	"github.com/layerlab/layerlab/registry/config"
-	"github.com/layerlab/layerlab/registry/server"
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 	"github.com/layerlab/layerlab/registry/storage"
 )
 
@@ -27,6 +24,7 @@ import (
 // body, the log says why, what was stored before stays intact, and pushes
 // work again once space is back.
 func TestDiskFull(t *testing.T) {
+	t.Parallel()
 	t.Run("tmpfs", func(t *testing.T) {
 		root := t.TempDir()
 		if err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", root).Run(); err != nil {
@@ -53,17 +51,8 @@ func diskFull(t *testing.T, root string, mounted bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &bytes.Buffer{}
-	var logMu = make(chan struct{}, 1)
-	log, _ := accesslog.New(lockedWriter{logs, logMu}, "info", "json")
-	cfg := config.Defaults()
-	cfg.Root = root
-	srv, err := server.NewWithStore(cfg, log, store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
+	reg := registrytest.New(t, registrytest.Options{Root: root, Store: store, LogLevel: "info"})
+	ts, logs := reg.Server, reg.Logs
 
 	push := func(data []byte) *http.Response {
 		d := digest.FromBytes(data)
@@ -73,7 +62,7 @@ func diskFull(t *testing.T, root string, mounted bool) {
 		}
 		return resp
 	}
-	first := randomBytes(t, 1<<20)
+	first := registrytest.RandomBytes(t, 1<<20)
 	if resp := push(first); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("first push: %d", resp.StatusCode)
 	}
@@ -83,7 +72,7 @@ func diskFull(t *testing.T, root string, mounted bool) {
 		if !mounted && i == 4 {
 			full.Store(true)
 		}
-		data := randomBytes(t, 1<<20)
+		data := registrytest.RandomBytes(t, 1<<20)
 		resp := push(data)
 		if resp.StatusCode == http.StatusCreated {
 			pushed = append(pushed, digest.FromBytes(data))
@@ -104,9 +93,7 @@ func diskFull(t *testing.T, root string, mounted bool) {
 		env.Errors[0].Code == "" || !strings.Contains(env.Errors[0].Message, "full") {
 		t.Fatalf("disk full answered %d %s; want 507 with an OCI error saying the storage is full", failed.StatusCode, body)
 	}
-	logMu <- struct{}{}
 	logged := logs.String()
-	<-logMu
 	if !strings.Contains(logged, "no space left on device") {
 		t.Errorf("the log does not say why:\n%s", logged)
 	}
@@ -122,7 +109,7 @@ func diskFull(t *testing.T, root string, mounted bool) {
 	if sha256.Sum256(got) != sha256.Sum256(first) {
 		t.Fatal("a blob stored before the disk filled was damaged")
 	}
-	if left := leftovers(t, root); len(left) != 0 {
+	if left := registrytest.TempFiles(t, root); len(left) != 0 {
 		t.Errorf("temp files left after the failed push: %v", left)
 	}
 
@@ -137,27 +124,16 @@ func diskFull(t *testing.T, root string, mounted bool) {
 		t.Fatal(err)
 	}
 	full.Store(false)
-	if resp := push(randomBytes(t, 1<<20)); resp.StatusCode != http.StatusCreated {
+	if resp := push(registrytest.RandomBytes(t, 1<<20)); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("push after space came back: %d", resp.StatusCode)
 	}
-}
-
-// lockedWriter serialises writes to a buffer the test also reads.
-type lockedWriter struct {
-	b  *bytes.Buffer
-	mu chan struct{}
-}
-
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.mu <- struct{}{}
-	defer func() { <-w.mu }()
-	return w.b.Write(p)
 }
 
 // TestReadOnlyOrForbiddenStorage: a filesystem remounted read-only or a
 // permission error answers 503 with an OCI error saying so; nothing stored
 // is touched and writes work again when the fault clears.
 func TestReadOnlyOrForbiddenStorage(t *testing.T) {
+	t.Parallel()
 	for _, errno := range []syscall.Errno{syscall.EROFS, syscall.EACCES} {
 		t.Run(errno.Error(), func(t *testing.T) {
 			var broken atomic.Bool
@@ -171,17 +147,9 @@ func TestReadOnlyOrForbiddenStorage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			log, _ := accesslog.New(io.Discard, "error", "json")
-			cfg := config.Defaults()
-			cfg.Root = root
-			srv, err := server.NewWithStore(cfg, log, store)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ts := httptest.NewServer(srv.Handler())
-			defer ts.Close()
+			ts := registrytest.New(t, registrytest.Options{Root: root, Store: store})
 			push := func() int {
-				data := randomBytes(t, 4096)
+				data := registrytest.RandomBytes(t, 4096)
 				resp, err := http.Post(ts.URL+"/v2/lab/ro/blobs/uploads/?digest="+digest.FromBytes(data).String(), "", bytes.NewReader(data))
 				if err != nil {
 					t.Fatal(err)
@@ -197,7 +165,7 @@ func TestReadOnlyOrForbiddenStorage(t *testing.T) {
 			if got := push(); got != http.StatusServiceUnavailable {
 				t.Fatalf("push with %v: %d, want 503", errno, got)
 			}
-			if left := leftovers(t, root); len(left) != 0 {
+			if left := registrytest.TempFiles(t, root); len(left) != 0 {
 				t.Errorf("temp files left: %v", left)
 			}
 			broken.Store(false)
