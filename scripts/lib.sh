@@ -375,13 +375,13 @@ build_image() {
 # under ID in lab-work/results/NN.tsv (scripts/e2e.sh reads it). When CMD
 # fails, the last lines of its output follow the ✘ line.
 check() {
-	local id="$1" what="$2"
+	local id="$1" what="$2" out
 	shift 2
-	if "$@" >"$LAB_TMP/check.out" 2>&1; then
+	if out="$("$@" 2>&1)"; then
 		check_outcome "$id" "$what" ok
 	else
 		check_outcome "$id" "$what" fail
-		tail -n 8 "$LAB_TMP/check.out" | sed 's/^/      | /'
+		printf '%s\n' "$out" | tail -n 8 | sed 's/^/      | /'
 	fi
 }
 
@@ -389,15 +389,15 @@ check() {
 # output saying why in words matching REGEX (grep -E, any case; "": any
 # failure).
 check_fails() {
-	local id="$1" what="$2" why="$3"
+	local id="$1" what="$2" why="$3" out
 	shift 3
-	if "$@" >"$LAB_TMP/check.out" 2>&1; then
+	if out="$("$@" 2>&1)"; then
 		check_outcome "$id" "$what (it was allowed)" fail
-	elif [[ -z "$why" ]] || grep -Eqi -- "$why" "$LAB_TMP/check.out"; then
+	elif [[ -z "$why" ]] || grep -Eqi -- "$why" <<<"$out"; then
 		check_outcome "$id" "$what" ok
 	else
 		check_outcome "$id" "$what (refused, but not with /$why/)" fail
-		tail -n 8 "$LAB_TMP/check.out" | sed 's/^/      | /'
+		printf '%s\n' "$out" | tail -n 8 | sed 's/^/      | /'
 	fi
 }
 
