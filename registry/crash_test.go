@@ -163,7 +163,7 @@ func TestCrashSafety(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.CleanUploads(time.Nanosecond); err != nil {
+	if _, err := store.CleanUploads(t.Context(), time.Nanosecond); err != nil {
 		t.Fatal(err)
 	}
 	for _, dir := range []string{"tmp", "uploads"} {

@@ -126,8 +126,8 @@ func serve(args []string, stderr io.Writer) int {
 
 // The settings each command takes besides its own flags (serve takes them all).
 var (
-	healthcheckSettings = []string{"addr", "tls-cert", "tls-key"} // the key only pairs with the certificate
-	storageSettings     = []string{"root"}                        // gc, du, sql
+	healthcheckSettings = []string{"addr", "tls-cert", "tls-key"}          // the key only pairs with the certificate
+	storageSettings     = append([]string{"root"}, config.StorageFlags...) // gc, du, sql
 )
 
 // healthcheck asks the local registry's /readyz; for a container

@@ -91,14 +91,14 @@ func TestGCAndDU(t *testing.T) {
 	}
 	cfg, layer, loose := []byte(`{"os":"linux"}`), []byte("layer bytes"), []byte("nobody references this")
 	for _, b := range [][]byte{cfg, layer, loose} {
-		if _, err := s.PutBlob("lab/app", digest.FromBytes(b), -1, bytes.NewReader(b)); err != nil {
+		if _, err := s.PutBlob(t.Context(), "lab/app", digest.FromBytes(b), -1, bytes.NewReader(b)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	m := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",` +
 		`"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"` + digest.FromBytes(cfg).String() + `","size":14},` +
 		`"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"` + digest.FromBytes(layer).String() + `","size":11}]}`)
-	if _, _, err := s.PutManifest("lab/app", "v1", "", m, nil); err != nil {
+	if _, _, err := s.PutManifest(t.Context(), "lab/app", "v1", "", m, nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -121,22 +121,22 @@ func TestGCAndDU(t *testing.T) {
 	if code != 0 || !strings.Contains(out, digest.FromBytes(loose).String()) {
 		t.Fatalf("gc --dry-run: exit %d: %s %s", code, out, errOut)
 	}
-	if _, err := s.StatBlob("lab/app", digest.FromBytes(loose)); err != nil {
+	if _, err := s.StatBlob(t.Context(), "lab/app", digest.FromBytes(loose)); err != nil {
 		t.Fatalf("dry run deleted: %v", err)
 	}
 	code, out, errOut = runCmd(t, "gc", "--root", root, "--grace", "0s")
 	if code != 0 || !strings.Contains(out, digest.FromBytes(loose).String()) {
 		t.Fatalf("gc: exit %d: %s %s", code, out, errOut)
 	}
-	if _, ok := s.BlobSize(digest.FromBytes(loose)); ok {
+	if _, ok := s.BlobSize(t.Context(), digest.FromBytes(loose)); ok {
 		t.Fatal("gc kept the unreferenced blob")
 	}
 	for _, b := range [][]byte{cfg, layer} {
-		if _, err := s.StatBlob("lab/app", digest.FromBytes(b)); err != nil {
+		if _, err := s.StatBlob(t.Context(), "lab/app", digest.FromBytes(b)); err != nil {
 			t.Fatalf("gc deleted a referenced blob: %v", err)
 		}
 	}
-	if _, _, _, err := s.GetManifest("lab/app", "v1"); err != nil {
+	if _, _, _, err := s.GetManifest(t.Context(), "lab/app", "v1"); err != nil {
 		t.Fatalf("gc deleted the manifest: %v", err)
 	}
 }
@@ -161,13 +161,17 @@ func TestCommandFlags(t *testing.T) {
 		"auth-token-keys", "auth-token-realm", "auth-token-service", "auth-token-signing-key", "auth-token-ttl",
 		"chunk-min-length", "cors-origins", "debug-addr", "delete-enabled", "gc-grace", "gc-interval", "header-timeout",
 		"idle-timeout", "log-format", "log-level", "max-uploads-per-client", "min-transfer-rate", "read-only", "root",
-		"shutdown-grace", "tls-cert", "tls-key", "transfer-window", "upload-max-age", "verbose"}
+		"s3-bucket", "s3-endpoint", "s3-insecure-skip-verify", "s3-part-size", "s3-path-style", "s3-prefix", "s3-redirect",
+		"s3-region", "shutdown-grace", "storage", "tls-cert", "tls-key", "transfer-window", "upload-max-age", "verbose"}
+	store := []string{"root", "s3-bucket", "s3-endpoint", "s3-insecure-skip-verify", "s3-part-size", "s3-path-style",
+		"s3-prefix", "s3-region", "storage"}
+	with := func(own ...string) []string { out := append(own, store...); slices.Sort(out); return out }
 	cases := map[string][]string{
 		"serve":       serve,
 		"healthcheck": {"addr", "tls-cert", "tls-key"},
-		"gc":          {"delete-untagged", "dry-run", "grace", "json", "root"},
-		"du":          {"json", "root"},
-		"sql":         {"csv", "export", "json", "root", "schema"},
+		"gc":          with("delete-untagged", "dry-run", "grace", "json"),
+		"du":          with("json"),
+		"sql":         with("csv", "export", "json", "schema"),
 	}
 	flagLine := regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`)
 	for cmd, want := range cases {

@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/layerlab/layerlab/registry/index"
-	"github.com/layerlab/layerlab/registry/storage"
+	"github.com/layerlab/layerlab/registry/server"
 )
 
 const sqlUsage = `registry sql [--root DIR] [--json | --csv] 'SELECT …'
@@ -47,12 +47,14 @@ func sqlCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sql: --json and --csv exclude each other")
 		return 2
 	}
-	store, err := storage.Open(cfg.Root, storage.Options{})
+	store, err := server.OpenStore(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "registry:", err)
 		return 1
 	}
-	snap, err := index.Build(store)
+	ctx, stop := signalContext()
+	defer stop()
+	snap, err := index.Build(ctx, store)
 	if err != nil {
 		fmt.Fprintln(stderr, "sql: reading the store:", err)
 		return 1

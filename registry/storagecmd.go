@@ -1,15 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/layerlab/layerlab/registry/accesslog"
 	"github.com/layerlab/layerlab/registry/config"
+	"github.com/layerlab/layerlab/registry/server"
 	"github.com/layerlab/layerlab/registry/storage"
 )
 
@@ -33,7 +38,7 @@ func openStore(fs *flag.FlagSet, args []string, stderr io.Writer) (*storage.Stor
 	if !ok {
 		return nil, code
 	}
-	store, err := storage.Open(cfg.Root, storage.Options{})
+	store, err := server.OpenStore(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "registry:", err)
 		return nil, 1
@@ -55,7 +60,9 @@ registry serves: blobs touched less than --grace before the start are kept.`, st
 	if store == nil {
 		return code
 	}
-	res, err := store.GC(storage.GCOptions{DryRun: *dry, DeleteUntagged: *untagged, Grace: *grace})
+	ctx, stop := signalContext()
+	defer stop()
+	res, err := store.GC(ctx, storage.GCOptions{DryRun: *dry, DeleteUntagged: *untagged, Grace: *grace})
 	if err != nil {
 		fmt.Fprintln(stderr, "gc:", err)
 		return 1
@@ -93,7 +100,9 @@ repositories and the bytes deduplication saves.`, stderr)
 	if store == nil {
 		return code
 	}
-	u, err := store.DiskUsage()
+	ctx, stop := signalContext()
+	defer stop()
+	u, err := store.DiskUsage(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "du:", err)
 		return 1
@@ -123,4 +132,10 @@ func printJSON(w io.Writer, v any) int {
 		return 1
 	}
 	return 0
+}
+
+// signalContext is cancelled by SIGINT or SIGTERM, so a long walk or
+// collection stops when the operator asks.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Runs the storage driver suite against real S3 servers: SeaweedFS and
-# versitygw, each started fresh by scripts/s3-server.sh (their binaries
+# Runs, against real S3 servers, the storage driver suite, the store's
+# round trip over the S3 driver, and a chunked upload whose POST, PATCHes
+# and PUT go to three registries on one bucket, and the index's tables and
+# views on a store in the bucket. The servers, SeaweedFS and
+# versitygw, are each started fresh by scripts/s3-server.sh (their binaries
 # built into the cache by scripts/s3-tools.sh when absent), then stopped.
 #
 #   bash scripts/s3-test.sh                 # both servers
@@ -24,8 +27,11 @@ for server in "${servers[@]}"; do
 	(
 		eval "$env"
 		LAYERLAB_S3_REQUIRED=1 go test -count=1 ./registry/storage/driver/s3/
+		LAYERLAB_S3_REQUIRED=1 go test -count=1 -run 'TestStoreOnDrivers' ./registry/storage/
+		LAYERLAB_S3_REQUIRED=1 go test -count=1 -run 'TestUploadAcrossProcesses' ./registry/server/
+		LAYERLAB_S3_REQUIRED=1 LAYERLAB_INDEX_DRIVER=s3 go test -count=1 -run 'TestTables|TestViews|TestFamilyAndBlobUsers' ./registry/index/
 	)
-	echo "[s3-test] driver suite on $server: $((SECONDS - start))s"
+	echo "[s3-test] driver suite and store round trip on $server: $((SECONDS - start))s"
 	bash scripts/s3-server.sh stop "$server"
 	running=""
 done

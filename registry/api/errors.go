@@ -44,6 +44,7 @@ var (
 	codePaginationNumberInvalid = Code{"PAGINATION_NUMBER_INVALID", http.StatusBadRequest, "invalid number of results requested"}
 	codeNotFound                = Code{"NOT_FOUND", http.StatusNotFound, "no such endpoint"}
 	codeUnknown                 = Code{"UNKNOWN", http.StatusInternalServerError, "unknown error"}
+	codeUnavailable             = Code{"UNAVAILABLE", http.StatusServiceUnavailable, "storage unavailable, try again later"}
 )
 
 // Error is an OCI error: a code from the spec, the HTTP status it travels
@@ -91,6 +92,9 @@ var storageErrors = []struct {
 	{storage.ErrUnsupported, codeUnsupported, 0},
 	{storage.ErrTooManyUploads, codeTooManyRequests, 0},
 	{storage.ErrManifestTooLarge, codeSizeInvalid, http.StatusRequestEntityTooLarge},
+	{storage.ErrNameInvalid, codeNameInvalid, 0},
+	{storage.ErrTagInvalid, codeTagInvalid, 0},
+	{storage.ErrStorageUnavailable, codeUnavailable, 0},
 	{auth.ErrUnauthorized, codeUnauthorized, 0},
 	{auth.ErrDenied, codeDenied, 0},
 	{auth.ErrTooMany, codeTooManyRequests, 0},

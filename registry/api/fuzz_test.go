@@ -21,7 +21,7 @@ func FuzzValidateName(f *testing.F) {
 		if ValidateName(name) != nil {
 			return
 		}
-		if len(name) > maxNameLength || strings.ContainsAny(name, "\\\x00:") || strings.Contains(name, "..") {
+		if len(name) > storage.MaxNameLength || strings.ContainsAny(name, "\\\x00:") || strings.Contains(name, "..") {
 			t.Fatalf("accepted %q", name)
 		}
 		for _, c := range strings.Split(name, "/") {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -37,7 +38,7 @@ func (a *API) getManifest(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	name := mux.Vars(r)["name"]
-	body, mt, d, err := a.store.GetManifest(name, ref)
+	body, mt, d, err := a.store.GetManifest(r.Context(), name, ref)
 	if err != nil {
 		return err
 	}
@@ -76,7 +77,7 @@ func (a *API) putManifest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return newError(codeManifestInvalid, fmt.Errorf("reading the manifest: %w", err))
 	}
-	d, m, err := a.store.PutManifest(name, ref, r.Header.Get("Content-Type"), body, tags)
+	d, m, err := a.store.PutManifest(r.Context(), name, ref, r.Header.Get("Content-Type"), body, tags)
 	if errors.Is(err, storage.ErrManifestTooLarge) {
 		return tooLarge(err)
 	}
@@ -118,7 +119,7 @@ func (a *API) manifestPushedEvent(r *http.Request, name, ref, d string, m *stora
 		f["manifests"] = len(m.Manifests)
 		msg += ", an index of " + plural(len(m.Manifests), "manifest")
 	} else {
-		shared, with := sharedLayers(a.store, name, m.Layers)
+		shared, with := sharedLayers(r.Context(), a.store, name, m.Layers)
 		f["layers"], f["shared"] = len(m.Layers), shared
 		msg += ", " + plural(len(m.Layers), "layer")
 		if shared > 0 {
@@ -135,8 +136,8 @@ func (a *API) manifestPushedEvent(r *http.Request, name, ref, d string, m *stora
 // sharedLayers counts the layers other repositories link too and names
 // those repositories, for the learner's event (it walks the tree: called
 // only when the learner's events are on).
-func sharedLayers(store *storage.Store, name string, layers []v1.Descriptor) (int, string) {
-	repos, err := store.Repositories()
+func sharedLayers(ctx context.Context, store *storage.Store, name string, layers []v1.Descriptor) (int, string) {
+	repos, err := store.Repositories(ctx)
 	if err != nil {
 		return 0, ""
 	}
@@ -145,7 +146,7 @@ func sharedLayers(store *storage.Store, name string, layers []v1.Descriptor) (in
 	for _, l := range layers {
 		found := false
 		for _, other := range repos {
-			if other != name && store.RepoHasBlob(other, l.Digest) {
+			if other != name && store.RepoHasBlob(ctx, other, l.Digest) {
 				found = true
 				if !slices.Contains(with, other) {
 					with = append(with, other)
@@ -179,13 +180,13 @@ func (a *API) deleteManifest(w http.ResponseWriter, r *http.Request) error {
 	}
 	name := mux.Vars(r)["name"]
 	if d, ok := storage.AsDigest(ref); ok {
-		if err := a.store.DeleteManifest(name, d); err != nil {
+		if err := a.store.DeleteManifest(r.Context(), name, d); err != nil {
 			return err
 		}
 		accesslog.Event(r.Context(), "manifest_deleted", "manifest deleted with the tags that pointed at it",
 			logrus.Fields{"digest": ref})
 	} else {
-		if err := a.store.DeleteTag(name, ref); err != nil {
+		if err := a.store.DeleteTag(r.Context(), name, ref); err != nil {
 			return err
 		}
 		accesslog.Event(r.Context(), "tag_deleted", "tag deleted: "+name+":"+ref+" — the manifest stays, reachable by digest",

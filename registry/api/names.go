@@ -2,26 +2,15 @@ package api
 
 import (
 	"fmt"
-	"regexp"
 
 	"github.com/opencontainers/go-digest"
 
 	"github.com/layerlab/layerlab/registry/storage"
 )
 
-// The spec's grammar, checked before any value touches a path.
-var (
-	namePattern = regexp.MustCompile(`^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$`)
-	tagPattern  = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
-)
-
-// maxNameLength bounds a repository name (with the host it makes a
-// reference that clients cap at 255 characters).
-const maxNameLength = 255
-
 // ValidateName checks a repository name against the spec's grammar.
 func ValidateName(name string) error {
-	if len(name) > maxNameLength || !namePattern.MatchString(name) {
+	if !storage.ValidName(name) {
 		return newError(codeNameInvalid, fmt.Errorf("%.300q does not match the repository name grammar", name))
 	}
 	return nil
@@ -29,7 +18,7 @@ func ValidateName(name string) error {
 
 // ValidateTag checks a tag against the spec's grammar.
 func ValidateTag(tag string) error {
-	if !tagPattern.MatchString(tag) {
+	if !storage.ValidTag(tag) {
 		return newError(codeTagInvalid, fmt.Errorf("%.300q does not match the tag grammar", tag))
 	}
 	return nil

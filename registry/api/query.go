@@ -62,7 +62,7 @@ func (q *query) handle(route string, fn queryFunc) http.Handler {
 		var body any
 		if err == nil {
 			var snap *index.Snapshot
-			if snap, err = q.cache.Get(); err == nil {
+			if snap, err = q.cache.Get(r.Context()); err == nil {
 				var v index.Visible
 				if q.pullable != nil {
 					v = q.pullable(accesslog.From(r.Context()).User)

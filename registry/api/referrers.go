@@ -40,7 +40,7 @@ func (a *API) referrers(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	page, err := a.store.Referrers(name, d, query)
+	page, err := a.store.Referrers(r.Context(), name, d, query)
 	if err != nil {
 		return err
 	}

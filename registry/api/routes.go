@@ -27,6 +27,9 @@ type Options struct {
 	// Pullable, when set, says which repositories a user may pull (nil
 	// from it: all); the catalog lists only those.
 	Pullable func(user string) func(repo string) bool
+	// RedirectBlobs answers blob GETs with a redirect to a URL of the
+	// storage (a presigned S3 URL) where the driver can make one.
+	RedirectBlobs bool
 }
 
 // Authorizer decides whether a request may have the scope it needs

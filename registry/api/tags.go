@@ -20,16 +20,11 @@ const MaxPageSize = 10000
 // page applies the spec's pagination (?n=, ?last=) to a sorted list and
 // sets the Link header pointing at the next page when one remains.
 func page(w http.ResponseWriter, r *http.Request, all []string) ([]string, error) {
-	q := r.URL.Query()
-	n := MaxPageSize
-	if ns := q.Get("n"); ns != "" {
-		v, err := strconv.Atoi(ns)
-		if err != nil || v < 0 {
-			return nil, newError(codePaginationNumberInvalid, fmt.Errorf("n=%.20q is not a count", ns))
-		}
-		n = min(v, MaxPageSize)
+	n, err := pageSize(r)
+	if err != nil {
+		return nil, err
 	}
-	if last := q.Get("last"); last != "" {
+	if last := r.URL.Query().Get("last"); last != "" {
 		all = all[sort.SearchStrings(all, last):]
 		if len(all) > 0 && all[0] == last {
 			all = all[1:]
@@ -40,10 +35,28 @@ func page(w http.ResponseWriter, r *http.Request, all []string) ([]string, error
 	}
 	out := all[:n]
 	if n > 0 {
-		next := url.Values{"n": {strconv.Itoa(n)}, "last": {out[n-1]}}
-		w.Header().Set("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, r.URL.Path, next.Encode()))
+		setNext(w, r, n, out[n-1])
 	}
 	return out, nil
+}
+
+// pageSize reads ?n= (MaxPageSize when absent, and at most that).
+func pageSize(r *http.Request) (int, error) {
+	n := MaxPageSize
+	if ns := r.URL.Query().Get("n"); ns != "" {
+		v, err := strconv.Atoi(ns)
+		if err != nil || v < 0 {
+			return 0, newError(codePaginationNumberInvalid, fmt.Errorf("n=%.20q is not a count", ns))
+		}
+		n = min(v, MaxPageSize)
+	}
+	return n, nil
+}
+
+// setNext sets the Link header to the page after last.
+func setNext(w http.ResponseWriter, r *http.Request, n int, last string) {
+	next := url.Values{"n": {strconv.Itoa(n)}, "last": {last}}
+	w.Header().Set("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, r.URL.Path, next.Encode()))
 }
 
 func writeJSON(w http.ResponseWriter, contentType string, v any) error {
@@ -59,7 +72,7 @@ func writeJSON(w http.ResponseWriter, contentType string, v any) error {
 
 func (a *API) listTags(w http.ResponseWriter, r *http.Request) error {
 	name := mux.Vars(r)["name"]
-	tags, err := a.store.Tags(name)
+	tags, err := a.store.Tags(r.Context(), name)
 	if err != nil {
 		return err
 	}
@@ -74,20 +87,36 @@ func (a *API) listTags(w http.ResponseWriter, r *http.Request) error {
 }
 
 // catalog lists the repositories, only those the user may pull when
-// access rules limit them; pagination runs over that list.
+// access rules limit them; pagination runs over that list. Without such
+// rules a page is read from the store from ?last= on, at the cost of the
+// page alone.
 func (a *API) catalog(w http.ResponseWriter, r *http.Request) error {
-	repos, err := a.store.Repositories()
-	if err != nil {
-		return err
-	}
+	var may func(string) bool
 	if a.opts.Pullable != nil {
-		if may := a.opts.Pullable(accesslog.From(r.Context()).User); may != nil {
-			repos = slices.DeleteFunc(repos, func(name string) bool { return !may(name) })
-		}
+		may = a.opts.Pullable(accesslog.From(r.Context()).User)
 	}
-	repos, err = page(w, r, repos)
-	if err != nil {
-		return err
+	var repos []string
+	if may == nil {
+		n, err := pageSize(r)
+		if err != nil {
+			return err
+		}
+		var more bool
+		if repos, more, err = a.store.Catalog(r.Context(), r.URL.Query().Get("last"), n); err != nil {
+			return err
+		}
+		if more && n > 0 {
+			setNext(w, r, n, repos[n-1])
+		}
+	} else {
+		all, err := a.store.Repositories(r.Context())
+		if err != nil {
+			return err
+		}
+		all = slices.DeleteFunc(all, func(name string) bool { return !may(name) })
+		if repos, err = page(w, r, all); err != nil {
+			return err
+		}
 	}
 	return writeJSON(w, "application/json", struct {
 		Repositories []string `json:"repositories"`

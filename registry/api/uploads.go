@@ -39,7 +39,7 @@ func (a *API) startUpload(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		accesslog.From(r.Context()).Digest = ds
-		n, err := a.store.PutBlob(name, d, r.ContentLength, r.Body)
+		n, err := a.store.PutBlob(r.Context(), name, d, r.ContentLength, r.Body)
 		if err != nil {
 			return err
 		}
@@ -57,7 +57,7 @@ func (a *API) startUpload(w http.ResponseWriter, r *http.Request) error {
 	}
 	io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20)) // a body here carries nothing
 	client, _, _ := net.SplitHostPort(r.RemoteAddr)
-	id, err := a.store.StartUploadFor(name, alg, client, a.opts.MaxUploadsPerClient)
+	id, err := a.store.StartUploadFor(r.Context(), name, alg, client, a.opts.MaxUploadsPerClient)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func (a *API) mount(w http.ResponseWriter, r *http.Request, name, m, from string
 			return false, "this client may not pull from " + from, nil
 		}
 	}
-	ok, err := a.store.Mount(name, from, d)
+	ok, err := a.store.Mount(r.Context(), name, from, d)
 	if err != nil {
 		return false, "", err
 	}
@@ -169,7 +169,7 @@ func uploadVar(r *http.Request) string {
 
 func (a *API) uploadStatus(w http.ResponseWriter, r *http.Request) error {
 	name, id := mux.Vars(r)["name"], uploadVar(r)
-	size, err := a.store.UploadStatus(name, id)
+	size, err := a.store.UploadStatus(r.Context(), name, id)
 	if err != nil {
 		return err
 	}
@@ -184,7 +184,7 @@ func (a *API) patchUpload(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	size, err := a.store.AppendUpload(name, id, start, length, r.Body)
+	size, err := a.store.AppendUpload(r.Context(), name, id, start, length, r.Body)
 	if err != nil {
 		return rangeError(w, name, id, size, err)
 	}
@@ -216,7 +216,7 @@ func (a *API) putUpload(w http.ResponseWriter, r *http.Request) error {
 	if r.ContentLength != 0 {
 		body = r.Body
 	}
-	size, err := a.store.FinishUpload(name, id, d, start, length, body)
+	size, err := a.store.FinishUpload(r.Context(), name, id, d, start, length, body)
 	if err != nil {
 		return rangeError(w, name, id, size, err)
 	}
@@ -239,7 +239,7 @@ func rangeError(w http.ResponseWriter, name, id string, size int64, err error) e
 
 func (a *API) cancelUpload(w http.ResponseWriter, r *http.Request) error {
 	name, id := mux.Vars(r)["name"], uploadVar(r)
-	if err := a.store.CancelUpload(name, id); err != nil {
+	if err := a.store.CancelUpload(r.Context(), name, id); err != nil {
 		return err
 	}
 	if why, ok := a.recent.take("mount " + id); ok {

@@ -44,6 +44,7 @@ type Config struct {
 	IdleTimeout    time.Duration
 	MinRate        int64
 	RateWindow     time.Duration
+	Storage        Storage // where the bytes live: storage.go
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -66,6 +67,7 @@ func Defaults() Config {
 		MaxUploads:    100,
 		MinRate:       1024,
 		RateWindow:    time.Minute,
+		Storage:       storageDefaults(),
 	}
 }
 
@@ -76,7 +78,7 @@ type setting struct {
 }
 
 func (c *Config) settings() []setting {
-	return []setting{
+	return append([]setting{
 		{"addr", "REGISTRY_ADDR", "address to listen on, HOST:PORT", &c.Addr},
 		{"root", "REGISTRY_ROOT", "storage root directory", &c.Root},
 		{"log-level", "REGISTRY_LOG_LEVEL", "log level: error, warn, info, debug (debug adds the learner's events), trace (and the health probes' successes, every protocol header)", &c.LogLevel},
@@ -108,7 +110,7 @@ func (c *Config) settings() []setting {
 		{"max-uploads-per-client", "REGISTRY_MAX_UPLOADS_PER_CLIENT", "open upload sessions one client address may hold (0: no limit)", &c.MaxUploads},
 		{"cors-origins", "REGISTRY_CORS_ORIGINS", "comma-separated origins a browser UI may call the API from ('*': any; empty: CORS off)", &c.CORSOrigins},
 		{"shutdown-grace", "REGISTRY_SHUTDOWN_GRACE", "how long in-flight requests may finish on SIGINT/SIGTERM", &c.ShutdownGrace},
-	}
+	}, c.storageSettings()...)
 }
 
 // Load builds the configuration from defaults, the environment and args.
@@ -218,8 +220,8 @@ func (c *Config) Validate() error {
 	if c.TokenKeys != "" && c.TokenRealm == "" && c.TokenSignKey == "" {
 		return fmt.Errorf("bearer tokens need the token server's URL (auth-token-realm)")
 	}
-	if c.Root == "" {
-		return fmt.Errorf("storage root is empty")
+	if err := c.validateStorage(); err != nil {
+		return err
 	}
 	if !strings.Contains(c.Addr, ":") {
 		return fmt.Errorf("address %q: want HOST:PORT or :PORT", c.Addr)

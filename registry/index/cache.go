@@ -1,6 +1,7 @@
 package index
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -27,14 +28,14 @@ type Cache struct {
 func NewCache(s *storage.Store) *Cache { return &Cache{store: s} }
 
 // Get returns a snapshot as fresh as the store's current generation.
-func (c *Cache) Get() (*Snapshot, error) {
-	gen := c.store.Generation()
+func (c *Cache) Get(ctx context.Context) (*Snapshot, error) {
+	gen := c.store.Generation(ctx)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.snap != nil && c.snap.Generation == gen && time.Since(c.snap.Built) < MaxAge {
 		return c.snap, nil
 	}
-	snap, err := Build(c.store) // reads the generation again before it reads the store
+	snap, err := Build(ctx, c.store) // reads the generation again before it reads the store
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package index_test
 import (
 	"database/sql"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -14,12 +15,20 @@ import (
 
 	"github.com/layerlab/layerlab/registry/index"
 	"github.com/layerlab/layerlab/registry/index/indextest"
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 	"github.com/layerlab/layerlab/registry/storage"
 )
 
+// fixture builds the fixture registry on the filesystem store, or, with
+// LAYERLAB_INDEX_DRIVER=s3 (scripts/s3-test.sh), on a real S3 server: the
+// same hand-computed answers must come from either.
 func fixture(t *testing.T) (*storage.Store, *indextest.Fixture, *sql.DB) {
 	t.Helper()
-	s, err := storage.Open(t.TempDir(), storage.Options{NoSync: true})
+	opts := storage.Options{NoSync: true}
+	if os.Getenv("LAYERLAB_INDEX_DRIVER") == "s3" {
+		opts.Driver = registrytest.S3(t, "index")()
+	}
+	s, err := storage.Open(t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +103,7 @@ func TestTables(t *testing.T) {
 	check(t, "blob Z", rows(t, db, fmt.Sprintf("SELECT size FROM blobs WHERE digest = '%s'", f.Z.Digest)), []string{"7"})
 	check(t, "uploads", rows(t, db, "SELECT count(*) FROM uploads"), []string{"0"})
 
-	if _, err := s.StartUpload("lab/app", digest.SHA256); err != nil {
+	if _, err := s.StartUpload(t.Context(), "lab/app", digest.SHA256); err != nil {
 		t.Fatal(err)
 	}
 	check(t, "uploads", rows(t, indextest.SQL(t, s), "SELECT repository, size FROM uploads"), []string{"lab/app|0"})
@@ -143,13 +152,13 @@ func TestViews(t *testing.T) {
 	check(t, "dedup", got, []string{row(saved, saved)})
 
 	// The same answers from the store's own reports.
-	u, err := s.DiskUsage()
+	u, err := s.DiskUsage(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	check(t, "dedup vs du", rows(t, db, "SELECT saved_bytes, logical_bytes, stored_bytes FROM dedup"),
 		[]string{row(u.DedupSavedBytes, u.LogicalBytes, u.ReferencedBytes)})
-	gc, err := s.GC(storage.GCOptions{DryRun: true, DeleteUntagged: true})
+	gc, err := s.GC(t.Context(), storage.GCOptions{DryRun: true, DeleteUntagged: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +167,7 @@ func TestViews(t *testing.T) {
 		fromGC = append(fromGC, row(m.Repository, m.Digest))
 	}
 	check(t, "gc --delete-untagged --dry-run", rows(t, db, "SELECT repository, digest FROM gc_untagged_manifests"), fromGC)
-	gc, err = s.GC(storage.GCOptions{DryRun: true})
+	gc, err = s.GC(t.Context(), storage.GCOptions{DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +181,7 @@ func TestViews(t *testing.T) {
 func TestFamilyAndBlobUsers(t *testing.T) {
 	t.Parallel()
 	s, f, _ := fixture(t)
-	snap, err := index.Build(s)
+	snap, err := index.Build(t.Context(), s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,11 +226,11 @@ func TestCacheFollowsGeneration(t *testing.T) {
 	t.Parallel()
 	s, f, _ := fixture(t)
 	c := index.NewCache(s)
-	a, err := c.Get()
+	a, err := c.Get(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := c.Get(); b != a || c.Builds() != 1 {
+	if b, _ := c.Get(t.Context()); b != a || c.Builds() != 1 {
 		t.Fatalf("no write, yet rebuilt (%d builds)", c.Builds())
 	}
 	// Another process on the same root writes: this cache sees it.
@@ -229,10 +238,10 @@ func TestCacheFollowsGeneration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := other.Tag("lab/tool", "2", f.Sibling.Digest); err != nil {
+	if err := other.Tag(t.Context(), "lab/tool", "2", f.Sibling.Digest); err != nil {
 		t.Fatal(err)
 	}
-	b, err := c.Get()
+	b, err := c.Get(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,17 +249,17 @@ func TestCacheFollowsGeneration(t *testing.T) {
 		t.Fatalf("tag written by another process not seen: %v", b.Tags("lab/tool", f.Sibling.Digest))
 	}
 	for _, write := range []func() error{
-		func() error { return other.DeleteTag("lab/tool", "2") },
-		func() error { return other.DeleteManifest("lab/base", f.Old.Digest) },
-		func() error { return other.DeleteBlob("lab/base", f.Z.Digest) },
-		func() error { return other.LinkBlob("lab/tool", f.Z.Digest) },
-		func() error { _, err := other.GC(storage.GCOptions{}); return err },
+		func() error { return other.DeleteTag(t.Context(), "lab/tool", "2") },
+		func() error { return other.DeleteManifest(t.Context(), "lab/base", f.Old.Digest) },
+		func() error { return other.DeleteBlob(t.Context(), "lab/base", f.Z.Digest) },
+		func() error { return other.LinkBlob(t.Context(), "lab/tool", f.Z.Digest) },
+		func() error { _, err := other.GC(t.Context(), storage.GCOptions{}); return err },
 	} {
 		before := c.Builds()
 		if err := write(); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.Get(); err != nil || c.Builds() != before+1 {
+		if _, err := c.Get(t.Context()); err != nil || c.Builds() != before+1 {
 			t.Fatalf("write not seen: %v, %d builds", err, c.Builds())
 		}
 	}
@@ -259,7 +268,7 @@ func TestCacheFollowsGeneration(t *testing.T) {
 func TestExportOpensInSQLite3(t *testing.T) {
 	t.Parallel()
 	s, f, _ := fixture(t)
-	snap, err := index.Build(s)
+	snap, err := index.Build(t.Context(), s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@
 package index
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -110,22 +111,22 @@ func (m *Manifest) Layers() []Ref {
 // Build reads the whole store once, one repository and one manifest at a
 // time: manifests and image configs are small and are dropped once parsed;
 // layer bytes are never read.
-func Build(s *storage.Store) (*Snapshot, error) {
-	snap := &Snapshot{Generation: s.Generation(), Built: time.Now().UTC(),
+func Build(ctx context.Context, s *storage.Store) (*Snapshot, error) {
+	snap := &Snapshot{Generation: s.Generation(ctx), Built: time.Now().UTC(),
 		Manifests: map[digest.Digest]*Manifest{}, Blobs: map[digest.Digest]int64{}, Links: map[digest.Digest][]string{}}
-	err := s.Blobs(func(b storage.BlobInfo) error {
+	err := s.Blobs(ctx, func(b storage.BlobInfo) error {
 		snap.Blobs[b.Digest] = b.Size
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	names, err := s.Repositories()
+	names, err := s.Repositories(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for _, name := range names {
-		repo, err := readRepository(s, name)
+		repo, err := readRepository(ctx, s, name)
 		if err != nil {
 			return nil, err
 		}
@@ -136,7 +137,7 @@ func Build(s *storage.Store) (*Snapshot, error) {
 		for _, rev := range repo.Revisions {
 			m := snap.Manifests[rev.Digest]
 			if m == nil {
-				if m = readManifest(s, rev); m == nil {
+				if m = readManifest(ctx, s, rev); m == nil {
 					continue // unreadable or deleted meanwhile
 				}
 				snap.Manifests[rev.Digest] = m
@@ -144,28 +145,28 @@ func Build(s *storage.Store) (*Snapshot, error) {
 			m.Repositories = append(m.Repositories, name)
 		}
 	}
-	if snap.Uploads, err = s.Uploads(); err != nil {
+	if snap.Uploads, err = s.Uploads(ctx); err != nil {
 		return nil, err
 	}
 	snap.relate()
 	return snap, nil
 }
 
-func readRepository(s *storage.Store, name string) (*Repository, error) {
+func readRepository(ctx context.Context, s *storage.Store, name string) (*Repository, error) {
 	repo := &Repository{Name: name}
 	var err error
-	if repo.Revisions, err = s.Revisions(name); err != nil {
+	if repo.Revisions, err = s.Revisions(ctx, name); err != nil {
 		return nil, err
 	}
-	if repo.Links, err = s.LinkedBlobs(name); err != nil {
+	if repo.Links, err = s.LinkedBlobs(ctx, name); err != nil {
 		return nil, err
 	}
-	tags, err := s.Tags(name)
+	tags, err := s.Tags(ctx, name)
 	if err != nil && !errors.Is(err, storage.ErrNameUnknown) {
 		return nil, err
 	}
 	for _, t := range tags {
-		if d, _, err := s.ResolveManifest(name, t); err == nil {
+		if d, _, err := s.ResolveManifest(ctx, name, t); err == nil {
 			repo.Tags = append(repo.Tags, Tag{t, d})
 		}
 	}
@@ -173,8 +174,8 @@ func readRepository(s *storage.Store, name string) (*Repository, error) {
 }
 
 // readManifest parses a stored manifest and, for an image, its config.
-func readManifest(s *storage.Store, rev storage.Revision) *Manifest {
-	body, err := s.ReadSmallBlob(rev.Digest, storage.MaxManifestSize)
+func readManifest(ctx context.Context, s *storage.Store, rev storage.Revision) *Manifest {
+	body, err := s.ReadSmallBlob(ctx, rev.Digest, storage.MaxManifestSize)
 	if err != nil {
 		return nil
 	}
@@ -211,7 +212,7 @@ func readManifest(s *storage.Store, rev storage.Revision) *Manifest {
 		m.Refs = append(m.Refs, ref)
 	}
 	if m.Kind == KindImage {
-		readConfig(s, pm.Config.Digest, m, len(pm.Layers))
+		readConfig(ctx, s, pm.Config.Digest, m, len(pm.Layers))
 	}
 	return m
 }
@@ -245,8 +246,8 @@ type imageConfig struct {
 
 // readConfig fills in what the image config says: creation time, platform,
 // and the step that made each layer, aligned by skipping empty layers.
-func readConfig(s *storage.Store, d digest.Digest, m *Manifest, layers int) {
-	b, err := s.ReadSmallBlob(d, maxConfigSize)
+func readConfig(ctx context.Context, s *storage.Store, d digest.Digest, m *Manifest, layers int) {
+	b, err := s.ReadSmallBlob(ctx, d, maxConfigSize)
 	if err != nil {
 		return
 	}

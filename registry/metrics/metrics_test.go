@@ -128,10 +128,10 @@ func TestStoreGaugesAndHandler(t *testing.T) {
 	t.Parallel()
 	m, store := newMetrics(t)
 	blob := []byte("a layer")
-	if _, err := store.PutBlob("lab/app", digest.FromBytes(blob), int64(len(blob)), bytes.NewReader(blob)); err != nil {
+	if _, err := store.PutBlob(t.Context(), "lab/app", digest.FromBytes(blob), int64(len(blob)), bytes.NewReader(blob)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.StartUpload("lab/app", digest.SHA256); err != nil {
+	if _, err := store.StartUpload(t.Context(), "lab/app", digest.SHA256); err != nil {
 		t.Fatal(err)
 	}
 	if got := value(t, m, "registry_blobs"); got != 1 {

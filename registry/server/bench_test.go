@@ -33,7 +33,7 @@ func BenchmarkManifestGet(b *testing.B) {
 				b.Fatal(err)
 			}
 			h := srv.Handler()
-			d, _, err := srv.Store().PutManifest("bench/app", "latest", v1.MediaTypeImageIndex,
+			d, _, err := srv.Store().PutManifest(b.Context(), "bench/app", "latest", v1.MediaTypeImageIndex,
 				[]byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`), nil)
 			if err != nil || d == "" {
 				b.Fatal(err)

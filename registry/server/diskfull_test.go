@@ -120,7 +120,7 @@ func diskFull(t *testing.T, root string, mounted bool) {
 			t.Fatalf("delete %s: %v %v", d, err, resp)
 		}
 	}
-	if _, err := store.GC(storage.GCOptions{}); err != nil {
+	if _, err := store.GC(t.Context(), storage.GCOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	full.Store(false)

@@ -158,7 +158,7 @@ func TestMetricsFollowACollectionByAnotherProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := other.GC(storage.GCOptions{})
+	res, err := other.GC(t.Context(), storage.GCOptions{})
 	if err != nil || len(res.DeletedBlobs) != 4 {
 		t.Fatalf("gc: %v, deleted %d blobs, want 4", err, len(res.DeletedBlobs))
 	}

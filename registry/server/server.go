@@ -44,7 +44,7 @@ type Server struct {
 
 // New opens the store and builds the handler chain.
 func New(cfg config.Config, log *logrus.Logger) (*Server, error) {
-	store, err := storage.Open(cfg.Root, storage.Options{})
+	store, err := OpenStore(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -92,6 +92,7 @@ func (s *Server) Handler() http.Handler {
 		Auth:                s.auth,
 		MaxUploadsPerClient: int(s.cfg.MaxUploads),
 		Pullable:            s.pullable,
+		RedirectBlobs:       s.cfg.Storage.Driver == "s3" && s.cfg.Storage.S3Redirect,
 	})
 	router.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		quiet(r, "healthz")
@@ -193,11 +194,12 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// ready answers 200 when the storage root is writable, 503 otherwise.
+// ready answers 200 when the storage root is writable (on S3: the bucket
+// answers), 503 otherwise.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	quiet(r, "readyz")
-	if err := checkWritable(s.cfg.Root); err != nil {
-		s.log.WithError(err).Warn("storage root not writable")
+	if err := s.storageReady(r.Context()); err != nil {
+		s.log.WithError(err).Warn("storage not ready")
 		http.Error(w, "storage not writable: "+err.Error(), http.StatusServiceUnavailable)
 		return
 	}
@@ -255,7 +257,7 @@ func (s *Server) Run(ctx context.Context) error {
 
 // Serve is Run on a listener the caller opened.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	f := logrus.Fields{"addr": ln.Addr().String(), "root": s.cfg.Root, "tls": s.certs != nil,
+	f := logrus.Fields{"addr": ln.Addr().String(), "root": s.cfg.Root, "storage": s.cfg.Storage.Driver, "tls": s.certs != nil,
 		"auth": s.authMode(), "delete_enabled": s.cfg.DeleteEnabled, "read_only": s.cfg.ReadOnly}
 	if s.basic != nil {
 		f["access"] = s.basic.Describe()
@@ -324,7 +326,7 @@ func (s *Server) cleanUploads(ctx context.Context) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		n, err := s.store.CleanUploads(s.cfg.UploadMaxAge)
+		n, err := s.store.CleanUploads(ctx, s.cfg.UploadMaxAge)
 		if err != nil {
 			s.log.WithError(err).Warn("cleaning upload sessions failed")
 		} else if n > 0 {
@@ -348,7 +350,7 @@ func (s *Server) collectGarbage(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		res, err := s.store.GC(storage.GCOptions{Grace: s.cfg.GCGrace})
+		res, err := s.store.GC(ctx, storage.GCOptions{Grace: s.cfg.GCGrace})
 		if err != nil {
 			s.log.WithError(err).Error("garbage collection failed")
 			continue

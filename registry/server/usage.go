@@ -39,7 +39,7 @@ type restrictedUsage struct {
 // --json`) — to a user the access rules limit, only the repositories they
 // may pull and no store-wide or cross-repository figures.
 func (s *Server) diskUsage(w http.ResponseWriter, r *http.Request) {
-	u, err := s.store.DiskUsage()
+	u, err := s.store.DiskUsage(r.Context())
 	if err != nil {
 		s.log.WithError(err).Error("storage report failed")
 		http.Error(w, "storage report failed", http.StatusInternalServerError)

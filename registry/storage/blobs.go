@@ -1,102 +1,110 @@
 package storage
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"sync"
+	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/layerlab/layerlab/registry/storage/driver"
 )
 
-// copyBufferSize is the unit of streaming: big enough for few syscalls,
-// small enough that memory stays flat whatever the blob size.
-const copyBufferSize = 1 << 20
-
-var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
-
-// StatBlob returns the size of a blob the repository may serve.
-func (s *Store) StatBlob(name string, d digest.Digest) (int64, error) {
-	if !exists(s.layerLinkPath(name, d)) {
-		return 0, fmt.Errorf("%s in %s: %w", d, name, ErrBlobUnknown)
+// checkBlob checks the repository name and digest a blob call names.
+func checkBlob(name string, d digest.Digest) error {
+	if err := checkName(name); err != nil {
+		return err
 	}
-	st, err := os.Stat(s.blobPath(d))
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return 0, fmt.Errorf("%s: %w", d, ErrBlobUnknown)
-		}
-		return 0, err
-	}
-	return st.Size(), nil
+	return checkDigest(d)
 }
 
-// OpenBlob opens a blob the repository may serve. The caller closes it.
-func (s *Store) OpenBlob(name string, d digest.Digest) (*os.File, int64, error) {
-	if !exists(s.layerLinkPath(name, d)) {
-		return nil, 0, fmt.Errorf("%s in %s: %w", d, name, ErrBlobUnknown)
+// StatBlob returns the size of a blob the repository may serve.
+func (s *Store) StatBlob(ctx context.Context, name string, d digest.Digest) (int64, error) {
+	if err := checkBlob(name, d); err != nil {
+		return 0, err
 	}
-	f, err := os.Open(s.blobPath(d))
+	if _, err := s.d.Stat(ctx, layerLinkKey(name, d)); err != nil {
+		return 0, notFound(err, ErrBlobUnknown, d.String()+" in "+name)
+	}
+	info, err := s.d.Stat(ctx, blobKey(d))
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, 0, fmt.Errorf("%s: %w", d, ErrBlobUnknown)
-		}
-		return nil, 0, err
+		return 0, notFound(err, ErrBlobUnknown, d.String())
 	}
-	st, err := f.Stat()
+	return info.Size, nil
+}
+
+// OpenBlob opens a blob the repository may serve, for streaming reads with
+// Seek (Range requests). The caller closes it; Info().Size is its size.
+func (s *Store) OpenBlob(ctx context.Context, name string, d digest.Digest) (driver.Reader, error) {
+	if err := checkBlob(name, d); err != nil {
+		return nil, err
+	}
+	if _, err := s.d.Stat(ctx, layerLinkKey(name, d)); err != nil {
+		return nil, notFound(err, ErrBlobUnknown, d.String()+" in "+name)
+	}
+	r, err := s.d.Open(ctx, blobKey(d))
 	if err != nil {
-		f.Close()
-		return nil, 0, err
+		return nil, notFound(err, ErrBlobUnknown, d.String())
 	}
-	return f, st.Size(), nil
+	return r, nil
 }
 
 // BlobSize returns the size of a blob anywhere in the store.
-func (s *Store) BlobSize(d digest.Digest) (int64, bool) {
-	st, err := os.Stat(s.blobPath(d))
+func (s *Store) BlobSize(ctx context.Context, d digest.Digest) (int64, bool) {
+	if checkDigest(d) != nil {
+		return 0, false
+	}
+	info, err := s.d.Stat(ctx, blobKey(d))
 	if err != nil {
 		return 0, false
 	}
-	return st.Size(), true
+	return info.Size, true
 }
 
 // RepoHasBlob reports whether the repository links the blob (and it exists).
-func (s *Store) RepoHasBlob(name string, d digest.Digest) bool {
-	_, err := s.StatBlob(name, d)
+func (s *Store) RepoHasBlob(ctx context.Context, name string, d digest.Digest) bool {
+	_, err := s.StatBlob(ctx, name, d)
 	return err == nil
 }
 
 // LinkBlob lets the repository serve a blob that exists in the store.
-func (s *Store) LinkBlob(name string, d digest.Digest) error {
+func (s *Store) LinkBlob(ctx context.Context, name string, d digest.Digest) error {
+	if err := checkBlob(name, d); err != nil {
+		return err
+	}
 	unlock, err := s.lockGC(false)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if _, ok := s.BlobSize(d); !ok {
+	if _, ok := s.BlobSize(ctx, d); !ok {
 		return fmt.Errorf("%s: %w", d, ErrBlobUnknown)
 	}
-	if err := s.touchBlob(d); err != nil {
+	if err := s.touchBlob(ctx, d); err != nil {
 		return err
 	}
-	defer s.changed()
-	link := s.layerLinkPath(name, d)
-	if exists(link) {
-		return s.touch(link)
+	defer s.changed(ctx)
+	link := layerLinkKey(name, d)
+	if err := s.touch(ctx, link); !errors.Is(err, driver.ErrNotFound) {
+		return err
 	}
-	return s.writeFileAtomic(link, []byte(d.String()))
+	return s.put(ctx, link, d.String())
 }
 
 // KeepFresh touches a blob a client just asked about (HEAD before a push
 // that will skip uploading it), and the repository's link to it, unless
 // touched within the last minute, so a collection running now keeps both.
-func (s *Store) KeepFresh(name string, d digest.Digest) error {
-	for _, path := range []string{s.blobPath(d), s.layerLinkPath(name, d)} {
-		if st, err := os.Stat(path); err == nil && time.Since(st.ModTime()) > time.Minute {
-			if err := s.touch(path); err != nil {
+func (s *Store) KeepFresh(ctx context.Context, name string, d digest.Digest) error {
+	if err := checkBlob(name, d); err != nil {
+		return err
+	}
+	for _, key := range []string{blobKey(d), layerLinkKey(name, d)} {
+		if info, err := s.d.Stat(ctx, key); err == nil && time.Since(info.ModTime) > time.Minute {
+			if err := s.touch(ctx, key); err != nil && !errors.Is(err, driver.ErrNotFound) {
 				return err
 			}
 		}
@@ -107,36 +115,49 @@ func (s *Store) KeepFresh(name string, d digest.Digest) error {
 // touchBlob marks a blob as just used, so that a garbage collection running
 // now treats it as new and keeps it. A mark that fails fails the operation
 // relying on it: a collection could otherwise sweep the blob.
-func (s *Store) touchBlob(d digest.Digest) error {
-	err := s.touch(s.blobPath(d))
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%s: %w", d, ErrBlobUnknown)
+func (s *Store) touchBlob(ctx context.Context, d digest.Digest) error {
+	return notFound(s.touch(ctx, blobKey(d)), ErrBlobUnknown, d.String())
+}
+
+// touch dates an object now. A driver that cannot (S3) gets small objects
+// rewritten; a blob there is dated by its repositories' links instead,
+// which the caller touches too.
+func (s *Store) touch(ctx context.Context, key string) error {
+	if t, ok := s.d.(driver.Toucher); ok {
+		return t.Touch(ctx, key)
 	}
+	if strings.HasPrefix(key, blobsPrefix) {
+		_, err := s.d.Stat(ctx, key)
+		return err
+	}
+	b, err := s.d.GetContent(ctx, key, maxDescriptorFile)
+	if err != nil {
+		return err
+	}
+	_, err = s.d.Put(ctx, key, strings.NewReader(string(b)), driver.PutOptions{})
 	return err
 }
 
-// touch sets a file's times to now (a metadata write: WriteFault applies).
-func (s *Store) touch(path string) error {
-	if s.fault != nil {
-		if err := s.fault(); err != nil {
-			return err
-		}
-	}
-	now := time.Now()
-	return os.Chtimes(path, now, now)
+// put replaces a small object (a link, a tag, a descriptor) atomically.
+func (s *Store) put(ctx context.Context, key, content string) error {
+	_, err := s.d.Put(ctx, key, strings.NewReader(content), driver.PutOptions{})
+	return err
 }
 
 // Mount links a blob into name from repository from; with from empty, any
 // blob the store holds can be mounted (anonymous mount). It reports whether
 // the blob was mounted.
-func (s *Store) Mount(name, from string, d digest.Digest) (bool, error) {
-	if from != "" && !s.RepoHasBlob(from, d) {
+func (s *Store) Mount(ctx context.Context, name, from string, d digest.Digest) (bool, error) {
+	if err := checkBlob(name, d); err != nil {
+		return false, err
+	}
+	if from != "" && !s.RepoHasBlob(ctx, from, d) {
 		return false, nil
 	}
-	if _, ok := s.BlobSize(d); !ok {
+	if _, ok := s.BlobSize(ctx, d); !ok {
 		return false, nil
 	}
-	if err := s.LinkBlob(name, d); err != nil {
+	if err := s.LinkBlob(ctx, name, d); err != nil {
 		if errors.Is(err, ErrBlobUnknown) {
 			return false, nil
 		}
@@ -147,120 +168,83 @@ func (s *Store) Mount(name, from string, d digest.Digest) (bool, error) {
 
 // DeleteBlob removes the repository's link to a blob. The blob's bytes stay
 // until garbage collection finds no repository referencing them.
-func (s *Store) DeleteBlob(name string, d digest.Digest) error {
-	link := s.layerLinkPath(name, d)
-	if !exists(link) {
-		return fmt.Errorf("%s in %s: %w", d, name, ErrBlobUnknown)
+func (s *Store) DeleteBlob(ctx context.Context, name string, d digest.Digest) error {
+	if err := checkBlob(name, d); err != nil {
+		return err
 	}
-	defer s.changed()
-	return s.removeDurably(link)
+	defer s.changed(ctx)
+	return notFound(s.d.Delete(ctx, layerLinkKey(name, d)), ErrBlobUnknown, d.String()+" in "+name)
 }
 
 // PutBlob streams r into the store as one blob, verifying it against want
 // (and against size when size >= 0) before it becomes visible, and links it
 // into the repository. It returns the number of bytes read.
-func (s *Store) PutBlob(name string, want digest.Digest, size int64, r io.Reader) (int64, error) {
-	f, err := s.createTemp()
-	if err != nil {
+func (s *Store) PutBlob(ctx context.Context, name string, want digest.Digest, size int64, r io.Reader) (int64, error) {
+	if err := checkBlob(name, want); err != nil {
 		return 0, err
 	}
 	h := newHash(want.Algorithm())
-	n, err := copyHashed(s.writer(newFlushBehind(f, 0)), h, r)
-	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return n, err
-	}
-	if got := digest.NewDigest(want.Algorithm(), h); got != want {
-		f.Close()
-		os.Remove(f.Name())
-		return n, fmt.Errorf("computed %s, client said %s: %w", got, want, ErrDigestInvalid)
-	}
-	if size >= 0 && n != size {
-		f.Close()
-		os.Remove(f.Name())
-		return n, fmt.Errorf("received %d bytes, client said %d: %w", n, size, ErrSizeInvalid)
-	}
-	if err := s.commitBlob(f, want); err != nil {
-		return n, err
-	}
-	return n, s.LinkBlob(name, want)
-}
-
-// commitBlob moves a verified temp file into the blob tree. It links
-// rather than renames, so an existing blob is never replaced: when another
-// client won the race, both hold the same bytes and the temp file is dropped.
-func (s *Store) commitBlob(f *os.File, d digest.Digest) error {
-	defer os.Remove(f.Name())
-	dst := s.blobPath(d)
-	if exists(dst) {
-		f.Close()
-		return nil
-	}
-	err := f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	now := time.Now() // a new blob is young to garbage collection
-	if err := os.Chtimes(f.Name(), now, now); err != nil {
-		return err
-	}
-	st, err := os.Stat(f.Name())
-	if err != nil {
-		return err
-	}
-	err = os.Link(f.Name(), dst)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err = s.mkdirAll(filepath.Dir(dst)); err == nil {
-			err = os.Link(f.Name(), dst)
+	verified := false
+	verify := func(n int64) error {
+		verified = true
+		if got := digest.NewDigest(want.Algorithm(), h); got != want {
+			return fmt.Errorf("computed %s, client said %s: %w", got, want, ErrDigestInvalid)
 		}
-	}
-	if errors.Is(err, fs.ErrExist) {
+		if size >= 0 && n != size {
+			return fmt.Errorf("received %d bytes, client said %d: %w", n, size, ErrSizeInvalid)
+		}
 		return nil
 	}
-	if err != nil {
-		return err
+	n, err := s.d.Put(ctx, blobKey(want), io.TeeReader(r, h), driver.PutOptions{IfNotExists: true, Verify: verify})
+	switch {
+	case errors.Is(err, driver.ErrExist) && !verified:
+		// Stored already, and the driver said so before reading the body:
+		// read and check it all the same, the client's digest is not trusted.
+		m, err := io.Copy(h, r)
+		if n += m; err != nil {
+			return n, err
+		}
+		if err := verify(n); err != nil {
+			return n, err
+		}
+	case errors.Is(err, driver.ErrExist): // another push stored it first
+	case err != nil:
+		return n, err
+	default:
+		s.stats.blobs.Add(1)
+		s.stats.blobBytes.Add(n)
 	}
-	s.stats.blobs.Add(1)
-	s.stats.blobBytes.Add(st.Size())
-	return s.syncDir(filepath.Dir(dst))
+	return n, s.LinkBlob(ctx, name, want)
 }
 
 // writeBlob stores small bytes (a manifest) as a blob, if not there yet.
-func (s *Store) writeBlob(d digest.Digest, data []byte) error {
-	if _, ok := s.BlobSize(d); ok {
-		return s.touchBlob(d)
+func (s *Store) writeBlob(ctx context.Context, d digest.Digest, data []byte) error {
+	if _, ok := s.BlobSize(ctx, d); ok {
+		return s.touchBlob(ctx, d)
 	}
-	f, err := s.tempWith(data)
-	if err != nil {
-		return err
+	_, err := s.d.Put(ctx, blobKey(d), bytes.NewReader(data), driver.PutOptions{IfNotExists: true})
+	if errors.Is(err, driver.ErrExist) {
+		return s.touchBlob(ctx, d)
 	}
-	return s.commitBlob(f, d)
+	if err == nil {
+		s.stats.blobs.Add(1)
+		s.stats.blobBytes.Add(int64(len(data)))
+	}
+	return err
 }
 
-// copyHashed copies r to w, feeding every byte to h as well.
-func copyHashed(w io.Writer, h io.Writer, r io.Reader) (int64, error) {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	buf := *bp
-	var n int64
-	for {
-		m, rerr := r.Read(buf)
-		if m > 0 {
-			h.Write(buf[:m])
-			if _, err := w.Write(buf[:m]); err != nil {
-				return n, err
-			}
-			n += int64(m)
-		}
-		if rerr == io.EOF {
-			return n, nil
-		}
-		if rerr != nil {
-			return n, rerr
-		}
+// BlobURL returns a URL the client can fetch the blob from directly, valid
+// for expiry (a presigned S3 GET), when the driver can make one; otherwise
+// ErrUnsupported.
+func (s *Store) BlobURL(ctx context.Context, name string, d digest.Digest, expiry time.Duration) (string, error) {
+	u, ok := s.d.(interface {
+		URL(ctx context.Context, key string, expiry time.Duration) (string, error)
+	})
+	if !ok {
+		return "", ErrUnsupported
 	}
+	if _, err := s.StatBlob(ctx, name, d); err != nil {
+		return "", err
+	}
+	return u.URL(ctx, blobKey(d), expiry)
 }

@@ -1,9 +1,11 @@
 package storage
 
 import (
+	"context"
 	"os"
 	"sort"
 
+	"github.com/layerlab/layerlab/registry/storage/driver"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -34,18 +36,18 @@ type Usage struct {
 
 // DiskUsage walks the store and reports who holds what, and what
 // deduplication saves. It reads only metadata and manifests.
-func (s *Store) DiskUsage() (*Usage, error) {
+func (s *Store) DiskUsage(ctx context.Context) (*Usage, error) {
 	u := &Usage{Repositories: []RepoUsage{}}
 	sizes := map[digest.Digest]int64{}
-	err := s.eachBlob(func(d digest.Digest, info os.FileInfo) {
-		sizes[d] = info.Size()
+	err := s.eachBlob(ctx, func(d digest.Digest, info driver.Info) {
+		sizes[d] = info.Size
 		u.Blobs++
-		u.PhysicalBytes += info.Size()
+		u.PhysicalBytes += info.Size
 	})
 	if err != nil {
 		return nil, err
 	}
-	repos, err := s.repoDirs()
+	repos, err := s.repoDirs(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -53,10 +55,10 @@ func (s *Store) DiskUsage() (*Usage, error) {
 	perRepo := make([]map[digest.Digest]bool, len(repos))
 	for i, name := range repos {
 		set := map[digest.Digest]bool{}
-		revs := s.revisions(name)
+		revs := s.revisions(ctx, name)
 		for _, d := range revs {
 			set[d] = true
-			blobs, _, _, err := s.references(name, d)
+			blobs, _, _, err := s.references(ctx, name, d)
 			if err != nil {
 				continue
 			}
@@ -64,7 +66,7 @@ func (s *Store) DiskUsage() (*Usage, error) {
 				set[b] = true
 			}
 		}
-		tags, _ := s.Tags(name)
+		tags, _ := s.Tags(ctx, name)
 		u.Repositories = append(u.Repositories, RepoUsage{Name: name, Manifests: len(revs), Tags: len(tags)})
 		for d := range set {
 			if _, ok := sizes[d]; ok {

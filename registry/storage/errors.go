@@ -1,6 +1,10 @@
 package storage
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/layerlab/layerlab/registry/storage/driver"
+)
 
 // Sentinel errors. Callers wrap them with %w; only the api package maps them
 // to OCI error codes and HTTP statuses.
@@ -18,4 +22,9 @@ var (
 	ErrUnsupported      = errors.New("the operation is unsupported")
 	ErrTooManyUploads   = errors.New("too many upload sessions")
 	ErrManifestTooLarge = errors.New("manifest too large")
+	ErrNameInvalid      = errors.New("invalid repository name")
+	ErrTagInvalid       = errors.New("invalid tag")
+	// ErrStorageUnavailable: the driver could not reach its backing store
+	// (an S3 endpoint down or failing); the same sentinel as the driver's.
+	ErrStorageUnavailable = driver.ErrUnavailable
 )

@@ -4,6 +4,3 @@ package storage
 // repository's untagged manifests are listed ("untagged-listed") and after
 // each batch of deletions released the lock ("untagged-batch").
 func SetGCHook(s *Store, fn func(event string)) { s.gcHook = fn }
-
-// SetDirSyncHook tells tests each directory the store syncs.
-func SetDirSyncHook(s *Store, fn func(dir string)) { s.dirSynced = fn }

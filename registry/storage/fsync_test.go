@@ -9,6 +9,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/layerlab/layerlab/registry/storage"
+	"github.com/layerlab/layerlab/registry/storage/driver/filesystem"
 )
 
 // dirsUnder lists every directory under root.
@@ -31,14 +32,20 @@ func dirsUnder(t *testing.T, root string) map[string]bool {
 func TestDirectoryChangesAreSynced(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
-	s := open(t, root)
 	var mu sync.Mutex
 	synced := map[string]bool{}
-	storage.SetDirSyncHook(s, func(dir string) {
+	fsd, err := filesystem.New(root, filesystem.Options{DirSynced: func(dir string) {
 		mu.Lock()
 		synced[dir] = true
 		mu.Unlock()
-	})
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := storage.Open(root, storage.Options{Driver: fsd})
+	if err != nil {
+		t.Fatal(err)
+	}
 	before := dirsUnder(t, root)
 	const repo = "lab/new/app"
 	im := putImage(t, s, repo, "v1", nil)
@@ -60,12 +67,12 @@ func TestDirectoryChangesAreSynced(t *testing.T) {
 			t.Errorf("%s: %s not synced", what, dir)
 		}
 	}
-	wantSync("delete a tag", filepath.Join(repoDir, "_manifests", "tags"), func() error { return s.DeleteTag(repo, "v1") })
-	wantSync("delete a manifest", filepath.Join(repoDir, "_manifests", "revisions", "sha256"), func() error { return s.DeleteManifest(repo, im.d) })
-	wantSync("delete a blob link", filepath.Join(repoDir, "_layers", "sha256"), func() error { return s.DeleteBlob(repo, im.layer) })
+	wantSync("delete a tag", filepath.Join(repoDir, "_manifests", "tags"), func() error { return s.DeleteTag(t.Context(), repo, "v1") })
+	wantSync("delete a manifest", filepath.Join(repoDir, "_manifests", "revisions", "sha256"), func() error { return s.DeleteManifest(t.Context(), repo, im.d) })
+	wantSync("delete a blob link", filepath.Join(repoDir, "_layers", "sha256"), func() error { return s.DeleteBlob(t.Context(), repo, im.layer) })
 	ageAll(t, root)
 	wantSync("collect garbage", filepath.Dir(blobFile(root, digest.Digest(im.layer))), func() error {
-		_, err := s.GC(storage.GCOptions{})
+		_, err := s.GC(t.Context(), storage.GCOptions{})
 		return err
 	})
 }

@@ -1,12 +1,14 @@
 package storage
 
 import (
+	"context"
+	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
+	"github.com/layerlab/layerlab/registry/storage/driver"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -52,16 +54,16 @@ type GCResult struct {
 // GC marks every blob reachable from a manifest of any repository (image
 // manifests, indexes and their children, referrers), then sweeps the rest.
 // It is safe while the registry serves: see gclock.go for the protocol.
-func (s *Store) GC(opts GCOptions) (*GCResult, error) {
+func (s *Store) GC(ctx context.Context, opts GCOptions) (*GCResult, error) {
 	if opts.Grace < 0 { // a cutoff in the future would sweep what was just pushed
 		return nil, fmt.Errorf("grace %s: must not be negative", opts.Grace)
 	}
 	res := &GCResult{DryRun: opts.DryRun, Started: time.Now(), DeletedManifests: []GCManifest{}, DeletedBlobs: []GCBlob{}, RemovedRepos: []string{}}
 	cutoff := res.Started.Add(-opts.Grace)
 	if !opts.DryRun {
-		defer s.changed() // even a collection that failed half-way may have deleted
+		defer s.changed(ctx) // even a collection that failed half-way may have deleted
 	}
-	repos, err := s.repoDirs()
+	repos, err := s.repoDirs(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -69,26 +71,26 @@ func (s *Store) GC(opts GCOptions) (*GCResult, error) {
 	if opts.DeleteUntagged {
 		g := &refGraph{s: s, m: map[digest.Digest]refs{}}
 		for _, name := range repos {
-			candidates := s.untaggedManifests(name, cutoff, g)
+			candidates := s.untaggedManifests(ctx, name, cutoff, g)
 			s.hook("untagged-listed")
 			if opts.DryRun {
 				for _, d := range candidates {
 					doomed[GCManifest{name, d}] = true
 					res.DeletedManifests = append(res.DeletedManifests, GCManifest{name, d})
 				}
-			} else if err := s.deleteUntagged(name, candidates, cutoff, g, res); err != nil {
+			} else if err := s.deleteUntagged(ctx, name, candidates, cutoff, g, res); err != nil {
 				return nil, err
 			}
 		}
 	}
 	marked := map[digest.Digest]bool{}
 	for _, name := range repos {
-		for _, d := range s.revisions(name) {
+		for _, d := range s.revisions(ctx, name) {
 			if doomed[GCManifest{name, d}] {
 				continue
 			}
 			marked[d] = true
-			blobs, children, _, err := s.references(name, d)
+			blobs, children, _, err := s.references(ctx, name, d)
 			if err != nil {
 				continue // unreadable: its blobs stay unless nothing else holds them
 			}
@@ -99,13 +101,13 @@ func (s *Store) GC(opts GCOptions) (*GCResult, error) {
 	}
 	res.MarkedBlobs = len(marked)
 	candidates := []GCBlob{}
-	err = s.eachBlob(func(d digest.Digest, info os.FileInfo) {
+	err = s.eachBlob(ctx, func(d digest.Digest, info driver.Info) {
 		switch {
 		case marked[d]:
-		case !info.ModTime().Before(cutoff):
+		case !info.ModTime.Before(cutoff):
 			res.KeptRecent++
 		default:
-			candidates = append(candidates, GCBlob{d, info.Size()})
+			candidates = append(candidates, GCBlob{d, info.Size})
 		}
 	})
 	if err != nil {
@@ -117,100 +119,112 @@ func (s *Store) GC(opts GCOptions) (*GCResult, error) {
 		for _, c := range candidates {
 			res.FreedBytes += c.Size
 		}
-	} else if err := s.sweep(candidates, cutoff, res); err != nil {
+	} else if err := s.sweep(ctx, candidates, repos, cutoff, res); err != nil {
 		return res, err
 	}
 	if !opts.DryRun {
-		n, err := s.removeDanglingLinks(repos)
+		n, err := s.removeDanglingLinks(ctx, repos)
 		res.RemovedLinks = n
 		if err != nil {
 			return res, err
 		}
-		if res.RemovedRepos, err = s.removeEmptyRepos(repos, cutoff); err != nil {
+		if res.RemovedRepos, err = s.removeEmptyRepos(ctx, repos, cutoff); err != nil {
 			return res, err
 		}
 	}
-	if res.RemovedTemp, res.RemovedTempBytes, err = s.sweepTemp(cutoff, opts.DryRun); err != nil {
+	if res.RemovedTemp, res.RemovedTempBytes, err = s.sweepTemp(ctx, cutoff, opts.DryRun); err != nil {
 		return res, err
 	}
 	if !opts.DryRun {
-		s.markGCDone()
+		s.markGCDone(ctx)
 	}
 	res.DurationMS = time.Since(res.Started).Milliseconds()
 	return res, nil
 }
 
 // sweep deletes candidate blobs in batches under the exclusive lock,
-// re-reading each one's mtime: one touched since the mark is kept.
-func (s *Store) sweep(candidates []GCBlob, cutoff time.Time, res *GCResult) error {
+// re-reading each one's date: one touched since the mark is kept. Where
+// the driver cannot date a blob in place (S3), a repository's link to it
+// dated since the cutoff keeps it too.
+func (s *Store) sweep(ctx context.Context, candidates []GCBlob, repos []string, cutoff time.Time, res *GCResult) error {
 	const batch = 256
+	_, touchable := s.d.(driver.Toucher)
 	for len(candidates) > 0 {
 		n := min(batch, len(candidates))
 		unlock, err := s.lockGC(true)
 		if err != nil {
 			return err
 		}
-		dirs := map[string]bool{}
 		for _, c := range candidates[:n] {
-			path := s.blobPath(c.Digest)
-			st, err := os.Stat(path)
-			if err != nil || !st.ModTime().Before(cutoff) {
+			info, err := s.d.Stat(ctx, blobKey(c.Digest))
+			if err != nil || !info.ModTime.Before(cutoff) || (!touchable && s.linkedSince(ctx, repos, c.Digest, cutoff)) {
 				res.KeptRecent++
 				continue
 			}
-			if err := os.Remove(path); err != nil {
+			if err := s.d.Delete(ctx, blobKey(c.Digest)); err != nil && !errors.Is(err, driver.ErrNotFound) {
 				unlock()
 				return err
 			}
-			dirs[filepath.Dir(path)] = true
 			s.stats.blobs.Add(-1)
-			s.stats.blobBytes.Add(-st.Size())
-			res.DeletedBlobs = append(res.DeletedBlobs, GCBlob{c.Digest, st.Size()})
-			res.FreedBytes += st.Size()
+			s.stats.blobBytes.Add(-info.Size)
+			res.DeletedBlobs = append(res.DeletedBlobs, GCBlob{c.Digest, info.Size})
+			res.FreedBytes += info.Size
 		}
-		err = s.syncDirs(dirs)
 		unlock()
-		if err != nil {
-			return err
-		}
 		candidates = candidates[n:]
 	}
 	return nil
 }
 
+// linkedSince reports whether a repository's link to d was written at or
+// after t.
+func (s *Store) linkedSince(ctx context.Context, repos []string, d digest.Digest, t time.Time) bool {
+	for _, name := range repos {
+		if info, err := s.d.Stat(ctx, layerLinkKey(name, d)); err == nil && !info.ModTime.Before(t) {
+			return true
+		}
+	}
+	return false
+}
+
 // removeDanglingLinks removes repository links to blobs that no longer
 // exist, under the exclusive lock so no link being made right now is lost.
-func (s *Store) removeDanglingLinks(repos []string) (int, error) {
+func (s *Store) removeDanglingLinks(ctx context.Context, repos []string) (int, error) {
 	unlock, err := s.lockGC(true)
 	if err != nil {
 		return 0, err
 	}
 	defer unlock()
 	removed := 0
-	synced := map[string]bool{}
 	for _, name := range repos {
-		for _, alg := range []digest.Algorithm{digest.SHA256, digest.SHA512} {
-			dir := s.layersDir(name) + "/" + alg.String()
-			entries, _ := os.ReadDir(dir)
-			for _, e := range entries {
-				d := digest.NewDigestFromEncoded(alg, e.Name())
-				if ValidateDigest(d) != nil || exists(s.blobPath(d)) {
-					continue
-				}
-				if removeFile(dir+"/"+e.Name()) == nil {
-					removed++
-					synced[dir] = true
-				}
+		prefix := layersPrefix(name)
+		err := s.d.List(ctx, prefix, driver.ListOptions{Recursive: true}, func(e driver.Entry) error {
+			alg, hex, _ := strings.Cut(strings.TrimPrefix(e.Key, prefix), "/")
+			d := digest.NewDigestFromEncoded(digest.Algorithm(alg), hex)
+			if ValidateDigest(d) != nil {
+				return nil
 			}
+			if _, err := s.d.Stat(ctx, blobKey(d)); !errors.Is(err, driver.ErrNotFound) {
+				return err
+			}
+			if err := s.d.Delete(ctx, e.Key); err == nil {
+				removed++
+			} else if !errors.Is(err, driver.ErrNotFound) {
+				return err
+			}
+			return nil
+		})
+		if err != nil {
+			return removed, err
 		}
 	}
-	return removed, s.syncDirs(synced)
+	return removed, nil
 }
 
 // removeEmptyRepos removes the repositories left with no manifest and no
 // tag whose blob links are all older than cutoff (a push in flight links
 // its blobs before its manifest arrives: those stay).
-func (s *Store) removeEmptyRepos(repos []string, cutoff time.Time) ([]string, error) {
+func (s *Store) removeEmptyRepos(ctx context.Context, repos []string, cutoff time.Time) ([]string, error) {
 	unlock, err := s.lockGC(true)
 	if err != nil {
 		return nil, err
@@ -218,43 +232,46 @@ func (s *Store) removeEmptyRepos(repos []string, cutoff time.Time) ([]string, er
 	defer unlock()
 	removed := []string{}
 	for _, name := range repos {
-		if s.hasManifests(name) {
+		if s.hasManifests(ctx, name) {
 			continue
 		}
-		if tags, _ := s.Tags(name); len(tags) > 0 || newerThan(s.layersDir(name), cutoff) {
+		if tags, _ := s.Tags(ctx, name); len(tags) > 0 || s.newerThan(ctx, layersPrefix(name), cutoff) {
 			continue
 		}
-		for _, dir := range []string{"_layers", "_manifests", "_referrers"} {
-			if err := os.RemoveAll(filepath.Join(s.repoDir(name), dir)); err != nil {
+		for _, own := range []string{"_layers/", "_manifests/", "_referrers/"} {
+			if err := s.deleteAll(ctx, repoPrefix(name)+own); err != nil {
 				return removed, err
 			}
-		}
-		pruneEmptyDirs(s.repoDir(name), s.reposDir())
-		d := s.repoDir(name)
-		for !exists(d) {
-			d = filepath.Dir(d)
-		}
-		if err := s.syncDir(d); err != nil { // the removals are durable
-			return removed, err
 		}
 		removed = append(removed, name)
 	}
 	return removed, nil
 }
 
-// newerThan reports whether a file under dir changed at or after t.
-func newerThan(dir string, t time.Time) bool {
+// deleteAll deletes every object under prefix.
+func (s *Store) deleteAll(ctx context.Context, prefix string) error {
+	var keys []string
+	err := s.d.List(ctx, prefix, driver.ListOptions{Recursive: true}, func(e driver.Entry) error {
+		keys = append(keys, e.Key)
+		return nil
+	})
+	for _, k := range keys {
+		if err == nil {
+			if err = s.d.Delete(ctx, k); errors.Is(err, driver.ErrNotFound) {
+				err = nil
+			}
+		}
+	}
+	return err
+}
+
+// newerThan reports whether an object under prefix changed at or after t.
+func (s *Store) newerThan(ctx context.Context, prefix string, t time.Time) bool {
 	newer := false
-	filepath.WalkDir(dir, func(path string, e os.DirEntry, err error) error {
-		if err != nil {
-			return nil
-		}
-		if e.IsDir() {
-			return nil
-		}
-		if info, err := e.Info(); err == nil && !info.ModTime().Before(t) {
+	s.d.List(ctx, prefix, driver.ListOptions{Recursive: true}, func(e driver.Entry) error {
+		if !e.ModTime.Before(t) {
 			newer = true
-			return filepath.SkipAll
+			return driver.ErrStop
 		}
 		return nil
 	})

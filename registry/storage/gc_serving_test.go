@@ -122,7 +122,7 @@ func TestGCWhilePushing(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		b := registrytest.RandomBytes(t, 10000+i)
 		d := digest.FromBytes(b)
-		if _, err := l.store.PutBlob("lab/orphans", d, int64(len(b)), strings.NewReader(string(b))); err != nil {
+		if _, err := l.store.PutBlob(t.Context(), "lab/orphans", d, int64(len(b)), strings.NewReader(string(b))); err != nil {
 			t.Fatal(err)
 		}
 		garbage[d] = int64(len(b))
@@ -133,11 +133,11 @@ func TestGCWhilePushing(t *testing.T) {
 	}
 	ageAll(t, l.root) // everything is old: only marking keeps the base
 
-	before, err := l.store.DiskUsage()
+	before, err := l.store.DiskUsage(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	dry, err := l.store.GC(storage.GCOptions{DryRun: true})
+	dry, err := l.store.GC(t.Context(), storage.GCOptions{DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func TestGCWhilePushing(t *testing.T) {
 	var collections, swept int
 	deadline := time.Now().Add(3 * time.Second)
 	for time.Now().Before(deadline) {
-		res, err := l.store.GC(storage.GCOptions{Grace: 2 * time.Second})
+		res, err := l.store.GC(t.Context(), storage.GCOptions{Grace: 2 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -228,10 +228,10 @@ func TestGCWhilePushing(t *testing.T) {
 		}
 	}
 	// After pushes stop, one more collection leaves exactly what is referenced.
-	if _, err := l.store.GC(storage.GCOptions{}); err != nil {
+	if _, err := l.store.GC(t.Context(), storage.GCOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	after, err := l.store.DiskUsage()
+	after, err := l.store.DiskUsage(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,14 +266,14 @@ func TestGCDeleteUntagged(t *testing.T) {
 	l.push("lab/multi@"+sigDigest.String(), sig)
 
 	ageAll(t, l.root)
-	dry, err := l.store.GC(storage.GCOptions{DeleteUntagged: true, DryRun: true})
+	dry, err := l.store.GC(t.Context(), storage.GCOptions{DeleteUntagged: true, DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(dry.DeletedManifests) != 1 || dry.DeletedManifests[0].Digest.String() != loneDigest.String() {
 		t.Fatalf("dry run would delete %v, want only %s", dry.DeletedManifests, loneDigest)
 	}
-	res, err := l.store.GC(storage.GCOptions{DeleteUntagged: true})
+	res, err := l.store.GC(t.Context(), storage.GCOptions{DeleteUntagged: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +321,7 @@ func TestDiskUsageOfSharedBase(t *testing.T) {
 			sizes[d] = n
 		}
 	}
-	u, err := l.store.DiskUsage()
+	u, err := l.store.DiskUsage(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

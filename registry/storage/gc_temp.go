@@ -1,6 +1,9 @@
 package storage
 
 import (
+	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -11,36 +14,40 @@ import (
 // storage report counts them; a collection removes those untouched since
 // its cutoff (a write in progress keeps touching its file).
 
-// tempFiles calls fn for every file in tmp/.
+// tempFiles calls fn for every file in tmp/ (the filesystem driver's
+// temp files; other drivers have none that outlive a request: an
+// incomplete multipart upload is never visible).
 func (s *Store) tempFiles(fn func(path string, info os.FileInfo)) {
-	entries, err := os.ReadDir(s.tmpDir())
+	if s.root == "" {
+		return
+	}
+	tmp := filepath.Join(s.root, "tmp")
+	entries, err := os.ReadDir(tmp)
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
 		if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
-			fn(filepath.Join(s.tmpDir(), e.Name()), info)
+			fn(filepath.Join(tmp, e.Name()), info)
 		}
 	}
 }
 
 // sweepTemp removes the temp files older than cutoff (a dry run only
 // counts them) and returns how many and their bytes.
-func (s *Store) sweepTemp(cutoff time.Time, dryRun bool) (n int, bytes int64, err error) {
+func (s *Store) sweepTemp(ctx context.Context, cutoff time.Time, dryRun bool) (n int, bytes int64, err error) {
 	s.tempFiles(func(path string, info os.FileInfo) {
 		if !info.ModTime().Before(cutoff) || err != nil {
 			return
 		}
 		if !dryRun {
-			if err = removeFile(path); err != nil {
+			if err = os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return
 			}
+			err = nil
 		}
 		n++
 		bytes += info.Size()
 	})
-	if n > 0 && !dryRun && err == nil {
-		err = s.syncDir(s.tmpDir())
-	}
 	return n, bytes, err
 }

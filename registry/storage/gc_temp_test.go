@@ -24,21 +24,21 @@ func TestTempFilesLeftByACrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	age(t, old)
-	u, err := s.DiskUsage()
+	u, err := s.DiskUsage(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if u.TempFiles != 2 || u.TempBytes != 3500 {
 		t.Errorf("du: %d temp files, %d bytes; want 2, 3500", u.TempFiles, u.TempBytes)
 	}
-	dry, err := s.GC(storage.GCOptions{DryRun: true, Grace: time.Minute})
+	dry, err := s.GC(t.Context(), storage.GCOptions{DryRun: true, Grace: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if dry.RemovedTemp != 1 || dry.RemovedTempBytes != 3000 || !exists(old) {
 		t.Errorf("dry run: %d temp files, %d bytes (want 1, 3000); crashed file still there: %v", dry.RemovedTemp, dry.RemovedTempBytes, exists(old))
 	}
-	res, err := s.GC(storage.GCOptions{Grace: time.Minute})
+	res, err := s.GC(t.Context(), storage.GCOptions{Grace: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

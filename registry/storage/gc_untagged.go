@@ -1,11 +1,12 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
+	"github.com/layerlab/layerlab/registry/storage/driver"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -27,12 +28,12 @@ type refGraph struct {
 	m map[digest.Digest]refs
 }
 
-func (g *refGraph) of(name string, d digest.Digest) refs {
+func (g *refGraph) of(ctx context.Context, name string, d digest.Digest) refs {
 	if r, ok := g.m[d]; ok {
 		return r
 	}
 	var r refs
-	r.blobs, r.children, r.subject, r.err = g.s.references(name, d)
+	r.blobs, r.children, r.subject, r.err = g.s.references(ctx, name, d)
 	if r.err == nil { // an unreadable manifest may be readable in another repository
 		g.m[d] = r
 	}
@@ -45,30 +46,33 @@ func (g *refGraph) of(name string, d digest.Digest) refs {
 // referrers of a kept manifest, the subject of a kept referrer — closed
 // over. Computed under the exclusive lock, it is exact: every push holds
 // the shared lock while it stores a manifest or a tag.
-func (s *Store) keptManifests(name string, cutoff time.Time, g *refGraph) map[digest.Digest]bool {
+func (s *Store) keptManifests(ctx context.Context, name string, cutoff time.Time, g *refGraph) map[digest.Digest]bool {
 	var queue []digest.Digest
-	tags, _ := s.Tags(name)
+	tags, _ := s.Tags(ctx, name)
 	for _, t := range tags {
-		if d, _, err := s.ResolveManifest(name, t); err == nil {
+		if d, _, err := s.ResolveManifest(ctx, name, t); err == nil {
 			queue = append(queue, d)
 		}
 	}
-	for _, d := range s.revisions(name) {
-		if st, err := os.Stat(s.revisionPath(name, d)); err == nil && !st.ModTime().Before(cutoff) {
+	s.eachRevision(ctx, name, func(d digest.Digest, e driver.Entry) {
+		if !e.ModTime.Before(cutoff) {
 			queue = append(queue, d)
 		}
-	}
+	})
 	keep := map[digest.Digest]bool{}
 	for len(queue) > 0 {
 		d := queue[len(queue)-1]
 		queue = queue[:len(queue)-1]
-		if keep[d] || !exists(s.revisionPath(name, d)) {
+		if keep[d] {
+			continue
+		}
+		if _, err := s.d.Stat(ctx, revisionKey(name, d)); err != nil {
 			continue
 		}
 		keep[d] = true
-		r := g.of(name, d)
+		r := g.of(ctx, name, d)
 		queue = append(queue, r.children...)
-		queue = append(queue, s.referrerDigests(name, d)...)
+		queue = append(queue, s.referrerDigests(ctx, name, d)...)
 		if r.subject != "" {
 			queue = append(queue, r.subject)
 		}
@@ -78,10 +82,10 @@ func (s *Store) keptManifests(name string, cutoff time.Time, g *refGraph) map[di
 
 // untaggedManifests lists the manifests of a repository a collection
 // would delete now (read without the lock: deletion checks again).
-func (s *Store) untaggedManifests(name string, cutoff time.Time, g *refGraph) []digest.Digest {
-	keep := s.keptManifests(name, cutoff, g)
+func (s *Store) untaggedManifests(ctx context.Context, name string, cutoff time.Time, g *refGraph) []digest.Digest {
+	keep := s.keptManifests(ctx, name, cutoff, g)
 	var out []digest.Digest
-	for _, d := range s.revisions(name) {
+	for _, d := range s.revisions(ctx, name) {
 		if !keep[d] {
 			out = append(out, d)
 		}
@@ -93,30 +97,25 @@ func (s *Store) untaggedManifests(name string, cutoff time.Time, g *refGraph) []
 // the exclusive lock, establishing again under that lock which manifests
 // must be kept: a tag, an index or a referrer pushed since the candidates
 // were listed saves what it reaches.
-func (s *Store) deleteUntagged(name string, candidates []digest.Digest, cutoff time.Time, g *refGraph, res *GCResult) error {
+func (s *Store) deleteUntagged(ctx context.Context, name string, candidates []digest.Digest, cutoff time.Time, g *refGraph, res *GCResult) error {
 	for len(candidates) > 0 {
 		n := min(untaggedBatch, len(candidates))
 		unlock, err := s.lockGC(true)
 		if err != nil {
 			return err
 		}
-		keep := s.keptManifests(name, cutoff, g)
-		dirs := map[string]bool{} // synced once for the batch
+		keep := s.keptManifests(ctx, name, cutoff, g)
 		for _, d := range candidates[:n] {
 			if keep[d] {
 				continue
 			}
-			if err := s.removeManifest(name, d, g.of(name, d).subject, dirs); err != nil {
+			if err := s.removeManifest(ctx, name, d, g.of(ctx, name, d).subject); err != nil {
 				unlock()
 				return fmt.Errorf("delete untagged %s in %s: %w", d, name, err)
 			}
 			res.DeletedManifests = append(res.DeletedManifests, GCManifest{name, d})
 		}
-		err = s.syncDirs(dirs)
 		unlock()
-		if err != nil {
-			return err
-		}
 		s.hook("untagged-batch")
 		candidates = candidates[n:]
 	}
@@ -125,10 +124,10 @@ func (s *Store) deleteUntagged(name string, candidates []digest.Digest, cutoff t
 
 // removeManifest deletes a manifest no tag points at (one deleted
 // meanwhile is no error).
-func (s *Store) removeManifest(name string, d, subject digest.Digest, toSync map[string]bool) error {
+func (s *Store) removeManifest(ctx context.Context, name string, d, subject digest.Digest) error {
 	unlock := s.repoLocks.lock(name)
 	defer unlock()
-	if err := s.unlinkManifest(name, d, subject, toSync); err != nil && !errors.Is(err, ErrManifestUnknown) {
+	if err := s.unlinkManifest(ctx, name, d, subject); err != nil && !errors.Is(err, ErrManifestUnknown) {
 		return err
 	}
 	return nil

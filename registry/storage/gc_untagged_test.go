@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,7 +28,7 @@ func putImage(t *testing.T, s *storage.Store, repo, ref string, subject *image) 
 	cfg, layer := registrytest.RandomBytes(t, 64), registrytest.RandomBytes(t, 256)
 	im := image{cfg: digest.FromBytes(cfg), layer: digest.FromBytes(layer)}
 	for _, b := range [][]byte{cfg, layer} {
-		if _, err := s.PutBlob(repo, digest.FromBytes(b), int64(len(b)), bytes.NewReader(b)); err != nil {
+		if _, err := s.PutBlob(t.Context(), repo, digest.FromBytes(b), int64(len(b)), bytes.NewReader(b)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -41,7 +42,7 @@ func putImage(t *testing.T, s *storage.Store, repo, ref string, subject *image) 
 	if ref == "" {
 		ref = im.d.String()
 	}
-	if _, _, err := s.PutManifest(repo, ref, storage.MediaTypeOCIManifest, im.body, nil); err != nil {
+	if _, _, err := s.PutManifest(t.Context(), repo, ref, storage.MediaTypeOCIManifest, im.body, nil); err != nil {
 		t.Fatal(err)
 	}
 	return im
@@ -58,11 +59,11 @@ func indexOver(children ...image) []byte {
 
 // whole reports what is missing of a stored image: the manifest, its blobs.
 func whole(s *storage.Store, repo string, im image) error {
-	if _, _, _, err := s.GetManifest(repo, im.d.String()); err != nil {
+	if _, _, _, err := s.GetManifest(context.Background(), repo, im.d.String()); err != nil {
 		return err
 	}
 	for _, b := range []digest.Digest{im.cfg, im.layer} {
-		if _, err := s.StatBlob(repo, b); err != nil {
+		if _, err := s.StatBlob(context.Background(), repo, b); err != nil {
 			return err
 		}
 	}
@@ -98,18 +99,18 @@ func TestGCUntaggedRechecksUnderTheLock(t *testing.T) {
 		}
 		hooked = true
 		// Pushed while the collection runs, after it listed the untagged.
-		d, _, err := s.PutManifest(repo, "latest", storage.MediaTypeOCIIndex, indexOver(child), nil)
+		d, _, err := s.PutManifest(t.Context(), repo, "latest", storage.MediaTypeOCIIndex, indexOver(child), nil)
 		if err != nil {
 			t.Error(err)
 			return
 		}
 		index = d
 		age(t, revisionFile(root, repo, d)) // only its tag keeps it, not its age
-		if _, _, err := s.PutManifest(repo, "subject", storage.MediaTypeOCIManifest, subject.body, nil); err != nil {
+		if _, _, err := s.PutManifest(t.Context(), repo, "subject", storage.MediaTypeOCIManifest, subject.body, nil); err != nil {
 			t.Error(err)
 		}
 	})
-	res, err := s.GC(storage.GCOptions{DeleteUntagged: true, Grace: time.Minute})
+	res, err := s.GC(t.Context(), storage.GCOptions{DeleteUntagged: true, Grace: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func TestGCUntaggedRechecksUnderTheLock(t *testing.T) {
 			t.Errorf("%s: %v", what, err)
 		}
 	}
-	if _, _, _, err := s.GetManifest(repo, "latest"); err != nil || index == "" {
+	if _, _, _, err := s.GetManifest(t.Context(), repo, "latest"); err != nil || index == "" {
 		t.Errorf("the index tagged latest: %v", err)
 	}
 	if err := whole(s, repo, junk); err == nil {
@@ -147,7 +148,7 @@ func TestGCUntaggedDeletesInBatches(t *testing.T) {
 	base := putImage(t, s, repo, "base", nil)
 	for i := 0; i < many; i++ {
 		body := manifest(base.cfg, base.layer, 64, 256, fmt.Sprint(i))
-		if _, _, err := s.PutManifest(repo, digest.FromBytes(body).String(), storage.MediaTypeOCIManifest, body, nil); err != nil {
+		if _, _, err := s.PutManifest(t.Context(), repo, digest.FromBytes(body).String(), storage.MediaTypeOCIManifest, body, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -160,7 +161,7 @@ func TestGCUntaggedDeletesInBatches(t *testing.T) {
 		batches++
 		done := make(chan error, 1)
 		go func() { // from another goroutine, as a client's push would come
-			_, _, err := s.PutManifest(repo, fmt.Sprintf("during-%d", batches), storage.MediaTypeOCIManifest, base.body, nil)
+			_, _, err := s.PutManifest(t.Context(), repo, fmt.Sprintf("during-%d", batches), storage.MediaTypeOCIManifest, base.body, nil)
 			done <- err
 		}()
 		select {
@@ -173,7 +174,7 @@ func TestGCUntaggedDeletesInBatches(t *testing.T) {
 			t.Error("a push stayed blocked between two batches of deletions")
 		}
 	})
-	res, err := s.GC(storage.GCOptions{DeleteUntagged: true})
+	res, err := s.GC(t.Context(), storage.GCOptions{DeleteUntagged: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,13 +199,13 @@ func TestGCRefusesNegativeGrace(t *testing.T) {
 	s := open(t, t.TempDir())
 	b := registrytest.RandomBytes(t, 100)
 	d := digest.FromBytes(b)
-	if _, err := s.PutBlob("lab/x", d, int64(len(b)), bytes.NewReader(b)); err != nil {
+	if _, err := s.PutBlob(t.Context(), "lab/x", d, int64(len(b)), bytes.NewReader(b)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.GC(storage.GCOptions{Grace: -time.Hour}); err == nil {
+	if _, err := s.GC(t.Context(), storage.GCOptions{Grace: -time.Hour}); err == nil {
 		t.Error("a negative grace was accepted")
 	}
-	if _, ok := s.BlobSize(d); !ok {
+	if _, ok := s.BlobSize(t.Context(), d); !ok {
 		t.Error("a blob pushed just now was swept")
 	}
 }

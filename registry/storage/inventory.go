@@ -1,12 +1,12 @@
 package storage
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/layerlab/layerlab/registry/storage/driver"
 )
 
 // The inventory: read-only listings for derived data (the index behind
@@ -30,11 +32,11 @@ type BlobInfo struct {
 
 // Blobs calls fn for every blob of the store, in no particular order; an
 // error from fn stops the walk and is returned.
-func (s *Store) Blobs(fn func(BlobInfo) error) error {
+func (s *Store) Blobs(ctx context.Context, fn func(BlobInfo) error) error {
 	var ferr error
-	err := s.eachBlob(func(d digest.Digest, info os.FileInfo) {
+	err := s.eachBlob(ctx, func(d digest.Digest, info driver.Info) {
 		if ferr == nil {
-			ferr = fn(BlobInfo{Digest: d, Size: info.Size(), ModTime: info.ModTime()})
+			ferr = fn(BlobInfo{Digest: d, Size: info.Size, ModTime: info.ModTime})
 		}
 	})
 	if ferr != nil {
@@ -51,43 +53,50 @@ type Revision struct {
 }
 
 // Revisions lists the manifests stored in a repository, sorted by digest.
-func (s *Store) Revisions(name string) ([]Revision, error) {
+func (s *Store) Revisions(ctx context.Context, name string) ([]Revision, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	var entries []driver.Entry
+	var digests []digest.Digest
+	err := s.eachRevision(ctx, name, func(d digest.Digest, e driver.Entry) {
+		digests = append(digests, d)
+		entries = append(entries, e)
+	})
+	if err != nil {
+		return nil, err
+	}
 	var out []Revision
-	for _, d := range s.revisions(name) {
-		path := s.revisionPath(name, d)
-		mt, err := readSmallFile(path, 4096)
-		if errors.Is(err, fs.ErrNotExist) {
+	for i, d := range digests {
+		mt, err := s.d.GetContent(ctx, entries[i].Key, 4096)
+		if errors.Is(err, driver.ErrNotFound) {
 			continue // deleted meanwhile
 		}
 		if err != nil {
 			return nil, err
 		}
-		r := Revision{Digest: d, MediaType: string(mt)}
-		if st, err := os.Stat(path); err == nil {
-			r.Pushed = st.ModTime().UTC()
-		}
-		out = append(out, r)
+		out = append(out, Revision{Digest: d, MediaType: string(mt), Pushed: entries[i].ModTime.UTC()})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Digest < out[j].Digest })
 	return out, nil
 }
 
 // LinkedBlobs lists the blobs a repository may serve (its links), sorted.
-func (s *Store) LinkedBlobs(name string) ([]digest.Digest, error) {
+func (s *Store) LinkedBlobs(ctx context.Context, name string) ([]digest.Digest, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
 	var out []digest.Digest
-	for _, alg := range []digest.Algorithm{digest.SHA256, digest.SHA512} {
-		entries, err := os.ReadDir(filepath.Join(s.layersDir(name), alg.String()))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
+	prefix := layersPrefix(name)
+	err := s.d.List(ctx, prefix, driver.ListOptions{Recursive: true}, func(e driver.Entry) error {
+		alg, hex, _ := strings.Cut(strings.TrimPrefix(e.Key, prefix), "/")
+		if d := digest.NewDigestFromEncoded(digest.Algorithm(alg), hex); ValidateDigest(d) == nil {
+			out = append(out, d)
 		}
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range entries {
-			if d := digest.NewDigestFromEncoded(alg, e.Name()); ValidateDigest(d) == nil {
-				out = append(out, d)
-			}
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out, nil
@@ -95,15 +104,12 @@ func (s *Store) LinkedBlobs(name string) ([]digest.Digest, error) {
 
 // ReadSmallBlob returns the bytes of a blob of at most limit bytes (an
 // image config); a larger one is refused without being read.
-func (s *Store) ReadSmallBlob(d digest.Digest, limit int64) ([]byte, error) {
+func (s *Store) ReadSmallBlob(ctx context.Context, d digest.Digest, limit int64) ([]byte, error) {
 	if ValidateDigest(d) != nil {
 		return nil, fmt.Errorf("%s: %w", d, ErrDigestInvalid)
 	}
-	b, err := readSmallFile(s.blobPath(d), limit)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s: %w", d, ErrBlobUnknown)
-	}
-	return b, err
+	b, err := s.d.GetContent(ctx, blobKey(d), limit)
+	return b, notFound(err, ErrBlobUnknown, d.String())
 }
 
 // Upload is an upload session in progress.
@@ -115,58 +121,75 @@ type Upload struct {
 }
 
 // Uploads lists the upload sessions in progress, sorted by id.
-func (s *Store) Uploads() ([]Upload, error) {
-	entries, err := os.ReadDir(s.uploadsDir())
+func (s *Store) Uploads(ctx context.Context) ([]Upload, error) {
+	var ids []string
+	err := s.d.List(ctx, uploadsPrefix, driver.ListOptions{}, func(e driver.Entry) error {
+		if id := lastComponent(e.Key); e.Dir && ValidUploadID(id) {
+			ids = append(ids, id)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	var out []Upload
-	for _, e := range entries {
-		if !ValidUploadID(e.Name()) {
-			continue
-		}
-		b, err := readSmallFile(filepath.Join(s.uploadDir(e.Name()), "info"), 4096)
-		var info uploadInfo
-		if err != nil || json.Unmarshal(b, &info) != nil {
+	for _, id := range ids {
+		up, err := s.d.ResumeUpload(ctx, uploadPrefix(id))
+		if err != nil {
 			continue // finished, cancelled or torn meanwhile
 		}
-		u := Upload{ID: e.Name(), Repository: info.Repository, Started: info.Started}
-		if st, err := os.Stat(filepath.Join(s.uploadDir(e.Name()), "data")); err == nil {
-			u.Size = st.Size()
+		var info uploadInfo
+		state := up.State()
+		if len(state) == 0 { // left by an older registry
+			state, _ = s.d.GetContent(ctx, uploadInfoKey(id), 4096)
 		}
-		out = append(out, u)
+		if json.Unmarshal(state, &info) != nil {
+			continue
+		}
+		out = append(out, Upload{ID: id, Repository: info.Repository, Size: up.Size(), Started: info.Started})
 	}
 	return out, nil
 }
 
+const generationKey = "generation"
+
 // Generation names the store's current state of repositories, tags,
 // manifests and links: it changes after every write to them, in whichever
-// process shares the root, so a cache of derived data is fresh exactly
+// process shares the store, so a cache of derived data is fresh exactly
 // while the generation it was built from is still current. Read it before
 // reading the store: a write that lands meanwhile changes it again.
 // Upload sessions in progress are not part of it.
-func (s *Store) Generation() string {
-	b, err := readSmallFile(s.generationPath(), 256)
+func (s *Store) Generation(ctx context.Context) string {
+	var b []byte
+	var err error
+	if s.root != "" {
+		b, err = os.ReadFile(filepath.Join(s.root, generationKey))
+	} else {
+		b, err = s.d.GetContent(ctx, generationKey, 256)
+	}
 	if err != nil {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
 }
 
-func (s *Store) generationPath() string { return filepath.Join(s.root, "generation") }
-
-// changed gives the store a new generation after a write: a fixed-length
-// token written over the old one in place (no truncation, no rename, no
-// fsync: replacing a file by rename costs milliseconds on ext4, which
-// flushes the new file's data). A reader may catch a mix of the two tokens
-// while the write is in flight — a value that differs from both, so a cache
-// rebuilds, as it must once the write completes. Lost in a crash, a change
-// of generation is made up for by the caches' maximum age.
-func (s *Store) changed() {
+// changed gives the store a new generation after a write. On the
+// filesystem it is a fixed-length token written over the old one in place
+// (no truncation, no rename, no fsync: replacing a file by rename costs
+// milliseconds on ext4, which flushes the new file's data). A reader may
+// catch a mix of the two tokens while the write is in flight — a value that
+// differs from both, so a cache rebuilds, as it must once the write
+// completes. Lost in a crash, a change of generation is made up for by the
+// caches' maximum age. Elsewhere (S3) it is a small object replaced whole.
+func (s *Store) changed(ctx context.Context) {
 	var b [12]byte
 	rand.Read(b[:])
 	token := time.Now().UTC().Format("20060102T150405.000000000Z") + "-" + hex.EncodeToString(b[:]) + "\n"
-	f, err := os.OpenFile(s.generationPath(), os.O_WRONLY|os.O_CREATE, 0o644)
+	if s.root == "" {
+		s.put(context.WithoutCancel(ctx), generationKey, token)
+		return
+	}
+	f, err := os.OpenFile(filepath.Join(s.root, generationKey), os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
 		return
 	}

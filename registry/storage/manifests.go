@@ -1,13 +1,12 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
+	"github.com/layerlab/layerlab/registry/storage/driver"
 	"github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -16,7 +15,10 @@ import (
 // tag or digest it was pushed to; tags are further tags to point at it. The
 // bytes are stored exactly as received; the media type is remembered in the
 // repository's revision link.
-func (s *Store) PutManifest(name, ref, contentType string, body []byte, tags []string) (digest.Digest, *Manifest, error) {
+func (s *Store) PutManifest(ctx context.Context, name, ref, contentType string, body []byte, tags []string) (digest.Digest, *Manifest, error) {
+	if err := checkName(name); err != nil {
+		return "", nil, err
+	}
 	if len(body) > MaxManifestSize {
 		return "", nil, fmt.Errorf("%d bytes: %w", len(body), ErrManifestTooLarge)
 	}
@@ -30,6 +32,11 @@ func (s *Store) PutManifest(name, ref, contentType string, body []byte, tags []s
 	} else {
 		tags = append([]string{ref}, tags...)
 	}
+	for _, tag := range tags {
+		if err := checkTag(tag); err != nil {
+			return "", nil, err
+		}
+	}
 	d := alg.FromBytes(body)
 	if want, ok := AsDigest(ref); ok && want != d {
 		return "", nil, fmt.Errorf("manifest bytes hash to %s, not %s: %w", d, want, ErrDigestInvalid)
@@ -39,21 +46,22 @@ func (s *Store) PutManifest(name, ref, contentType string, body []byte, tags []s
 		return "", nil, err
 	}
 	defer release()
-	if err := s.validateReferences(name, m); err != nil {
+	if err := s.validateReferences(ctx, name, m); err != nil {
 		return "", nil, err
 	}
-	if err := s.writeBlob(d, body); err != nil {
+	if err := s.writeBlob(ctx, d, body); err != nil {
 		return "", nil, err
 	}
 	unlock := s.repoLocks.lock(name)
 	defer unlock()
-	newRevision, firstManifest := !exists(s.revisionPath(name, d)), !s.hasManifests(name)
+	_, err = s.d.Stat(ctx, revisionKey(name, d))
+	newRevision, firstManifest := err != nil, !s.hasManifests(ctx, name)
 	if !newRevision { // pushed again: young again to garbage collection
-		if err := s.touch(s.revisionPath(name, d)); err != nil {
+		if err := s.touch(ctx, revisionKey(name, d)); err != nil {
 			return "", nil, err
 		}
 	}
-	if err := s.writeLink(s.revisionPath(name, d), m.MediaType); err != nil {
+	if err := s.writeLink(ctx, revisionKey(name, d), m.MediaType); err != nil {
 		return "", nil, err
 	}
 	if newRevision {
@@ -63,31 +71,31 @@ func (s *Store) PutManifest(name, ref, contentType string, body []byte, tags []s
 		s.stats.repos.Add(1)
 	}
 	if m.Subject != nil {
-		if err := s.addReferrer(name, d, int64(len(body)), m); err != nil {
+		if err := s.addReferrer(ctx, name, d, int64(len(body)), m); err != nil {
 			return "", nil, err
 		}
 	}
-	defer s.changed()
+	defer s.changed(ctx)
 	for _, tag := range tags {
-		if err := s.writeLink(s.tagPath(name, tag), d.String()); err != nil {
+		if err := s.writeLink(ctx, tagKey(name, tag), d.String()); err != nil {
 			return "", nil, err
 		}
 	}
 	return d, m, nil
 }
 
-// writeLink writes a small file unless it already holds content.
-func (s *Store) writeLink(path, content string) error {
-	if b, err := readSmallFile(path, 4096); err == nil && string(b) == content {
+// writeLink writes a small object unless it already holds content.
+func (s *Store) writeLink(ctx context.Context, key, content string) error {
+	if b, err := s.d.GetContent(ctx, key, int64(len(content))); err == nil && string(b) == content {
 		return nil
 	}
-	return s.writeFileAtomic(path, []byte(content))
+	return s.put(ctx, key, content)
 }
 
 // validateReferences checks that everything the manifest points at is in
 // the repository: config and layers (except non-distributable layers with
 // urls) as blobs of the declared size, child manifests as manifests.
-func (s *Store) validateReferences(name string, m *Manifest) error {
+func (s *Store) validateReferences(ctx context.Context, name string, m *Manifest) error {
 	var blobs []v1.Descriptor
 	if m.Config != nil {
 		blobs = append(blobs, *m.Config)
@@ -98,7 +106,7 @@ func (s *Store) validateReferences(name string, m *Manifest) error {
 		}
 	}
 	for _, b := range blobs {
-		size, err := s.StatBlob(name, b.Digest)
+		size, err := s.StatBlob(ctx, name, b.Digest)
 		if err != nil {
 			if errors.Is(err, ErrBlobUnknown) {
 				return fmt.Errorf("blob %s: %w", b.Digest, ErrManifestBlob)
@@ -108,18 +116,21 @@ func (s *Store) validateReferences(name string, m *Manifest) error {
 		if size != b.Size {
 			return fmt.Errorf("descriptor of %s says %d bytes, the blob has %d: %w", b.Digest, b.Size, size, ErrManifestInvalid)
 		}
-		if err := s.touchBlob(b.Digest); err != nil {
+		if err := s.touchBlob(ctx, b.Digest); err != nil {
 			return err
 		}
 	}
 	for _, c := range m.Manifests {
-		if !exists(s.revisionPath(name, c.Digest)) {
+		if checkDigest(c.Digest) != nil {
+			return fmt.Errorf("manifest %s: %w", c.Digest, ErrManifestInvalid)
+		}
+		if _, err := s.d.Stat(ctx, revisionKey(name, c.Digest)); err != nil {
 			return fmt.Errorf("manifest %s: %w", c.Digest, ErrManifestBlob)
 		}
-		if size, ok := s.BlobSize(c.Digest); ok && size != c.Size {
+		if size, ok := s.BlobSize(ctx, c.Digest); ok && size != c.Size {
 			return fmt.Errorf("descriptor of %s says %d bytes, the manifest has %d: %w", c.Digest, c.Size, size, ErrManifestInvalid)
 		}
-		if err := s.touchBlob(c.Digest); err != nil {
+		if err := s.touchBlob(ctx, c.Digest); err != nil {
 			return err
 		}
 	}
@@ -128,40 +139,47 @@ func (s *Store) validateReferences(name string, m *Manifest) error {
 
 // ResolveManifest turns a tag or digest into the digest of a manifest
 // stored in the repository, with its media type.
-func (s *Store) ResolveManifest(name, ref string) (digest.Digest, string, error) {
+func (s *Store) ResolveManifest(ctx context.Context, name, ref string) (digest.Digest, string, error) {
+	if err := checkName(name); err != nil {
+		return "", "", err
+	}
 	d, ok := AsDigest(ref)
-	if !ok {
-		b, err := readSmallFile(s.tagPath(name, ref), 4096)
+	if ok {
+		if err := checkDigest(d); err != nil {
+			return "", "", err
+		}
+	} else {
+		if err := checkTag(ref); err != nil {
+			return "", "", err
+		}
+		b, err := s.d.GetContent(ctx, tagKey(name, ref), 4096)
 		if err != nil {
-			return "", "", fmt.Errorf("tag %s in %s: %w", ref, name, ErrManifestUnknown)
+			return "", "", notFound(err, ErrManifestUnknown, "tag "+ref+" in "+name)
 		}
 		d = digest.Digest(strings.TrimSpace(string(b)))
 		if ValidateDigest(d) != nil {
 			return "", "", fmt.Errorf("tag %s in %s holds %q: %w", ref, name, b, ErrManifestUnknown)
 		}
 	}
-	mt, err := readSmallFile(s.revisionPath(name, d), 4096)
+	mt, err := s.d.GetContent(ctx, revisionKey(name, d), 4096)
 	if err != nil {
-		return "", "", fmt.Errorf("manifest %s in %s: %w", d, name, ErrManifestUnknown)
+		return "", "", notFound(err, ErrManifestUnknown, "manifest "+d.String()+" in "+name)
 	}
 	return d, string(mt), nil
 }
 
 // GetManifest returns a manifest's bytes, media type and digest.
-func (s *Store) GetManifest(name, ref string) ([]byte, string, digest.Digest, error) {
-	d, mt, err := s.ResolveManifest(name, ref)
+func (s *Store) GetManifest(ctx context.Context, name, ref string) ([]byte, string, digest.Digest, error) {
+	d, mt, err := s.ResolveManifest(ctx, name, ref)
 	if err != nil {
 		return nil, "", "", err
 	}
 	if body, ok := s.manifests.get(d); ok {
 		return body, mt, d, nil
 	}
-	body, err := readSmallFile(s.blobPath(d), MaxManifestSize)
+	body, err := s.d.GetContent(ctx, blobKey(d), MaxManifestSize)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, "", "", fmt.Errorf("manifest %s: %w", d, ErrManifestUnknown)
-		}
-		return nil, "", "", err
+		return nil, "", "", notFound(err, ErrManifestUnknown, "manifest "+d.String())
 	}
 	s.manifests.put(d, body)
 	return body, mt, d, nil
@@ -169,21 +187,21 @@ func (s *Store) GetManifest(name, ref string) ([]byte, string, digest.Digest, er
 
 // DeleteManifest removes a manifest from the repository, with every tag
 // that points at it and its entry in its subject's referrers.
-func (s *Store) DeleteManifest(name string, d digest.Digest) error {
-	body, mt, _, err := s.GetManifest(name, d.String())
+func (s *Store) DeleteManifest(ctx context.Context, name string, d digest.Digest) error {
+	body, mt, _, err := s.GetManifest(ctx, name, d.String())
 	if err != nil {
 		return err
 	}
 	unlock := s.repoLocks.lock(name)
 	defer unlock()
-	defer s.changed()
-	tags, err := s.Tags(name)
+	defer s.changed(ctx)
+	tags, err := s.Tags(ctx, name)
 	if err != nil && !errors.Is(err, ErrNameUnknown) {
 		return err
 	}
 	for _, t := range tags {
-		if td, _, err := s.ResolveManifest(name, t); err == nil && td == d {
-			if err := s.removeDurably(s.tagPath(name, t)); err != nil {
+		if td, _, err := s.ResolveManifest(ctx, name, t); err == nil && td == d {
+			if err := s.d.Delete(ctx, tagKey(name, t)); err != nil && !errors.Is(err, driver.ErrNotFound) {
 				return err
 			}
 		}
@@ -192,38 +210,25 @@ func (s *Store) DeleteManifest(name string, d digest.Digest) error {
 	if m, err := ParseManifest(mt, body); err == nil && m.Subject != nil {
 		subject = m.Subject.Digest
 	}
-	return s.unlinkManifest(name, d, subject, nil)
+	return s.unlinkManifest(ctx, name, d, subject)
 }
 
 // unlinkManifest removes a manifest's entry in its subject's referrers
-// (subject "" for none) and its revision link, durably: the directories
-// are synced now, or added to toSync for the caller to sync once for many.
-// The caller holds the repository's lock and has dealt with the tags.
-func (s *Store) unlinkManifest(name string, d, subject digest.Digest, toSync map[string]bool) error {
-	syncParent := s.syncParent
-	if toSync != nil {
-		syncParent = func(path string) error { toSync[filepath.Dir(path)] = true; return nil }
-	}
+// (subject "" for none) and its revision link; the driver makes each
+// removal durable. The caller holds the repository's lock and has dealt
+// with the tags.
+func (s *Store) unlinkManifest(ctx context.Context, name string, d, subject digest.Digest) error {
 	if subject != "" {
-		if err := removeFile(s.referrerPath(name, subject, d)); err != nil {
+		if err := s.d.Delete(ctx, referrerKey(name, subject, d)); err != nil && !errors.Is(err, driver.ErrNotFound) {
 			return err
 		}
-		if err := syncParent(s.referrerPath(name, subject, d)); err != nil {
-			return err
-		}
-		pruneEmptyDirs(s.referrersDir(name, subject), s.repoDir(name))
 	}
-	if err := os.Remove(s.revisionPath(name, d)); err != nil {
-		if errors.Is(err, fs.ErrNotExist) { // a concurrent delete won
-			return fmt.Errorf("manifest %s in %s: %w", d, name, ErrManifestUnknown)
-		}
-		return err
-	}
-	if err := syncParent(s.revisionPath(name, d)); err != nil {
-		return err
+	if err := s.d.Delete(ctx, revisionKey(name, d)); err != nil {
+		// ErrNotFound: a concurrent delete won
+		return notFound(err, ErrManifestUnknown, "manifest "+d.String()+" in "+name)
 	}
 	s.stats.manifests.Add(-1)
-	if !s.hasManifests(name) {
+	if !s.hasManifests(ctx, name) {
 		s.stats.repos.Add(-1)
 	}
 	return nil

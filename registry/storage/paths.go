@@ -1,58 +1,98 @@
 package storage
 
 import (
-	"path/filepath"
+	"fmt"
+	"strings"
 
 	"github.com/opencontainers/go-digest"
 )
 
-// Every path the store touches is computed here, from values that were
-// validated before (repository names, tags, digests and upload ids never
-// contain "..", NUL or a backslash), so nothing can point outside the root.
+// Every key the store hands its driver is computed here, as a slash path
+// relative to the driver's root (a directory, or a bucket and prefix):
+//
+//	blobs/<alg>/<hex[:2]>/<hex>
+//	repositories/<name>/_layers/<alg>/<hex>
+//	repositories/<name>/_manifests/revisions/<alg>/<hex>
+//	repositories/<name>/_manifests/tags/<tag>
+//	repositories/<name>/_referrers/<alg>/<subject-hex>/<alg>-<hex>
+//	uploads/<id>/...
+//
+// The values come from callers, so the store checks them itself (checkName,
+// checkTag, checkDigest, ValidUploadID) before a key is made: nobody can make
+// it reach outside its root, whoever calls it. The driver refuses such keys
+// too.
 
-func (s *Store) blobPath(d digest.Digest) string {
+const (
+	blobsPrefix   = "blobs/"
+	reposPrefix   = "repositories/"
+	uploadsPrefix = "uploads/"
+	gcDoneKey     = "gc.done"
+)
+
+func blobKey(d digest.Digest) string {
 	hex := d.Encoded()
-	return filepath.Join(s.root, "blobs", d.Algorithm().String(), hex[:2], hex)
+	return blobsPrefix + d.Algorithm().String() + "/" + hex[:2] + "/" + hex
 }
 
-func (s *Store) blobsDir() string { return filepath.Join(s.root, "blobs") }
+func repoPrefix(name string) string { return reposPrefix + name + "/" }
 
-func (s *Store) reposDir() string { return filepath.Join(s.root, "repositories") }
+func layersPrefix(name string) string { return repoPrefix(name) + "_layers/" }
 
-func (s *Store) repoDir(name string) string {
-	return filepath.Join(s.reposDir(), filepath.FromSlash(name))
+func layerLinkKey(name string, d digest.Digest) string {
+	return layersPrefix(name) + d.Algorithm().String() + "/" + d.Encoded()
 }
 
-func (s *Store) layerLinkPath(name string, d digest.Digest) string {
-	return filepath.Join(s.repoDir(name), "_layers", d.Algorithm().String(), d.Encoded())
+func revisionsPrefix(name string) string { return repoPrefix(name) + "_manifests/revisions/" }
+
+func revisionKey(name string, d digest.Digest) string {
+	return revisionsPrefix(name) + d.Algorithm().String() + "/" + d.Encoded()
 }
 
-func (s *Store) layersDir(name string) string { return filepath.Join(s.repoDir(name), "_layers") }
+func tagsPrefix(name string) string { return repoPrefix(name) + "_manifests/tags/" }
 
-func (s *Store) revisionsDir(name string) string {
-	return filepath.Join(s.repoDir(name), "_manifests", "revisions")
+func tagKey(name, tag string) string { return tagsPrefix(name) + tag }
+
+func referrersPrefix(name string, subject digest.Digest) string {
+	return repoPrefix(name) + "_referrers/" + subject.Algorithm().String() + "/" + subject.Encoded() + "/"
 }
 
-func (s *Store) revisionPath(name string, d digest.Digest) string {
-	return filepath.Join(s.revisionsDir(name), d.Algorithm().String(), d.Encoded())
+func referrerKey(name string, subject, referrer digest.Digest) string {
+	return referrersPrefix(name, subject) + referrer.Algorithm().String() + "-" + referrer.Encoded()
 }
 
-func (s *Store) tagsDir(name string) string {
-	return filepath.Join(s.repoDir(name), "_manifests", "tags")
+func uploadPrefix(id string) string { return uploadsPrefix + id }
+
+func uploadInfoKey(id string) string { return uploadPrefix(id) + "/info" }
+
+// checkName refuses a repository name that is not made of path components
+// the spec allows: lowercase alphanumerics and separators, never "..",
+// never a component starting with "_" (the store's own directories).
+func checkName(name string) error {
+	if !ValidName(name) {
+		return fmt.Errorf("repository name %q: %w", name, ErrNameInvalid)
+	}
+	return nil
 }
 
-func (s *Store) tagPath(name, tag string) string { return filepath.Join(s.tagsDir(name), tag) }
-
-func (s *Store) referrersDir(name string, subject digest.Digest) string {
-	return filepath.Join(s.repoDir(name), "_referrers", subject.Algorithm().String(), subject.Encoded())
+// checkTag refuses a tag that is not the spec's [A-Za-z0-9_][A-Za-z0-9._-]{0,127}.
+func checkTag(tag string) error {
+	if !ValidTag(tag) {
+		return fmt.Errorf("tag %q: %w", tag, ErrTagInvalid)
+	}
+	return nil
 }
 
-func (s *Store) referrerPath(name string, subject, referrer digest.Digest) string {
-	return filepath.Join(s.referrersDir(name, subject), referrer.Algorithm().String()+"-"+referrer.Encoded())
+// checkDigest refuses a digest that is not a supported algorithm with a
+// well-formed hex part.
+func checkDigest(d digest.Digest) error {
+	if err := ValidateDigest(d); err != nil {
+		return fmt.Errorf("digest %q: %w", d, ErrDigestInvalid)
+	}
+	return nil
 }
 
-func (s *Store) uploadsDir() string { return filepath.Join(s.root, "uploads") }
-
-func (s *Store) uploadDir(id string) string { return filepath.Join(s.uploadsDir(), id) }
-
-func (s *Store) tmpDir() string { return filepath.Join(s.root, "tmp") }
+// keyOf turns a listed key's last component into its name.
+func lastComponent(key string) string {
+	key = strings.TrimSuffix(key, "/")
+	return key[strings.LastIndexByte(key, '/')+1:]
+}

@@ -2,14 +2,12 @@ package storage
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"errors"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
+	"github.com/layerlab/layerlab/registry/storage/driver"
 	"github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -26,7 +24,7 @@ const maxDescriptorFile = 2*MaxManifestSize + 64<<10
 // addReferrer records manifest d (whose subject is m.Subject) in the
 // subject's referrers directory, as the descriptor the referrers API lists.
 // The subject itself need not exist (yet).
-func (s *Store) addReferrer(name string, d digest.Digest, size int64, m *Manifest) error {
+func (s *Store) addReferrer(ctx context.Context, name string, d digest.Digest, size int64, m *Manifest) error {
 	desc := v1.Descriptor{MediaType: m.MediaType, Digest: d, Size: size,
 		ArtifactType: m.ArtifactType, Annotations: m.Annotations}
 	var b bytes.Buffer
@@ -35,7 +33,7 @@ func (s *Store) addReferrer(name string, d digest.Digest, size int64, m *Manifes
 	if err := enc.Encode(desc); err != nil {
 		return err
 	}
-	return s.writeLink(s.referrerPath(name, m.Subject.Digest, d), strings.TrimSuffix(b.String(), "\n"))
+	return s.writeLink(ctx, referrerKey(name, m.Subject.Digest, d), strings.TrimSuffix(b.String(), "\n"))
 }
 
 // ReferrersQuery selects a page of a subject's referrers.
@@ -48,55 +46,61 @@ type ReferrersQuery struct {
 
 // ReferrersPage is one page of a subject's referrers, in digest order.
 type ReferrersPage struct {
-	files []string
+	ctx  context.Context
+	d    driver.Driver
+	keys []string
 	// Next is the last referrer of this page when more follow ("" when this
 	// page is the last): the next page starts after it.
 	Next digest.Digest
 }
 
 // Referrers chooses a page of the manifests in the repository whose subject
-// is the given digest. An unknown subject has an empty list.
-func (s *Store) Referrers(name string, subject digest.Digest, q ReferrersQuery) (*ReferrersPage, error) {
-	dir := s.referrersDir(name, subject)
-	entries, err := os.ReadDir(dir) // sorted by name: "<alg>-<hex>" sorts as the digests do
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return &ReferrersPage{}, nil
-		}
+// is the given digest. An unknown subject has an empty list. The listing
+// starts after q.After, so a page costs what it holds, not what precedes it.
+func (s *Store) Referrers(ctx context.Context, name string, subject digest.Digest, q ReferrersQuery) (*ReferrersPage, error) {
+	if err := checkBlob(name, subject); err != nil {
 		return nil, err
 	}
-	page := &ReferrersPage{}
+	prefix := referrersPrefix(name, subject)
+	opts := driver.ListOptions{}
+	if q.After != "" && ValidateDigest(q.After) == nil {
+		opts.StartAfter = referrerKey(name, subject, q.After)
+	}
+	page := &ReferrersPage{ctx: ctx, d: s.d}
 	var bytes int64
 	var last digest.Digest
-	for _, e := range entries {
-		alg, hex, _ := strings.Cut(e.Name(), "-")
+	// Keys are "<alg>-<hex>": they sort as the digests do.
+	err := s.d.List(ctx, prefix, opts, func(e driver.Entry) error {
+		alg, hex, _ := strings.Cut(lastComponent(e.Key), "-")
 		d := digest.NewDigestFromEncoded(digest.Algorithm(alg), hex)
-		if ValidateDigest(d) != nil || (q.After != "" && d <= q.After) || !exists(s.revisionPath(name, d)) {
-			continue
+		if e.Dir || ValidateDigest(d) != nil || (q.After != "" && d <= q.After) {
+			return nil
 		}
-		info, err := e.Info()
-		if err != nil {
-			continue // removed while we listed
+		if _, err := s.d.Stat(ctx, revisionKey(name, d)); err != nil {
+			return nil // deleted, or a descriptor left by a crash
 		}
-		path := filepath.Join(dir, e.Name())
-		if q.ArtifactType != "" && !hasArtifactType(path, q.ArtifactType) {
-			continue
+		if q.ArtifactType != "" && !s.hasArtifactType(ctx, e.Key, q.ArtifactType) {
+			return nil
 		}
-		full := q.Max > 0 && len(page.files) >= q.Max
-		if full || (len(page.files) > 0 && bytes+info.Size() > q.MaxBytes) {
+		full := q.Max > 0 && len(page.keys) >= q.Max
+		if full || (len(page.keys) > 0 && bytes+e.Size > q.MaxBytes) {
 			page.Next = last
-			break
+			return driver.ErrStop
 		}
-		page.files = append(page.files, path)
-		bytes += info.Size()
+		page.keys = append(page.keys, e.Key)
+		bytes += e.Size
 		last = d
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return page, nil
 }
 
 // hasArtifactType reads one stored descriptor and compares its artifactType.
-func hasArtifactType(path, artifactType string) bool {
-	b, err := readSmallFile(path, maxDescriptorFile)
+func (s *Store) hasArtifactType(ctx context.Context, key, artifactType string) bool {
+	b, err := s.d.GetContent(ctx, key, maxDescriptorFile)
 	if err != nil {
 		return false
 	}
@@ -112,24 +116,28 @@ func hasArtifactType(path, artifactType string) bool {
 func (p *ReferrersPage) WriteTo(w io.Writer) (int64, error) {
 	var total int64
 	first := true
-	for _, path := range p.files {
-		f, err := os.Open(path)
+	buf := make([]byte, 32<<10)
+	for _, key := range p.keys {
+		r, err := p.d.Open(p.ctx, key)
 		if err != nil {
 			continue
 		}
 		if !first {
 			n, err := io.WriteString(w, ",")
 			if total += int64(n); err != nil {
-				f.Close()
+				r.Close()
 				return total, err
 			}
 		}
 		first = false
-		n, err := io.Copy(w, f)
-		f.Close()
+		n, err := io.CopyBuffer(onlyWriter{w}, r, buf)
+		r.Close()
 		if total += n; err != nil {
 			return total, err
 		}
 	}
 	return total, nil
 }
+
+// onlyWriter hides ReadFrom, so copies go through the caller's buffer.
+type onlyWriter struct{ io.Writer }

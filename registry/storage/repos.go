@@ -1,74 +1,90 @@
 package storage
 
 import (
-	"os"
-	"path/filepath"
+	"context"
 	"sort"
 	"strings"
 
+	"github.com/layerlab/layerlab/registry/storage/driver"
 	"github.com/opencontainers/go-digest"
 )
 
-// hasManifests reports whether the repository holds at least one manifest.
-func (s *Store) hasManifests(name string) bool {
-	algs, err := os.ReadDir(s.revisionsDir(name))
-	if err != nil {
-		return false
-	}
-	for _, a := range algs {
-		if f, err := os.Open(filepath.Join(s.revisionsDir(name), a.Name())); err == nil {
-			names, _ := f.Readdirnames(1)
-			f.Close()
-			if len(names) > 0 {
-				return true
-			}
-		}
-	}
-	return false
+// hasManifests reports whether the repository holds at least one manifest:
+// a listing stopped at the first revision link.
+func (s *Store) hasManifests(ctx context.Context, name string) bool {
+	found := false
+	s.d.List(ctx, revisionsPrefix(name), driver.ListOptions{Recursive: true}, func(driver.Entry) error {
+		found = true
+		return driver.ErrStop
+	})
+	return found
 }
 
 // revisions lists the digests of the manifests stored in a repository.
-func (s *Store) revisions(name string) []digest.Digest {
+func (s *Store) revisions(ctx context.Context, name string) []digest.Digest {
 	var out []digest.Digest
-	algs, _ := os.ReadDir(s.revisionsDir(name))
-	for _, a := range algs {
-		files, _ := os.ReadDir(filepath.Join(s.revisionsDir(name), a.Name()))
-		for _, f := range files {
-			if d := digest.NewDigestFromEncoded(digest.Algorithm(a.Name()), f.Name()); ValidateDigest(d) == nil {
-				out = append(out, d)
-			}
-		}
-	}
+	s.eachRevision(ctx, name, func(d digest.Digest, _ driver.Entry) { out = append(out, d) })
 	return out
 }
 
-// Repositories lists, in lexical order, every repository that holds at
-// least one manifest: one left with no manifests and no tags is not listed.
-func (s *Store) Repositories() ([]string, error) {
-	repos := []string{}
-	var walk func(dir, prefix string) error
-	walk = func(dir, prefix string) error {
-		entries, err := os.ReadDir(dir)
+// eachRevision calls fn for every revision link of a repository.
+func (s *Store) eachRevision(ctx context.Context, name string, fn func(digest.Digest, driver.Entry)) error {
+	prefix := revisionsPrefix(name)
+	return s.d.List(ctx, prefix, driver.ListOptions{Recursive: true}, func(e driver.Entry) error {
+		alg, hex, _ := strings.Cut(strings.TrimPrefix(e.Key, prefix), "/")
+		if d := digest.NewDigestFromEncoded(digest.Algorithm(alg), hex); ValidateDigest(d) == nil {
+			fn(d, e)
+		}
+		return nil
+	})
+}
+
+// walkRepos visits, depth first, every directory under repositories/
+// that is not the store's own (starting with "_"), with the names of its
+// own bookkeeping directories (a repository has some).
+func (s *Store) walkRepos(ctx context.Context, fn func(name string, own []string) error) error {
+	var walk func(prefix string) error
+	walk = func(prefix string) error {
+		var subdirs, own []string
+		err := s.d.List(ctx, prefix, driver.ListOptions{}, func(e driver.Entry) error {
+			if !e.Dir {
+				return nil
+			}
+			if c := lastComponent(e.Key); strings.HasPrefix(c, "_") {
+				own = append(own, c)
+			} else {
+				subdirs = append(subdirs, e.Key)
+			}
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		for _, e := range entries {
-			if !e.IsDir() || strings.HasPrefix(e.Name(), "_") {
-				continue
+		if name := strings.TrimSuffix(strings.TrimPrefix(prefix, reposPrefix), "/"); name != "" && len(own) > 0 {
+			if err := fn(name, own); err != nil {
+				return err
 			}
-			name := prefix + e.Name()
-			if s.hasManifests(name) {
-				repos = append(repos, name)
-			}
-			if err := walk(filepath.Join(dir, e.Name()), name+"/"); err != nil {
+		}
+		for _, dir := range subdirs {
+			if err := walk(dir); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	if err := walk(s.reposDir(), ""); err != nil && !os.IsNotExist(err) {
-		return nil, err
-	}
+	return walk(reposPrefix)
+}
+
+// Repositories lists, in lexical order, every repository that holds at
+// least one manifest: one left with no manifests and no tags is not listed.
+func (s *Store) Repositories(ctx context.Context) ([]string, error) {
+	repos := []string{}
+	err := s.walkRepos(ctx, func(name string, _ []string) error {
+		if s.hasManifests(ctx, name) {
+			repos = append(repos, name)
+		}
+		return nil
+	})
 	sort.Strings(repos)
-	return repos, nil
+	return repos, err
 }

@@ -1,10 +1,12 @@
 package storage
 
 import (
-	"os"
-	"path/filepath"
+	"context"
 	"sync/atomic"
 	"time"
+
+	"github.com/layerlab/layerlab/registry/storage/driver"
+	"github.com/opencontainers/go-digest"
 )
 
 // Stats are the store's running totals, kept up to date as blobs and
@@ -27,41 +29,41 @@ type counters struct {
 // (`registry gc`) leaves its mark in gc.done; seeing a new one, the totals
 // are counted again in the background.
 func (s *Store) Stats() Stats {
-	if st, err := os.Stat(s.gcDonePath()); err == nil && st.ModTime().UnixNano() != s.stats.gcSeen.Load() &&
+	ctx := context.Background()
+	if info, err := s.d.Stat(ctx, gcDoneKey); err == nil && info.ModTime.UnixNano() != s.stats.gcSeen.Load() &&
 		s.stats.recounting.CompareAndSwap(false, true) {
-		s.stats.gcSeen.Store(st.ModTime().UnixNano())
+		s.stats.gcSeen.Store(info.ModTime.UnixNano())
 		go func() {
 			defer s.stats.recounting.Store(false)
-			s.recount()
+			s.recount(ctx)
 		}()
 	}
 	st := Stats{Blobs: s.stats.blobs.Load(), BlobBytes: s.stats.blobBytes.Load(),
 		Manifests: s.stats.manifests.Load(), Repositories: s.stats.repos.Load()}
-	if f, err := os.Open(s.uploadsDir()); err == nil {
-		names, _ := f.Readdirnames(-1)
-		f.Close()
-		st.Uploads = int64(len(names))
-	}
+	s.d.List(ctx, uploadsPrefix, driver.ListOptions{}, func(e driver.Entry) error {
+		if e.Dir {
+			st.Uploads++
+		}
+		return nil
+	})
 	return st
 }
 
-func (s *Store) gcDonePath() string { return filepath.Join(s.root, "gc.done") }
-
-// markGCDone tells every process serving this root to count again.
-func (s *Store) markGCDone() {
+// markGCDone tells every process serving this store to count again.
+func (s *Store) markGCDone(ctx context.Context) {
 	now := time.Now()
-	if err := os.Chtimes(s.gcDonePath(), now, now); err != nil {
-		os.WriteFile(s.gcDonePath(), nil, 0o644)
+	if s.put(ctx, gcDoneKey, now.UTC().Format(time.RFC3339Nano)) != nil {
+		return
 	}
-	if st, err := os.Stat(s.gcDonePath()); err == nil {
-		s.stats.gcSeen.Store(st.ModTime().UnixNano()) // this process counted as it swept
+	if info, err := s.d.Stat(ctx, gcDoneKey); err == nil {
+		s.stats.gcSeen.Store(info.ModTime.UnixNano()) // this process counted as it swept
 	}
 }
 
 // recount replaces the totals by a fresh count.
-func (s *Store) recount() {
-	fresh := &Store{root: s.root}
-	if fresh.countAll() != nil {
+func (s *Store) recount(ctx context.Context) {
+	fresh := &Store{d: s.d}
+	if fresh.countAll(ctx) != nil {
 		return
 	}
 	s.stats.blobs.Store(fresh.stats.blobs.Load())
@@ -71,33 +73,21 @@ func (s *Store) recount() {
 }
 
 // countAll walks the tree once, when the store opens.
-func (s *Store) countAll() error {
-	algs, err := os.ReadDir(s.blobsDir())
+func (s *Store) countAll(ctx context.Context) error {
+	err := s.eachBlob(ctx, func(_ digest.Digest, info driver.Info) {
+		s.stats.blobs.Add(1)
+		s.stats.blobBytes.Add(info.Size)
+	})
 	if err != nil {
 		return err
 	}
-	for _, alg := range algs {
-		err := filepath.WalkDir(filepath.Join(s.blobsDir(), alg.Name()), func(path string, d os.DirEntry, err error) error {
-			if err != nil || !d.Type().IsRegular() {
-				return err
-			}
-			if info, err := d.Info(); err == nil {
-				s.stats.blobs.Add(1)
-				s.stats.blobBytes.Add(info.Size())
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	repos, err := s.Repositories()
+	repos, err := s.Repositories(ctx)
 	if err != nil {
 		return err
 	}
 	s.stats.repos.Store(int64(len(repos)))
 	for _, name := range repos {
-		s.stats.manifests.Add(int64(len(s.revisions(name))))
+		s.stats.manifests.Add(int64(len(s.revisions(ctx, name))))
 	}
 	return nil
 }

@@ -58,11 +58,12 @@ func noErrors(t *testing.T, what string, errs []error) {
 
 func wantBlob(t *testing.T, s *storage.Store, repo string, d digest.Digest, want []byte) {
 	t.Helper()
-	f, size, err := s.OpenBlob(repo, d)
+	f, err := s.OpenBlob(t.Context(), repo, d)
 	if err != nil {
 		t.Fatalf("open %s in %s: %v", d, repo, err)
 	}
 	defer f.Close()
+	size := f.Info().Size
 	got, err := io.ReadAll(f)
 	if err != nil {
 		t.Fatal(err)
@@ -83,24 +84,24 @@ func TestConcurrentPushesOfOneBlob(t *testing.T) {
 
 	// Monolithic, into one repository and into sixteen.
 	noErrors(t, "PutBlob", run(n, func(i int) error {
-		_, err := s.PutBlob("lab/one", d, int64(len(data)), bytes.NewReader(data))
+		_, err := s.PutBlob(t.Context(), "lab/one", d, int64(len(data)), bytes.NewReader(data))
 		return err
 	}))
 	noErrors(t, "PutBlob", run(n, func(i int) error {
-		_, err := s.PutBlob(fmt.Sprintf("lab/r%d", i), d, -1, bytes.NewReader(data))
+		_, err := s.PutBlob(t.Context(), fmt.Sprintf("lab/r%d", i), d, -1, bytes.NewReader(data))
 		return err
 	}))
 	// Through upload sessions, in chunks.
 	noErrors(t, "upload", run(n, func(i int) error {
-		id, err := s.StartUpload("lab/up", digest.SHA256)
+		id, err := s.StartUpload(t.Context(), "lab/up", digest.SHA256)
 		if err != nil {
 			return err
 		}
 		half := int64(len(data) / 2)
-		if _, err := s.AppendUpload("lab/up", id, 0, half, bytes.NewReader(data[:half])); err != nil {
+		if _, err := s.AppendUpload(t.Context(), "lab/up", id, 0, half, bytes.NewReader(data[:half])); err != nil {
 			return err
 		}
-		_, err = s.FinishUpload("lab/up", id, d, half, int64(len(data))-half, bytes.NewReader(data[half:]))
+		_, err = s.FinishUpload(t.Context(), "lab/up", id, d, half, int64(len(data))-half, bytes.NewReader(data[half:]))
 		return err
 	}))
 	wantBlob(t, s, "lab/one", d, data)
@@ -145,7 +146,7 @@ func TestConcurrentPushesOfOneTag(t *testing.T) {
 	cfg, layer := []byte(`{"os":"linux"}`), registrytest.RandomBytes(t, 1000)
 	cd, ld := digest.FromBytes(cfg), digest.FromBytes(layer)
 	for _, b := range [][]byte{cfg, layer} {
-		if _, err := s.PutBlob("lab/app", digest.FromBytes(b), int64(len(b)), bytes.NewReader(b)); err != nil {
+		if _, err := s.PutBlob(t.Context(), "lab/app", digest.FromBytes(b), int64(len(b)), bytes.NewReader(b)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -157,7 +158,7 @@ func TestConcurrentPushesOfOneTag(t *testing.T) {
 	}
 	for round := 0; round < 3; round++ {
 		noErrors(t, "PutManifest", run(n, func(i int) error {
-			d, _, err := s.PutManifest("lab/app", "latest", v1.MediaTypeImageManifest, bodies[i], []string{"also"})
+			d, _, err := s.PutManifest(t.Context(), "lab/app", "latest", v1.MediaTypeImageManifest, bodies[i], []string{"also"})
 			if err == nil && d != digests[i] {
 				err = fmt.Errorf("stored as %s, want %s", d, digests[i])
 			}
@@ -165,7 +166,7 @@ func TestConcurrentPushesOfOneTag(t *testing.T) {
 		}))
 		// Every tag ends on one of the pushed values, whole.
 		for _, tag := range []string{"latest", "also"} {
-			body, mt, d, err := s.GetManifest("lab/app", tag)
+			body, mt, d, err := s.GetManifest(t.Context(), "lab/app", tag)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -174,18 +175,18 @@ func TestConcurrentPushesOfOneTag(t *testing.T) {
 			}
 		}
 		// Plain tag moves, concurrently.
-		noErrors(t, "Tag", run(n, func(i int) error { return s.Tag("lab/app", "moved", digests[i]) }))
-		if _, _, d, err := s.GetManifest("lab/app", "moved"); err != nil || !slices.Contains(digests, d) {
+		noErrors(t, "Tag", run(n, func(i int) error { return s.Tag(t.Context(), "lab/app", "moved", digests[i]) }))
+		if _, _, d, err := s.GetManifest(t.Context(), "lab/app", "moved"); err != nil || !slices.Contains(digests, d) {
 			t.Fatalf("tag moved: %s, %v", d, err)
 		}
 	}
 	for i, d := range digests {
-		body, _, _, err := s.GetManifest("lab/app", d.String())
+		body, _, _, err := s.GetManifest(t.Context(), "lab/app", d.String())
 		if err != nil || !bytes.Equal(body, bodies[i]) {
 			t.Fatalf("manifest %d: %v", i, err)
 		}
 	}
-	tags, err := s.Tags("lab/app")
+	tags, err := s.Tags(t.Context(), "lab/app")
 	if err != nil || !slices.Equal(tags, []string{"also", "latest", "moved"}) {
 		t.Fatalf("tags %v, %v", tags, err)
 	}
@@ -201,23 +202,23 @@ func TestCleanUploadsRemovesOldSessions(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
 	s := open(t, root)
-	old, err := s.StartUpload("lab/app", digest.SHA256)
+	old, err := s.StartUpload(t.Context(), "lab/app", digest.SHA256)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AppendUpload("lab/app", old, 0, 3, bytes.NewReader([]byte("abc"))); err != nil {
+	if _, err := s.AppendUpload(t.Context(), "lab/app", old, 0, 3, bytes.NewReader([]byte("abc"))); err != nil {
 		t.Fatal(err)
 	}
-	fresh, err := s.StartUpload("lab/app", digest.SHA256)
+	fresh, err := s.StartUpload(t.Context(), "lab/app", digest.SHA256)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AppendUpload("lab/app", fresh, -1, -1, bytes.NewReader([]byte("xyz"))); err != nil {
+	if _, err := s.AppendUpload(t.Context(), "lab/app", fresh, -1, -1, bytes.NewReader([]byte("xyz"))); err != nil {
 		t.Fatal(err)
 	}
 	then := time.Now().Add(-3 * time.Hour)
 	dir := filepath.Join(root, "uploads", old)
-	for _, p := range []string{dir, filepath.Join(dir, "info"), filepath.Join(dir, "data")} {
+	for _, p := range []string{dir, filepath.Join(dir, "state"), filepath.Join(dir, "data")} {
 		if err := os.Chtimes(p, then, then); err != nil {
 			t.Fatal(err)
 		}
@@ -229,14 +230,14 @@ func TestCleanUploadsRemovesOldSessions(t *testing.T) {
 	if err := os.Chtimes(stale, then, then); err != nil {
 		t.Fatal(err)
 	}
-	removed, err := s.CleanUploads(time.Hour)
+	removed, err := s.CleanUploads(t.Context(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if removed != 1 {
 		t.Fatalf("removed %d sessions, want 1", removed)
 	}
-	if _, err := s.UploadStatus("lab/app", old); !errors.Is(err, storage.ErrUploadUnknown) {
+	if _, err := s.UploadStatus(t.Context(), "lab/app", old); !errors.Is(err, storage.ErrUploadUnknown) {
 		t.Fatalf("old session after cleaning: %v, want ErrUploadUnknown", err)
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
@@ -245,21 +246,21 @@ func TestCleanUploadsRemovesOldSessions(t *testing.T) {
 	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("stale temp file still there: %v", err)
 	}
-	if size, err := s.UploadStatus("lab/app", fresh); err != nil || size != 3 {
+	if size, err := s.UploadStatus(t.Context(), "lab/app", fresh); err != nil || size != 3 {
 		t.Fatalf("fresh session: size %d, %v", size, err)
 	}
 	// A session unknown to this process (left by a previous one) is cleaned too.
 	s2 := open(t, root)
 	fdir := filepath.Join(root, "uploads", fresh)
-	for _, p := range []string{fdir, filepath.Join(fdir, "info"), filepath.Join(fdir, "data")} {
+	for _, p := range []string{fdir, filepath.Join(fdir, "state"), filepath.Join(fdir, "data")} {
 		if err := os.Chtimes(p, then, then); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if removed, err := s2.CleanUploads(time.Hour); err != nil || removed != 1 {
+	if removed, err := s2.CleanUploads(t.Context(), time.Hour); err != nil || removed != 1 {
 		t.Fatalf("restarted store removed %d, %v; want 1", removed, err)
 	}
-	if _, err := s2.UploadStatus("lab/app", fresh); !errors.Is(err, storage.ErrUploadUnknown) {
+	if _, err := s2.UploadStatus(t.Context(), "lab/app", fresh); !errors.Is(err, storage.ErrUploadUnknown) {
 		t.Fatalf("cleaned session: %v", err)
 	}
 }
@@ -272,36 +273,36 @@ func TestUploadSurvivesRestart(t *testing.T) {
 			data := registrytest.RandomBytes(t, 5000)
 			want := alg.FromBytes(data)
 			s1 := open(t, root)
-			id, err := s1.StartUpload("lab/app", alg)
+			id, err := s1.StartUpload(t.Context(), "lab/app", alg)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if size, err := s1.AppendUpload("lab/app", id, 0, 2000, bytes.NewReader(data[:2000])); err != nil || size != 2000 {
+			if size, err := s1.AppendUpload(t.Context(), "lab/app", id, 0, 2000, bytes.NewReader(data[:2000])); err != nil || size != 2000 {
 				t.Fatalf("append: %d, %v", size, err)
 			}
 
 			s2 := open(t, root) // the process restarted
-			size, err := s2.UploadStatus("lab/app", id)
+			size, err := s2.UploadStatus(t.Context(), "lab/app", id)
 			if err != nil || size != 2000 {
 				t.Fatalf("status after restart: %d, %v; want 2000", size, err)
 			}
-			if _, err := s2.UploadStatus("lab/other", id); !errors.Is(err, storage.ErrUploadUnknown) {
+			if _, err := s2.UploadStatus(t.Context(), "lab/other", id); !errors.Is(err, storage.ErrUploadUnknown) {
 				t.Fatalf("session seen from another repository: %v", err)
 			}
-			if size, err := s2.AppendUpload("lab/app", id, 1000, 1000, bytes.NewReader(data[1000:2000])); !errors.Is(err, storage.ErrRangeInvalid) || size != 2000 {
+			if size, err := s2.AppendUpload(t.Context(), "lab/app", id, 1000, 1000, bytes.NewReader(data[1000:2000])); !errors.Is(err, storage.ErrRangeInvalid) || size != 2000 {
 				t.Fatalf("replayed chunk after restart: %d, %v; want 2000, ErrRangeInvalid", size, err)
 			}
-			if size, err := s2.AppendUpload("lab/app", id, 2000, 2000, bytes.NewReader(data[2000:4000])); err != nil || size != 4000 {
+			if size, err := s2.AppendUpload(t.Context(), "lab/app", id, 2000, 2000, bytes.NewReader(data[2000:4000])); err != nil || size != 4000 {
 				t.Fatalf("chunk after restart: %d, %v", size, err)
 			}
-			if _, err := s2.FinishUpload("lab/app", id, alg.FromString("wrong"), -1, -1, nil); !errors.Is(err, storage.ErrDigestInvalid) {
+			if _, err := s2.FinishUpload(t.Context(), "lab/app", id, alg.FromString("wrong"), -1, -1, nil); !errors.Is(err, storage.ErrDigestInvalid) {
 				t.Fatalf("wrong digest: %v", err)
 			}
-			if n, err := s2.FinishUpload("lab/app", id, want, 4000, 1000, bytes.NewReader(data[4000:])); err != nil || n != 5000 {
+			if n, err := s2.FinishUpload(t.Context(), "lab/app", id, want, 4000, 1000, bytes.NewReader(data[4000:])); err != nil || n != 5000 {
 				t.Fatalf("finish: %d, %v", n, err)
 			}
 			wantBlob(t, s2, "lab/app", want, data)
-			if _, err := s2.UploadStatus("lab/app", id); !errors.Is(err, storage.ErrUploadUnknown) {
+			if _, err := s2.UploadStatus(t.Context(), "lab/app", id); !errors.Is(err, storage.ErrUploadUnknown) {
 				t.Fatalf("finished session: %v", err)
 			}
 		})
@@ -314,13 +315,13 @@ func TestPutBlobRejectsWrongContent(t *testing.T) {
 	s := open(t, root)
 	data := []byte("the right bytes")
 	d := digest.FromBytes(data)
-	if _, err := s.PutBlob("lab/app", d, -1, bytes.NewReader([]byte("the wrong bytes"))); !errors.Is(err, storage.ErrDigestInvalid) {
+	if _, err := s.PutBlob(t.Context(), "lab/app", d, -1, bytes.NewReader([]byte("the wrong bytes"))); !errors.Is(err, storage.ErrDigestInvalid) {
 		t.Fatalf("wrong bytes: %v, want ErrDigestInvalid", err)
 	}
-	if _, err := s.PutBlob("lab/app", d, 3, bytes.NewReader(data)); !errors.Is(err, storage.ErrSizeInvalid) {
+	if _, err := s.PutBlob(t.Context(), "lab/app", d, 3, bytes.NewReader(data)); !errors.Is(err, storage.ErrSizeInvalid) {
 		t.Fatalf("wrong size: %v, want ErrSizeInvalid", err)
 	}
-	if _, err := s.StatBlob("lab/app", d); !errors.Is(err, storage.ErrBlobUnknown) {
+	if _, err := s.StatBlob(t.Context(), "lab/app", d); !errors.Is(err, storage.ErrBlobUnknown) {
 		t.Fatalf("rejected blob is visible: %v", err)
 	}
 	if l := registrytest.TempFiles(t, root); len(l) != 0 {
@@ -332,10 +333,10 @@ func TestPutBlobRejectsWrongContent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sf.PutBlob("lab/app", d, -1, bytes.NewReader(data)); !errors.Is(err, boom) {
+	if _, err := sf.PutBlob(t.Context(), "lab/app", d, -1, bytes.NewReader(data)); !errors.Is(err, boom) {
 		t.Fatalf("write fault: %v", err)
 	}
-	if _, err := s.StatBlob("lab/app", d); !errors.Is(err, storage.ErrBlobUnknown) {
+	if _, err := s.StatBlob(t.Context(), "lab/app", d); !errors.Is(err, storage.ErrBlobUnknown) {
 		t.Fatalf("blob visible after a failed write: %v", err)
 	}
 	if l := registrytest.TempFiles(t, root); len(l) != 0 {

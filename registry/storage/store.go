@@ -1,19 +1,25 @@
 package storage
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/sha512"
 	"errors"
 	"fmt"
 	"hash"
-	"os"
 	"sync"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/layerlab/layerlab/registry/storage/driver"
+	"github.com/layerlab/layerlab/registry/storage/driver/filesystem"
 )
 
 // Options tune a Store.
 type Options struct {
+	// Driver is where the bytes live; nil means the filesystem driver at
+	// the root given to Open, with NoSync and WriteFault below.
+	Driver driver.Driver
 	// NoSync skips fsync (tests and benchmarks on throwaway data only).
 	NoSync bool
 	// WriteFault, when set, is asked before every write to a file of the
@@ -22,44 +28,53 @@ type Options struct {
 	WriteFault func() error
 }
 
-// Store is the content-addressable filesystem store rooted at one directory.
+// Store is the registry's content-addressable store over one driver.
 type Store struct {
-	root  string
-	fsync bool
-	fault func() error
+	d    driver.Driver
+	root string // the filesystem driver's directory ("" on other drivers)
 
 	mu        sync.Mutex
-	uploads   map[string]*uploadState // open upload sessions with their running hash
+	uploads   map[string]*uploadState // upload sessions open in this process
 	repoLocks keyedMutex              // serialises manifest and tag changes per repository
+	gcMu      sync.RWMutex            // the GC lock where no lock file can be shared
 	stats     counters
 	manifests manifestCache
 	gcHook    func(event string) // tests: where a collection stands
-	dirSynced func(dir string)   // tests: which directories were synced
 }
 
-// Open prepares the tree under root and returns a Store.
+// Open returns a Store on opts.Driver, or on the filesystem driver rooted
+// at root (a tree written before the driver boundary opens unchanged).
 func Open(root string, opts Options) (*Store, error) {
-	if root == "" {
-		return nil, errors.New("storage root is empty")
-	}
-	s := &Store{root: root, fsync: !opts.NoSync, fault: opts.WriteFault, uploads: map[string]*uploadState{},
-		manifests: manifestCache{max: manifestCacheBytes}}
-	for _, dir := range []string{s.blobsDir(), s.reposDir(), s.uploadsDir(), s.tmpDir()} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+	d := opts.Driver
+	if d == nil {
+		if root == "" {
+			return nil, errors.New("storage root is empty")
+		}
+		fsd, err := filesystem.New(root, filesystem.Options{NoSync: opts.NoSync, WriteFault: opts.WriteFault})
+		if err != nil {
 			return nil, fmt.Errorf("prepare storage root: %w", err)
 		}
+		d = fsd
 	}
-	if err := s.countAll(); err != nil {
+	s := &Store{d: d, uploads: map[string]*uploadState{}, manifests: manifestCache{max: manifestCacheBytes}}
+	if fsd, ok := d.(*filesystem.Driver); ok {
+		s.root = fsd.Root()
+	}
+	ctx := context.Background()
+	if err := s.countAll(ctx); err != nil {
 		return nil, fmt.Errorf("count stored objects: %w", err)
 	}
-	if st, err := os.Stat(s.gcDonePath()); err == nil {
-		s.stats.gcSeen.Store(st.ModTime().UnixNano())
+	if info, err := s.d.Stat(ctx, gcDoneKey); err == nil {
+		s.stats.gcSeen.Store(info.ModTime.UnixNano())
 	}
 	return s, nil
 }
 
-// Root is the directory the store lives in.
+// Root is the directory the store lives in ("" when not on a filesystem).
 func (s *Store) Root() string { return s.root }
+
+// Driver is the driver the store keeps its bytes in.
+func (s *Store) Driver() driver.Driver { return s.d }
 
 // Supported reports whether the registry stores digests of this algorithm.
 func Supported(a digest.Algorithm) bool {
@@ -73,6 +88,15 @@ func newHash(a digest.Algorithm) hash.Hash {
 		return sha512.New()
 	}
 	return sha256.New()
+}
+
+// notFound turns the driver's ErrNotFound into the store's sentinel for
+// what was looked up, wrapped with what; other errors pass unchanged.
+func notFound(err error, sentinel error, what string) error {
+	if errors.Is(err, driver.ErrNotFound) {
+		return fmt.Errorf("%s: %w", what, sentinel)
+	}
+	return err
 }
 
 // keyedMutex hands out one mutex per key, created on demand.

@@ -1,18 +1,26 @@
 package storage
 
 import (
-	"errors"
+	"context"
 	"fmt"
-	"io/fs"
-	"os"
-	"sort"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/layerlab/layerlab/registry/storage/driver"
 )
 
-// Tag points tag at the manifest d, replacing the tag file atomically:
+// Tag points tag at the manifest d, replacing the tag object atomically:
 // concurrent pushes of one tag end with one of the values, never a mix.
-func (s *Store) Tag(name, tag string, d digest.Digest) error {
+func (s *Store) Tag(ctx context.Context, name, tag string, d digest.Digest) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	if err := checkTag(tag); err != nil {
+		return err
+	}
+	if err := checkDigest(d); err != nil {
+		return err
+	}
 	release, err := s.lockGC(false) // a collection decides what tags reach under the exclusive lock
 	if err != nil {
 		return err
@@ -20,37 +28,41 @@ func (s *Store) Tag(name, tag string, d digest.Digest) error {
 	defer release()
 	unlock := s.repoLocks.lock(name)
 	defer unlock()
-	defer s.changed()
-	return s.writeLink(s.tagPath(name, tag), d.String())
+	defer s.changed(ctx)
+	return s.writeLink(ctx, tagKey(name, tag), d.String())
 }
 
 // DeleteTag removes a tag; the manifest it pointed at stays.
-func (s *Store) DeleteTag(name, tag string) error {
+func (s *Store) DeleteTag(ctx context.Context, name, tag string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	if err := checkTag(tag); err != nil {
+		return err
+	}
 	unlock := s.repoLocks.lock(name)
 	defer unlock()
-	path := s.tagPath(name, tag)
-	if !exists(path) {
-		return fmt.Errorf("tag %s in %s: %w", tag, name, ErrManifestUnknown)
-	}
-	defer s.changed()
-	return s.removeDurably(path)
+	defer s.changed(ctx)
+	return notFound(s.d.Delete(ctx, tagKey(name, tag)), ErrManifestUnknown, "tag "+tag+" in "+name)
 }
 
 // Tags lists the repository's tags in lexical order.
-func (s *Store) Tags(name string) ([]string, error) {
-	if !exists(s.tagsDir(name)) && !s.hasManifests(name) {
-		return nil, fmt.Errorf("%s: %w", name, ErrNameUnknown)
-	}
-	entries, err := os.ReadDir(s.tagsDir(name))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+func (s *Store) Tags(ctx context.Context, name string) ([]string, error) {
+	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	tags := make([]string, 0, len(entries))
-	for _, e := range entries {
-		if e.Type().IsRegular() {
-			tags = append(tags, e.Name())
+	tags := []string{}
+	err := s.d.List(ctx, tagsPrefix(name), driver.ListOptions{}, func(e driver.Entry) error {
+		if !e.Dir {
+			tags = append(tags, lastComponent(e.Key))
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	sort.Strings(tags)
+	if len(tags) == 0 && !s.hasManifests(ctx, name) {
+		return nil, fmt.Errorf("%s: %w", name, ErrNameUnknown)
+	}
 	return tags, nil
 }

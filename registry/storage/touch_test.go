@@ -27,17 +27,17 @@ func TestFailedMarkFailsTheOperation(t *testing.T) {
 	im := putImage(t, s, "lab/app", "v1", nil)
 	broken.Store(true)
 	// Pushed again unchanged: nothing to write, only marks to set.
-	if _, _, err := s.PutManifest("lab/app", "v1", storage.MediaTypeOCIManifest, im.body, nil); !errors.Is(err, syscall.EIO) {
+	if _, _, err := s.PutManifest(t.Context(), "lab/app", "v1", storage.MediaTypeOCIManifest, im.body, nil); !errors.Is(err, syscall.EIO) {
 		t.Errorf("manifest pushed again while marks fail: %v, want EIO", err)
 	}
-	if ok, err := s.Mount("lab/app", "lab/app", im.layer); !errors.Is(err, syscall.EIO) {
+	if ok, err := s.Mount(t.Context(), "lab/app", "lab/app", im.layer); !errors.Is(err, syscall.EIO) {
 		t.Errorf("mount while marks fail: %v %v, want EIO", ok, err)
 	}
-	if err := s.KeepFresh("lab/app", im.layer); err != nil {
+	if err := s.KeepFresh(t.Context(), "lab/app", im.layer); err != nil {
 		t.Errorf("KeepFresh of a blob touched just now: %v (nothing to mark)", err)
 	}
 	broken.Store(false)
-	if _, _, err := s.PutManifest("lab/app", "v1", storage.MediaTypeOCIManifest, im.body, nil); err != nil {
+	if _, _, err := s.PutManifest(t.Context(), "lab/app", "v1", storage.MediaTypeOCIManifest, im.body, nil); err != nil {
 		t.Errorf("after the fault cleared: %v", err)
 	}
 }

@@ -1,61 +1,87 @@
 package storage
 
 import (
+	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/layerlab/layerlab/registry/storage/driver"
 )
 
 // CleanUploads removes sessions untouched for longer than maxAge and temp
-// files older than maxAge. It returns how many sessions it removed.
-func (s *Store) CleanUploads(maxAge time.Duration) (int, error) {
+// files older than maxAge, and on S3 the multipart uploads that processes
+// killed mid-write left. It returns how many sessions it removed.
+func (s *Store) CleanUploads(ctx context.Context, maxAge time.Duration) (int, error) {
 	cutoff := time.Now().Add(-maxAge)
-	entries, err := os.ReadDir(s.uploadsDir())
+	var dirs []string
+	err := s.d.List(ctx, uploadsPrefix, driver.ListOptions{}, func(e driver.Entry) error {
+		if e.Dir {
+			dirs = append(dirs, e.Key)
+		}
+		return nil
+	})
 	if err != nil {
 		return 0, err
 	}
 	removed := 0
-	for _, e := range entries {
-		dir := s.uploadDir(e.Name())
-		if !lastTouched(dir).Before(cutoff) {
+	for _, dir := range dirs {
+		if s.newerThan(ctx, dir, cutoff) {
 			continue
 		}
+		id := lastComponent(dir)
 		s.mu.Lock()
-		st := s.uploads[e.Name()]
+		st := s.uploads[id]
 		s.mu.Unlock()
 		if st != nil && !st.mu.TryLock() {
 			continue // in use right now
 		}
 		if st != nil {
 			st.gone = true
-			s.mu.Lock()
-			delete(s.uploads, e.Name())
-			s.mu.Unlock()
+			s.forget(id)
 		}
-		if os.RemoveAll(dir) == nil {
+		if up, err := s.d.ResumeUpload(ctx, dir[:len(dir)-1]); err == nil {
+			up.Cancel(ctx)
+		}
+		if s.deleteAll(ctx, dir) == nil {
 			removed++
 		}
 		if st != nil {
 			st.mu.Unlock()
 		}
 	}
-	if tmps, err := os.ReadDir(s.tmpDir()); err == nil {
-		for _, e := range tmps {
-			if info, err := e.Info(); err == nil && info.ModTime().Before(cutoff) {
-				os.Remove(filepath.Join(s.tmpDir(), e.Name()))
-			}
+	if a, ok := s.d.(interface {
+		AbortStale(context.Context, time.Duration) (int, error)
+	}); ok {
+		if _, err := a.AbortStale(ctx, maxAge); err != nil {
+			return removed, err
 		}
 	}
+	s.pruneUploadDirs()
+	s.tempFiles(func(path string, info os.FileInfo) {
+		if info.ModTime().Before(cutoff) {
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return
+			}
+		}
+	})
 	return removed, nil
 }
 
-// lastTouched is the newest modification time of a session's files.
-func lastTouched(dir string) time.Time {
-	var t time.Time
-	for _, name := range []string{"", "info", "data"} {
-		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && st.ModTime().After(t) {
-			t = st.ModTime()
+// pruneUploadDirs removes the empty session directories a process killed
+// while starting a session left on the filesystem (a listing never shows
+// an empty directory, so the loop above cannot see them).
+func (s *Store) pruneUploadDirs() {
+	if s.root == "" {
+		return
+	}
+	dir := filepath.Join(s.root, "uploads")
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.IsDir() {
+			os.Remove(filepath.Join(dir, e.Name())) // fails unless empty
 		}
 	}
-	return t
 }

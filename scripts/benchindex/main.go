@@ -9,6 +9,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"flag"
@@ -147,7 +148,7 @@ func generate(root string, images, layers, bases, repos int) error {
 	}
 	put := func(repo string, b []byte) (string, error) {
 		d := digest.FromBytes(b)
-		_, err := s.PutBlob(repo, d, int64(len(b)), bytes.NewReader(b))
+		_, err := s.PutBlob(context.Background(), repo, d, int64(len(b)), bytes.NewReader(b))
 		return fmt.Sprintf(`{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"%s","size":%d}`, d, len(b)), err
 	}
 	random := func(n int) []byte {
@@ -167,7 +168,7 @@ func generate(root string, images, layers, bases, repos int) error {
 			for _, l := range b {
 				var d struct{ Digest digest.Digest }
 				json.Unmarshal([]byte(l), &d)
-				if _, err := s.Mount(repo, "", d.Digest); err != nil {
+				if _, err := s.Mount(context.Background(), repo, "", d.Digest); err != nil {
 					return err
 				}
 			}
@@ -189,12 +190,12 @@ func generate(root string, images, layers, bases, repos int) error {
 		}
 		cfg := []byte(fmt.Sprintf(`{"created":"2026-01-01T00:00:00Z","os":"linux","architecture":"amd64","rootfs":{"type":"layers"},"history":[%s]}`, join(history)))
 		cd := digest.FromBytes(cfg)
-		if _, err := s.PutBlob(repo, cd, int64(len(cfg)), bytes.NewReader(cfg)); err != nil {
+		if _, err := s.PutBlob(context.Background(), repo, cd, int64(len(cfg)), bytes.NewReader(cfg)); err != nil {
 			return err
 		}
 		m := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%d},"layers":[%s]}`,
 			cd, len(cfg), join(descs))
-		if _, _, err := s.PutManifest(repo, fmt.Sprintf("v%d", i), "", []byte(m), nil); err != nil {
+		if _, _, err := s.PutManifest(context.Background(), repo, fmt.Sprintf("v%d", i), "", []byte(m), nil); err != nil {
 			return err
 		}
 		return nil
@@ -248,7 +249,7 @@ func runStep(step, root string, queries int) (*result, error) {
 	switch step {
 	case "build":
 		t0 := time.Now()
-		snap, err := index.Build(s)
+		snap, err := index.Build(context.Background(), s)
 		if err != nil {
 			return nil, err
 		}
@@ -265,7 +266,7 @@ func runStep(step, root string, queries int) (*result, error) {
 		}
 		ts := httptest.NewServer(srv.Handler())
 		defer ts.Close()
-		snap, err := index.Build(s)
+		snap, err := index.Build(context.Background(), s)
 		if err != nil {
 			return nil, err
 		}
@@ -311,7 +312,7 @@ func runStep(step, root string, queries int) (*result, error) {
 		}
 	case "sql":
 		t0 := time.Now()
-		snap, err := index.Build(s)
+		snap, err := index.Build(context.Background(), s)
 		if err != nil {
 			return nil, err
 		}

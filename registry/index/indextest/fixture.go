@@ -5,6 +5,7 @@ package indextest
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"strconv"
 	"testing"
@@ -88,24 +89,24 @@ func Build(t testing.TB, s *storage.Store) *Fixture {
 	f.Base = PushImage(t, s, "lab/base", "1", "linux", "amd64", []v1.Layer{l1, l2}, baseSteps)
 	f.Derived = PushImage(t, s, "lab/app", "1", "linux", "amd64", []v1.Layer{l1, l2, l3}, append(baseSteps[:3:3], v1.History{CreatedBy: StepL3}))
 	f.Sibling = PushImage(t, s, "lab/tool", "1", "linux", "arm64", []v1.Layer{l1, l2, l4}, append(baseSteps[:3:3], v1.History{CreatedBy: StepL4}))
-	if err := s.DeleteTag("lab/base", "old"); err != nil {
+	if err := s.DeleteTag(context.Background(), "lab/base", "old"); err != nil {
 		t.Fatal(err)
 	}
 
 	// The index, in its own repository: its children are pushed there too.
 	for _, img := range []Image{f.Derived, f.Sibling} {
 		for _, b := range append([]Blob{img.Config}, img.Layers...) {
-			if _, err := s.Mount("lab/multi", "", b.Digest); err != nil {
+			if _, err := s.Mount(context.Background(), "lab/multi", "", b.Digest); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	for _, name := range []string{"lab/app", "lab/tool"} {
-		body, mt, _, err := s.GetManifest(name, "1")
+		body, mt, _, err := s.GetManifest(context.Background(), name, "1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := s.PutManifest("lab/multi", digest.FromBytes(body).String(), mt, body, nil); err != nil {
+		if _, _, err := s.PutManifest(context.Background(), "lab/multi", digest.FromBytes(body).String(), mt, body, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -176,7 +177,7 @@ func PushImage(t testing.TB, s *storage.Store, repo, tag, os, arch string, layer
 			t.Fatal(err)
 		}
 		b := blobOf(t, l)
-		if _, err := s.PutBlob(repo, b.Digest, b.Size, rc); err != nil {
+		if _, err := s.PutBlob(context.Background(), repo, b.Digest, b.Size, rc); err != nil {
 			t.Fatal(err)
 		}
 		rc.Close()
@@ -202,7 +203,7 @@ func PushImage(t testing.TB, s *storage.Store, repo, tag, os, arch string, layer
 func putBlob(t testing.TB, s *storage.Store, repo string, b []byte) Blob {
 	t.Helper()
 	d := digest.FromBytes(b)
-	if _, err := s.PutBlob(repo, d, int64(len(b)), bytes.NewReader(b)); err != nil {
+	if _, err := s.PutBlob(context.Background(), repo, d, int64(len(b)), bytes.NewReader(b)); err != nil {
 		t.Fatal(err)
 	}
 	return Blob{d, int64(len(b))}
@@ -210,7 +211,7 @@ func putBlob(t testing.TB, s *storage.Store, repo string, b []byte) Blob {
 
 func putManifest(t testing.TB, s *storage.Store, repo, ref, mt, body string) Manifest {
 	t.Helper()
-	d, _, err := s.PutManifest(repo, ref, mt, []byte(body), nil)
+	d, _, err := s.PutManifest(context.Background(), repo, ref, mt, []byte(body), nil)
 	if err != nil {
 		t.Fatalf("push %s:%s: %v", repo, ref, err)
 	}
@@ -227,7 +228,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // the test ends.
 func SQL(t testing.TB, s *storage.Store) *sql.DB {
 	t.Helper()
-	snap, err := index.Build(s)
+	snap, err := index.Build(t.Context(), s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -142,6 +142,9 @@ var (
 	ErrTooLarge   = errors.New("object too large")
 	// ErrStop, returned by a List callback, ends the listing early.
 	ErrStop = errors.New("stop listing")
+	// ErrUnavailable wraps a failure to reach the backing store (network,
+	// timeouts, a 5xx from the service): the request may work later.
+	ErrUnavailable = errors.New("storage unavailable")
 )
 
 // ValidKey reports whether key names an object inside the driver: not
@@ -209,4 +212,15 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// Toucher is a driver that can date an object now without rewriting it
+// (filesystem, memory). The store marks with it what a garbage collection
+// running now must keep; on a driver without it (S3: an object's date
+// cannot change in place) the store rewrites the small link objects that
+// date a blob instead.
+type Toucher interface {
+	// Touch sets the object's modification time to now, or fails with
+	// ErrNotFound.
+	Touch(ctx context.Context, key string) error
 }

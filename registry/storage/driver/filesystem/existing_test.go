@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -30,28 +32,24 @@ func TestExistingStore(t *testing.T) {
 	}
 	layer := []byte("layer bytes")
 	ld := digest.FromBytes(layer)
-	if _, err := s.PutBlob("lab/base", ld, int64(len(layer)), bytes.NewReader(layer)); err != nil {
+	if _, err := s.PutBlob(t.Context(), "lab/base", ld, int64(len(layer)), bytes.NewReader(layer)); err != nil {
 		t.Fatal(err)
 	}
 	config := []byte("{}")
 	cd := digest.FromBytes(config)
-	if _, err := s.PutBlob("lab/base", cd, int64(len(config)), bytes.NewReader(config)); err != nil {
+	if _, err := s.PutBlob(t.Context(), "lab/base", cd, int64(len(config)), bytes.NewReader(config)); err != nil {
 		t.Fatal(err)
 	}
 	m, _ := json.Marshal(v1.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: v1.MediaTypeImageManifest,
 		Config: v1.Descriptor{MediaType: v1.MediaTypeImageConfig, Digest: cd, Size: int64(len(config))},
 		Layers: []v1.Descriptor{{MediaType: v1.MediaTypeImageLayer, Digest: ld, Size: int64(len(layer))}}})
-	md, _, err := s.PutManifest("lab/base", "1.0", v1.MediaTypeImageManifest, m, nil)
+	md, _, err := s.PutManifest(t.Context(), "lab/base", "1.0", v1.MediaTypeImageManifest, m, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := s.StartUpload("lab/base", digest.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.AppendUpload("lab/base", id, 0, 5, bytes.NewReader([]byte("chunk"))); err != nil {
-		t.Fatal(err)
-	}
+	// A session as the store wrote them before the driver: info and data.
+	id := "0123456789abcdef0123456789abcdef"
+	writeLegacySession(t, root, id, "lab/base", "chunk")
 
 	d, err := filesystem.New(root, filesystem.Options{NoSync: true})
 	if err != nil {
@@ -103,5 +101,22 @@ func TestExistingStore(t *testing.T) {
 	}
 	if _, err := d.Stat(ctx, "uploads/"+id+"/info"); err != nil {
 		t.Fatalf("the store's info file must stay for the store to remove: %v", err)
+	}
+}
+
+// writeLegacySession writes an upload session as the store kept them
+// before the driver boundary: uploads/<id>/info and data, no state.
+func writeLegacySession(t *testing.T, root, id, repo, data string) {
+	t.Helper()
+	dir := filepath.Join(root, "uploads", id)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	info := `{"repository":"` + repo + `","started":"2026-01-02T03:04:05Z","algorithm":"sha256"}`
+	if err := os.WriteFile(filepath.Join(dir, "info"), []byte(info), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "data"), []byte(data), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

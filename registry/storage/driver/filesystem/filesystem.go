@@ -37,13 +37,17 @@ type Options struct {
 	// WriteFault, when set, is asked before every write to a file; the error
 	// it returns fails that write (tests inject ENOSPC or EIO with it).
 	WriteFault func() error
+	// DirSynced, when set, is told every directory the driver syncs (tests
+	// check that no directory change is left unsynced).
+	DirSynced func(dir string)
 }
 
 // Driver stores objects as files under a root directory.
 type Driver struct {
-	root  string
-	sync  bool
-	fault func() error
+	root      string
+	sync      bool
+	fault     func() error
+	dirSynced func(dir string)
 }
 
 var _ driver.Driver = (*Driver)(nil)
@@ -56,7 +60,7 @@ func New(root string, opts Options) (*Driver, error) {
 	if err := os.MkdirAll(filepath.Join(root, tmpDir), 0o755); err != nil {
 		return nil, fmt.Errorf("filesystem driver: %w", err)
 	}
-	return &Driver{root: filepath.Clean(root), sync: !opts.NoSync, fault: opts.WriteFault}, nil
+	return &Driver{root: filepath.Clean(root), sync: !opts.NoSync, fault: opts.WriteFault, dirSynced: opts.DirSynced}, nil
 }
 
 const tmpDir = "tmp"
@@ -100,33 +104,22 @@ func (d *Driver) notFound(key string, err error) error {
 	return err
 }
 
-// GetContent implements driver.Driver.
+// GetContent implements driver.Driver. It is on the hot path of every
+// manifest GET (a tag, a revision link, the manifest), so it uses plain
+// system calls: open, read until EOF, close.
 func (d *Driver) GetContent(ctx context.Context, key string, limit int64) ([]byte, error) {
-	r, err := d.open(ctx, key)
+	p, err := d.path(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	defer r.Close()
-	if r.info.Size > limit {
-		return nil, fmt.Errorf("%s: %d bytes, more than %d: %w", key, r.info.Size, limit, driver.ErrTooLarge)
+	b, err := readSmall(p, limit)
+	if errors.Is(err, driver.ErrTooLarge) {
+		return nil, fmt.Errorf("%s: more than %d bytes: %w", key, limit, err)
 	}
-	b := make([]byte, 0, r.info.Size+1)
-	for {
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if int64(len(b)) > limit {
-			return nil, fmt.Errorf("%s: more than %d bytes: %w", key, limit, driver.ErrTooLarge)
-		}
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
+	if err != nil {
+		return nil, d.notFound(key, err)
 	}
+	return b, nil
 }
 
 // Open implements driver.Driver.
@@ -169,7 +162,7 @@ func (d *Driver) Put(ctx context.Context, key string, r io.Reader, opts driver.P
 	if err != nil {
 		return 0, err
 	}
-	n, err := d.copy(f, driver.ContextReader(ctx, r))
+	n, err := d.copy(newFlushBehind(f, 0), driver.ContextReader(ctx, r))
 	if err == nil && opts.Verify != nil {
 		err = opts.Verify(n)
 	}
@@ -253,20 +246,27 @@ func (d *Driver) place(src, dst, key string, exclusive bool) error {
 		if !errors.Is(err, fs.ErrNotExist) {
 			break
 		}
-		if err = os.MkdirAll(dir, 0o755); err != nil {
+		if err = d.mkdirAll(dir); err != nil {
 			return err
 		}
 	}
 	if errors.Is(err, fs.ErrExist) {
 		return driver.Exists(key)
 	}
-	if err != nil || !d.sync {
+	if err != nil {
 		return err
 	}
-	return syncDir(dir)
+	return d.syncDir(dir)
 }
 
-func syncDir(dir string) error {
+// syncDir makes the entries of a directory durable (unless NoSync).
+func (d *Driver) syncDir(dir string) error {
+	if !d.sync {
+		return nil
+	}
+	if d.dirSynced != nil {
+		d.dirSynced(dir)
+	}
 	f, err := os.Open(dir)
 	if err != nil {
 		return err
@@ -290,16 +290,28 @@ func (d *Driver) Delete(ctx context.Context, key string) error {
 	if err := os.Remove(p); err != nil {
 		return d.notFound(key, err)
 	}
-	d.prune(filepath.Dir(p))
-	return nil
+	if err := d.syncDir(filepath.Dir(p)); err != nil {
+		return err
+	}
+	return d.prune(filepath.Dir(p), true)
 }
 
-// prune removes dir and its parents while they are empty, up to the root.
-func (d *Driver) prune(dir string) {
+// prune removes dir and its parents while they are empty, up to the root,
+// and with durable syncs the directory that held the last one removed.
+func (d *Driver) prune(dir string, durable bool) error {
+	removed := false
 	for len(dir) > len(d.root) && strings.HasPrefix(dir, d.root) {
 		if os.Remove(dir) != nil {
-			return
+			break
 		}
+		removed = true
 		dir = filepath.Dir(dir)
 	}
+	if !removed || !durable {
+		return nil
+	}
+	if err := d.syncDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }

@@ -56,7 +56,7 @@ func (d *Driver) StartUpload(ctx context.Context, key string, state []byte) (dri
 	u := &upload{d: d, key: key, dir: dir}
 	if err := u.saveState(0, state); err != nil {
 		os.Remove(filepath.Join(dir, "data"))
-		d.prune(dir)
+		d.prune(dir, false)
 		return nil, err
 	}
 	return u, nil
@@ -137,7 +137,7 @@ func (u *upload) Append(ctx context.Context, r io.Reader, state func(n int64) ([
 	if _, err := f.Seek(u.size, io.SeekStart); err != nil {
 		return 0, err
 	}
-	n, err := u.d.copy(f, driver.ContextReader(ctx, r))
+	n, err := u.d.copy(newFlushBehind(f, u.size), driver.ContextReader(ctx, r))
 	var st []byte
 	if err == nil {
 		st, err = state(n)
@@ -219,6 +219,6 @@ func (u *upload) remove() error {
 			return err
 		}
 	}
-	u.d.prune(u.dir)
-	return nil
+	// Not synced: an upload session is not durable (see above).
+	return u.d.prune(u.dir, false)
 }

@@ -188,3 +188,19 @@ func check(ctx context.Context, key string) error {
 	}
 	return driver.CheckKey(key)
 }
+
+// Touch implements driver.Toucher.
+func (d *Driver) Touch(ctx context.Context, key string) error {
+	if err := check(ctx, key); err != nil {
+		return err
+	}
+	d.b.mu.Lock()
+	defer d.b.mu.Unlock()
+	o, ok := d.b.objects[key]
+	if !ok {
+		return driver.NotFound(key)
+	}
+	o.mod = time.Now()
+	d.b.objects[key] = o
+	return nil
+}

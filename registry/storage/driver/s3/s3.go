@@ -145,7 +145,20 @@ func mapErr(key string, err error) error {
 	case resp.StatusCode == http.StatusPreconditionFailed || resp.Code == "PreconditionFailed":
 		return driver.Exists(key)
 	}
+	if unavailable(err) {
+		return fmt.Errorf("s3 %s: %w: %w", key, driver.ErrUnavailable, err)
+	}
 	return fmt.Errorf("s3 %s: %w", key, err)
+}
+
+// unavailable reports whether err says the service was not reached or
+// failed (a 5xx), rather than refusing the request.
+func unavailable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	code := minio.ToErrorResponse(err).StatusCode
+	return code == 0 || code >= 500
 }
 
 // Stat implements driver.Driver.
@@ -225,6 +238,9 @@ func (d *Driver) List(ctx context.Context, prefix string, opts driver.ListOption
 	}
 	for {
 		page, err := d.listPage(ctx, d.prefix+prefix, startAfter, token, delimiter)
+		if err != nil && unavailable(err) {
+			return fmt.Errorf("s3 list %s: %w: %w", prefix, driver.ErrUnavailable, err)
+		}
 		if err != nil {
 			return fmt.Errorf("s3 list %s: %w", prefix, err)
 		}

@@ -1,0 +1,46 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/layerlab/layerlab/registry/config"
+	"github.com/layerlab/layerlab/registry/storage"
+	"github.com/layerlab/layerlab/registry/storage/driver/s3"
+)
+
+// OpenStore opens the store the configuration names: the filesystem tree
+// under Root, or an S3-compatible bucket (credentials from the AWS
+// variables and files).
+func OpenStore(cfg config.Config) (*storage.Store, error) {
+	st := cfg.Storage
+	if st.Driver != "s3" {
+		return storage.Open(cfg.Root, storage.Options{})
+	}
+	d, err := s3.New(s3.Config{Endpoint: st.S3Endpoint, Bucket: st.S3Bucket, Region: st.S3Region, Prefix: st.S3Prefix,
+		PathStyle: st.S3PathStyle, InsecureSkipVerify: st.S3InsecureTLS, PartSize: st.S3PartSize})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := d.Ready(ctx); err != nil {
+		return nil, fmt.Errorf("s3 endpoint %s, bucket %s: %w", st.S3Endpoint, st.S3Bucket, err)
+	}
+	return storage.Open("", storage.Options{Driver: d})
+}
+
+// storageReady checks that the store can be written: the filesystem root,
+// or the bucket answering.
+func (s *Server) storageReady(ctx context.Context) error {
+	if r, ok := s.store.Driver().(interface{ Ready(context.Context) error }); ok {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := r.Ready(ctx); err != nil {
+			return fmt.Errorf("s3 endpoint %s, bucket %s: %w", s.cfg.Storage.S3Endpoint, s.cfg.Storage.S3Bucket, err)
+		}
+		return nil
+	}
+	return checkWritable(s.store.Root())
+}

@@ -1,0 +1,111 @@
+package storage
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/layerlab/layerlab/registry/storage/driver"
+)
+
+// Catalog lists, in lexical order, up to n repositories holding at least
+// one manifest whose names sort after last ("" from the first); more says
+// whether others follow. It lists the tree from last onwards, level by
+// level with StartAfter, and stops once the page is full: a page costs
+// what it holds, not what precedes it.
+//
+// Lexical order of names is not the order of the tree's keys ("lab/" sorts
+// after "lab-x/", while the name "lab" sorts before "lab-x"). At each level
+// a child c stands for two items, its name "c" and its subtree "c/", and
+// items sorted as strings are the names' order. A child listed later can
+// only sort before one listed earlier if it is a prefix of it followed by
+// '-' or '.', so an item is emitted once no such prefix can still come.
+func (s *Store) Catalog(ctx context.Context, last string, n int) (repos []string, more bool, err error) {
+	repos = []string{}
+	err = s.catalogLevel(ctx, "", last, func(name string) error {
+		if len(repos) == n {
+			more = true
+			return errPageFull
+		}
+		repos = append(repos, name)
+		return nil
+	})
+	if errors.Is(err, errPageFull) {
+		err = nil
+	}
+	return repos, more, err
+}
+
+var errPageFull = errors.New("catalog page full")
+
+// catalogLevel emits the repositories at or below the name prefix base
+// ("" or ending in "/") that sort after last.
+func (s *Store) catalogLevel(ctx context.Context, base, last string, emit func(string) error) error {
+	opts := driver.ListOptions{}
+	if rest, ok := strings.CutPrefix(last, base); ok && rest != "" {
+		first, _, _ := strings.Cut(rest, "/")
+		opts.StartAfter = reposPrefix + base + first // children from first on
+	}
+	var pending itemHeap
+	flush := func(bound string, all bool) error {
+		for pending.Len() > 0 && (all || pending[0] < bound) {
+			item := heap.Pop(&pending).(string)
+			if err := s.catalogItem(ctx, base, item, last, emit); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	err := s.d.List(ctx, reposPrefix+base, opts, func(e driver.Entry) error {
+		c := lastComponent(e.Key)
+		if !e.Dir || strings.HasPrefix(c, "_") {
+			return nil
+		}
+		heap.Push(&pending, c)
+		heap.Push(&pending, c+"/")
+		return flush(lowerBound(c), false)
+	})
+	if err != nil {
+		return err
+	}
+	return flush("", true)
+}
+
+// catalogItem emits a name, or walks a subtree, of the level base.
+func (s *Store) catalogItem(ctx context.Context, base, item, last string, emit func(string) error) error {
+	if sub, ok := strings.CutSuffix(item, "/"); ok {
+		prefix := base + sub + "/"
+		if last >= prefix && !strings.HasPrefix(last, prefix) {
+			return nil // every name below sorts before last
+		}
+		return s.catalogLevel(ctx, prefix, last, emit)
+	}
+	if name := base + item; name > last && s.hasManifests(ctx, name) {
+		return emit(name)
+	}
+	return nil
+}
+
+// lowerBound is the least item a child listed after c can have: the
+// shortest prefix of c followed by '-' or '.', else c itself.
+func lowerBound(c string) string {
+	if i := strings.IndexAny(c, "-."); i > 0 {
+		return c[:i]
+	}
+	return c
+}
+
+// itemHeap is a min-heap of strings.
+type itemHeap []string
+
+func (h itemHeap) Len() int           { return len(h) }
+func (h itemHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h itemHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *itemHeap) Push(x any)        { *h = append(*h, x.(string)) }
+func (h *itemHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
