@@ -19,8 +19,10 @@
 #   E2E_TIMEOUT    seconds any one client command may take (default 120)
 set -euo pipefail
 shopt -s inherit_errexit
+# shellcheck source=scripts/lib.sh disable=SC1091
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$LAB_ROOT"
 cd "$ROOT"
 
 TOOLS_BIN="$ROOT/.tools/bin"
@@ -39,15 +41,11 @@ REG_LOG="$WORK/registry.log"
 REG_PID=""
 REG_PGROUP=0
 FAILED=()
-N_PASS=0
-N_FAIL=0
 N_SKIP=0
 STEP_NO=0
 
-say() { printf '%s\n' "$*"; }
-
 cleanup() {
-	local rc=$?
+	local rc="$LAB_RC"
 	if [[ -n "$REG_PID" ]] && kill -0 "$REG_PID" 2>/dev/null; then
 		if [[ "$REG_PGROUP" == 1 ]]; then
 			kill -TERM -- "-$REG_PID" 2>/dev/null || true
@@ -73,9 +71,8 @@ cleanup() {
 	else
 		rm -rf "$WORK"
 	fi
-	exit "$rc"
 }
-trap cleanup EXIT
+on_exit cleanup
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- helpers
@@ -90,33 +87,9 @@ load() {
 	cat "$STATE/$1"
 }
 
-fail() {
-	echo "ASSERT: $*" >&2
-	return 1
-}
-assert_eq() { # got want what
-	[[ "$1" == "$2" ]] || fail "$3: got '$1', want '$2'"
-}
-assert_digest() { # value what
-	[[ "$1" =~ ^sha256:[0-9a-f]{64}$ ]] || fail "$2: '$1' is not a sha256 digest"
-}
-assert_line() { # file line what
-	grep -qxF -- "$2" "$1" || fail "$3: '$2' not among: $(tr '\n' ' ' <"$1")"
-}
-assert_no_line() { # file line what
-	if grep -qxF -- "$2" "$1"; then fail "$3: '$2' still present"; fi
-}
-must_fail() { # what cmd...
-	local what="$1"
-	shift
-	if "$@" >"$WORK/must_fail.out" 2>&1; then
-		fail "$what: command succeeded but should have failed: $*"
-	fi
-	echo "expected failure ($what): $(tail -n 1 "$WORK/must_fail.out")"
-}
-sha256_of() { # file -> sha256:HEX
-	printf 'sha256:%s' "$(sha256sum "$1" | cut -d' ' -f1)"
-}
+# A step asserts with lib.sh's checks (check, check_eq, check_fails, and
+# the conditions is_digest, has_line, lacks_line); it fails when one of its
+# checks failed, or a command in it did.
 
 with_timeout() { timeout --kill-after=10 "$E2E_TIMEOUT" "$@"; }
 
@@ -142,28 +115,30 @@ podman() {
 	with_timeout "$PODMAN_BIN" --root "$WORK/podman/root" --runroot "$WORK/podman/run" --storage-driver vfs "$@"
 }
 
-# step NAME FUNCTION: runs FUNCTION with errexit in a subshell, logs its
-# output, prints PASS/FAIL/SKIP (exit 77 means skip).
-step() {
+# client_step NAME FUNCTION: runs FUNCTION with errexit in a subshell, logs its
+# output, and records the step as one check (ID: the function's name), or
+# as skipped (exit 77).
+client_step() {
 	local name="$1" fn="$2" rc=0 log reg_before
 	STEP_NO=$((STEP_NO + 1))
 	log="$LOGS/$(printf '%02d' "$STEP_NO")-$fn.log"
 	reg_before="$(wc -l <"$REG_LOG")"
+	# shellcheck disable=SC2030 # the step's own count, in its subshell
 	(
 		set -euo pipefail
+		LAB_FAILED=0
 		"$fn"
+		((LAB_FAILED == 0))
 	) >"$log" 2>&1 &
 	wait "$!" || rc=$?
 	if [[ $rc -eq 0 ]]; then
-		N_PASS=$((N_PASS + 1))
-		printf 'PASS  %s\n' "$name"
+		check_outcome "$fn" "$name" ok
 	elif [[ $rc -eq 77 ]]; then
 		N_SKIP=$((N_SKIP + 1))
-		printf 'SKIP  %s: %s\n' "$name" "$(tail -n 1 "$log")"
+		say "SKIP $name: $(tail -n 1 "$log")"
 	else
-		N_FAIL=$((N_FAIL + 1))
 		FAILED+=("$name")
-		printf 'FAIL  %s (exit %d)\n' "$name" "$rc"
+		check_outcome "$fn" "$name (exit $rc)" fail
 		printf '      | %s\n' "--- client output (last 25 lines of $log)"
 		tail -n 25 "$log" | sed 's/^/      | /'
 		if [[ "$(wc -l <"$REG_LOG")" -gt "$reg_before" ]]; then
@@ -202,8 +177,7 @@ if [[ $need_tools == 1 && "${E2E_NO_INSTALL:-0}" != 1 ]]; then
 fi
 for t in "$TOOLS_BIN/crane" "$TOOLS_BIN/regctl" jq curl sha256sum timeout; do
 	command -v "$t" >/dev/null 2>&1 || {
-		say "FAIL  setup: $t not found (run: bash scripts/tools.sh)"
-		exit 1
+		die "setup: $t not found (run: bash scripts/tools.sh)"
 	}
 done
 
@@ -211,10 +185,7 @@ if [[ -z "${REGISTRY_CMD:-}" && -z "${REGISTRY_BIN:-}" ]]; then
 	REGISTRY_BIN="$ROOT/bin/registry"
 	if [[ ! -x "$REGISTRY_BIN" ]]; then
 		say "building bin/registry"
-		if ! go build -o bin/registry ./registry; then
-			say "FAIL  setup: go build -o bin/registry ./registry"
-			exit 1
-		fi
+		go build -o bin/registry ./registry || die "setup: go build -o bin/registry ./registry"
 	fi
 fi
 
@@ -262,9 +233,8 @@ for attempt in 1 2 3; do
 	fi
 done
 if [[ $started != 1 ]]; then
-	say "FAIL  setup: registry never answered 200 on GET /v2/"
 	tail -n 30 "$REG_LOG" | sed 's/^/      | /'
-	exit 1
+	die "setup: registry never answered 200 on GET /v2/"
 fi
 
 REG="$E2E_ADDR"
@@ -274,7 +244,6 @@ PODMAN_BIN="$(command -v podman || true)"
 export REGCTL_CONFIG="$WORK/regctl.json"
 say "registry: ${REGISTRY_CMD:-$REGISTRY_BIN} on http://$REG (pid $REG_PID)"
 say "work dir: $WORK"
-say ""
 
 # Local inputs: two random layers and a tiny static program for docker.
 make_layer() { # dir tarball
@@ -295,7 +264,7 @@ t_base() {
 	local code
 	code="$(curl -s -o "$WORK/base.body" -D "$WORK/base.headers" -w '%{http_code}' "http://$REG/v2/")"
 	cat "$WORK/base.headers"
-	assert_eq "$code" 200 "GET /v2/ status"
+	check_eq get-v2-status "GET /v2/ status" "$code" 200
 	grep -qi '^docker-distribution-api-version: *registry/2.0' "$WORK/base.headers" ||
 		echo "note: no Docker-Distribution-API-Version header"
 }
@@ -306,10 +275,10 @@ t_crane_push_tarball() {
 	crane append -f "$WORK/layer1.tar" -t "e2e.invalid/local/crane:1" -o "$WORK/img1.tar"
 	local want got
 	want="$(crane digest --tarball "$WORK/img1.tar")"
-	assert_digest "$want" "tarball digest"
+	check tarball-digest "tarball digest" is_digest "$want"
 	got="$(crane push "$WORK/img1.tar" "$REG/e2e/crane:1")"
 	echo "pushed: $got"
-	assert_eq "$got" "$REG/e2e/crane@$want" "crane push result"
+	check_eq crane-push-result "crane push result" "$got" "$REG/e2e/crane@$want"
 	save crane1 "$want"
 }
 
@@ -317,7 +286,7 @@ t_crane_append_remote() {
 	local got
 	got="$(crane append -b "$REG/e2e/crane:1" -f "$WORK/layer2.tar" -t "$REG/e2e/crane:2")"
 	echo "pushed: $got"
-	[[ "$got" == "$REG/e2e/crane@sha256:"* ]] || fail "unexpected crane append output '$got'"
+	[[ "$got" == "$REG/e2e/crane@sha256:"* ]] || die "unexpected crane append output '$got'"
 	save crane2 "${got##*@}"
 	got="$(crane append --oci-empty-base -f "$WORK/layer3.tar" -t "$REG/e2e/crane:oci")"
 	echo "pushed: $got"
@@ -326,19 +295,19 @@ t_crane_append_remote() {
 	local l1 l2
 	l1="$(crane manifest "$REG/e2e/crane:1" | jq -r '.layers[0].digest')"
 	l2="$(crane manifest "$REG/e2e/crane:2" | jq -r '.layers[0].digest')"
-	assert_eq "$l2" "$l1" "shared base layer"
-	assert_eq "$(crane manifest "$REG/e2e/crane:2" | jq '.layers | length')" 2 "layers in :2"
-	assert_eq "$(crane manifest "$REG/e2e/crane:oci" | jq -r '.mediaType')" \
-		"application/vnd.oci.image.manifest.v1+json" "OCI manifest mediaType"
+	check_eq shared-base-layer "shared base layer" "$l2" "$l1"
+	check_eq layers-in-2 "layers in :2" "$(crane manifest "$REG/e2e/crane:2" | jq '.layers | length')" 2
+	check_eq oci-manifest-mediatype "OCI manifest mediaType" \
+		"$(crane manifest "$REG/e2e/crane:oci" | jq -r '.mediaType')" "application/vnd.oci.image.manifest.v1+json"
 }
 
 t_crane_digest() {
 	local d1
 	d1="$(load crane1)"
-	assert_eq "$(crane digest "$REG/e2e/crane:1")" "$d1" "crane digest :1"
-	assert_eq "$(crane digest "$REG/e2e/crane@$d1")" "$d1" "crane digest by digest"
-	assert_eq "$(crane digest "$REG/e2e/crane:2")" "$(load crane2)" "crane digest :2"
-	assert_eq "$(crane digest "$REG/e2e/crane:oci")" "$(load craneoci)" "crane digest :oci"
+	check_eq crane-digest-1 "crane digest :1" "$(crane digest "$REG/e2e/crane:1")" "$d1"
+	check_eq crane-digest-by-digest "crane digest by digest" "$(crane digest "$REG/e2e/crane@$d1")" "$d1"
+	check_eq crane-digest-2 "crane digest :2" "$(crane digest "$REG/e2e/crane:2")" "$(load crane2)"
+	check_eq crane-digest-oci "crane digest :oci" "$(crane digest "$REG/e2e/crane:oci")" "$(load craneoci)"
 }
 
 t_crane_manifest() {
@@ -347,14 +316,14 @@ t_crane_manifest() {
 	crane manifest "$REG/e2e/crane:1" >"$WORK/m1.json"
 	cat "$WORK/m1.json"
 	echo
-	assert_eq "$(sha256_of "$WORK/m1.json")" "$d1" "sha256 of manifest body"
-	assert_eq "$(jq -r '.mediaType' "$WORK/m1.json")" \
-		"application/vnd.docker.distribution.manifest.v2+json" "manifest mediaType"
+	check_eq sha256-of-manifest-body "sha256 of manifest body" "$(sha256_of "$WORK/m1.json")" "$d1"
+	check_eq manifest-mediatype "manifest mediaType" \
+		"$(jq -r '.mediaType' "$WORK/m1.json")" "application/vnd.docker.distribution.manifest.v2+json"
 	crane manifest "$REG/e2e/crane@$d1" >"$WORK/m1-by-digest.json"
 	cmp "$WORK/m1.json" "$WORK/m1-by-digest.json"
 	# config blob matches its descriptor
 	crane config "$REG/e2e/crane:1" >"$WORK/c1.json"
-	assert_eq "$(sha256_of "$WORK/c1.json")" "$(jq -r '.config.digest' "$WORK/m1.json")" "config digest"
+	check_eq config-digest "config digest" "$(sha256_of "$WORK/c1.json")" "$(jq -r '.config.digest' "$WORK/m1.json")"
 }
 
 t_crane_blob() {
@@ -362,12 +331,12 @@ t_crane_blob() {
 	ldigest="$(jq -r '.layers[0].digest' "$WORK/m1.json")"
 	lsize="$(jq -r '.layers[0].size' "$WORK/m1.json")"
 	crane blob "$REG/e2e/crane@$ldigest" >"$WORK/blob1"
-	assert_eq "$(sha256_of "$WORK/blob1")" "$ldigest" "blob content digest"
-	assert_eq "$(stat -c %s "$WORK/blob1")" "$lsize" "blob size"
+	check_eq blob-content-digest "blob content digest" "$(sha256_of "$WORK/blob1")" "$ldigest"
+	check_eq blob-size "blob size" "$(stat -c %s "$WORK/blob1")" "$lsize"
 	# the layer is the gzip of the tar that went in
 	gzip -dc "$WORK/blob1" | tar -tf - >"$WORK/blob1.list"
-	grep -q 'etc/layerlab/random.txt' "$WORK/blob1.list" || fail "layer does not hold random.txt"
-	must_fail "unknown blob" crane blob "$REG/e2e/crane@sha256:$(printf '%064d' 0)"
+	grep -q 'etc/layerlab/random.txt' "$WORK/blob1.list" || die "layer does not hold random.txt"
+	check_fails unknown-blob "unknown blob" '' crane blob "$REG/e2e/crane@sha256:$(printf '%064d' 0)"
 }
 
 t_crane_validate() {
@@ -379,10 +348,10 @@ t_crane_validate() {
 t_crane_ls() {
 	crane ls "$REG/e2e/crane" | sort >"$WORK/tags"
 	cat "$WORK/tags"
-	assert_line "$WORK/tags" 1 "crane ls"
-	assert_line "$WORK/tags" 2 "crane ls"
-	assert_line "$WORK/tags" oci "crane ls"
-	must_fail "tags of unknown repo" crane ls "$REG/e2e/does-not-exist"
+	check crane-ls "crane ls" has_line "$WORK/tags" 1
+	check crane-ls "crane ls" has_line "$WORK/tags" 2
+	check crane-ls "crane ls" has_line "$WORK/tags" oci
+	check_fails tags-of-unknown-repo "tags of unknown repo" '' crane ls "$REG/e2e/does-not-exist"
 }
 
 t_crane_copy_mount() {
@@ -390,11 +359,11 @@ t_crane_copy_mount() {
 	d1="$(load crane1)"
 	with_timeout "$TOOLS_BIN/crane" -v --insecure copy "$REG/e2e/crane:1" "$REG/e2e/crane-copy:1" 2>"$WORK/copy.trace"
 	grep -E '^[0-9/: ]*(-->|<--) ' "$WORK/copy.trace" || true
-	assert_eq "$(crane digest "$REG/e2e/crane-copy:1")" "$d1" "digest after copy"
+	check_eq digest-after-copy "digest after copy" "$(crane digest "$REG/e2e/crane-copy:1")" "$d1"
 	grep -qE -- '--> POST .*/v2/e2e/crane-copy/blobs/uploads/\?.*mount=' "$WORK/copy.trace" ||
-		fail "crane did not try a cross-repo mount"
+		die "crane did not try a cross-repo mount"
 	grep -qE -- '<-- 201 .*/v2/e2e/crane-copy/blobs/uploads/\?.*mount=' "$WORK/copy.trace" ||
-		fail "cross-repo mount was not honoured (no 201 Created for POST ...?mount=&from=)"
+		die "cross-repo mount was not honoured (no 201 Created for POST ...?mount=&from=)"
 	crane validate --remote "$REG/e2e/crane-copy:1"
 }
 
@@ -403,43 +372,43 @@ t_crane_index() {
 	got="$(crane index append -m "$REG/e2e/crane:1" -m "$REG/e2e/crane:oci" -t "$REG/e2e/crane:index")"
 	echo "pushed: $got"
 	d="${got##*@}"
-	assert_digest "$d" "index digest"
+	check index-digest "index digest" is_digest "$d"
 	save craneindex "$d"
 	crane manifest "$REG/e2e/crane:index" >"$WORK/index.json"
 	cat "$WORK/index.json"
 	echo
-	assert_eq "$(sha256_of "$WORK/index.json")" "$d" "sha256 of index body"
-	assert_eq "$(jq -r '.mediaType' "$WORK/index.json")" "application/vnd.oci.image.index.v1+json" "index mediaType"
-	assert_eq "$(jq -r '.manifests[0].digest' "$WORK/index.json")" "$(load crane1)" "index child 0"
-	assert_eq "$(jq -r '.manifests[1].digest' "$WORK/index.json")" "$(load craneoci)" "index child 1"
+	check_eq sha256-of-index-body "sha256 of index body" "$(sha256_of "$WORK/index.json")" "$d"
+	check_eq index-mediatype "index mediaType" "$(jq -r '.mediaType' "$WORK/index.json")" "application/vnd.oci.image.index.v1+json"
+	check_eq index-child-0 "index child 0" "$(jq -r '.manifests[0].digest' "$WORK/index.json")" "$(load crane1)"
+	check_eq index-child-1 "index child 1" "$(jq -r '.manifests[1].digest' "$WORK/index.json")" "$(load craneoci)"
 }
 
 t_crane_tag() {
 	crane tag "$REG/e2e/crane:1" latest
-	assert_eq "$(crane digest "$REG/e2e/crane:latest")" "$(load crane1)" "digest of :latest"
+	check_eq digest-of-latest "digest of :latest" "$(crane digest "$REG/e2e/crane:latest")" "$(load crane1)"
 	crane ls "$REG/e2e/crane" >"$WORK/tags"
-	assert_line "$WORK/tags" latest "crane ls after tag"
+	check crane-ls-after-tag "crane ls after tag" has_line "$WORK/tags" latest
 	# moving a tag
 	crane tag "$REG/e2e/crane:2" latest
-	assert_eq "$(crane digest "$REG/e2e/crane:latest")" "$(load crane2)" "digest of moved :latest"
+	check_eq digest-of-moved-latest "digest of moved :latest" "$(crane digest "$REG/e2e/crane:latest")" "$(load crane2)"
 }
 
 t_crane_catalog() {
 	crane catalog "$REG" | sort >"$WORK/catalog"
 	cat "$WORK/catalog"
-	assert_line "$WORK/catalog" e2e/crane "crane catalog"
-	assert_line "$WORK/catalog" e2e/crane-copy "crane catalog"
+	check crane-catalog "crane catalog" has_line "$WORK/catalog" e2e/crane
+	check crane-catalog "crane catalog" has_line "$WORK/catalog" e2e/crane-copy
 }
 
 t_crane_delete() {
 	local d1
 	d1="$(load crane1)"
 	crane delete "$REG/e2e/crane-copy@$d1"
-	must_fail "manifest after delete" crane manifest "$REG/e2e/crane-copy@$d1"
-	must_fail "tag of deleted manifest" crane digest "$REG/e2e/crane-copy:1"
+	check_fails manifest-after-delete "manifest after delete" '' crane manifest "$REG/e2e/crane-copy@$d1"
+	check_fails tag-of-deleted-manifest "tag of deleted manifest" '' crane digest "$REG/e2e/crane-copy:1"
 	# the source repository is untouched
-	assert_eq "$(crane digest "$REG/e2e/crane:1")" "$d1" "source digest after delete in copy"
-	must_fail "delete of unknown manifest" crane delete "$REG/e2e/crane-copy@sha256:$(printf '%064d' 1)"
+	check_eq source-digest-after-delete-in-copy "source digest after delete in copy" "$(crane digest "$REG/e2e/crane:1")" "$d1"
+	check_fails delete-of-unknown-manifest "delete of unknown manifest" '' crane delete "$REG/e2e/crane-copy@sha256:$(printf '%064d' 1)"
 }
 
 # -- regctl
@@ -453,32 +422,32 @@ t_regctl_copy() {
 	local d1
 	d1="$(load crane1)"
 	regctl image copy "$REG/e2e/crane:1" "$REG/e2e/regctl:1"
-	assert_eq "$(regctl image digest "$REG/e2e/regctl:1")" "$d1" "regctl image digest"
+	check_eq regctl-image-digest "regctl image digest" "$(regctl image digest "$REG/e2e/regctl:1")" "$d1"
 	regctl image copy "$REG/e2e/crane:index" "$REG/e2e/regctl:index"
-	assert_eq "$(regctl image digest "$REG/e2e/regctl:index")" "$(load craneindex)" "regctl index digest"
+	check_eq regctl-index-digest "regctl index digest" "$(regctl image digest "$REG/e2e/regctl:index")" "$(load craneindex)"
 	regctl image copy "$REG/e2e/regctl:1" "$REG/e2e/regctl:to-delete"
 }
 
 t_regctl_tag_ls() {
 	regctl tag ls "$REG/e2e/regctl" | sort >"$WORK/rtags"
 	cat "$WORK/rtags"
-	assert_line "$WORK/rtags" 1 "regctl tag ls"
-	assert_line "$WORK/rtags" index "regctl tag ls"
-	assert_line "$WORK/rtags" to-delete "regctl tag ls"
+	check regctl-tag-ls "regctl tag ls" has_line "$WORK/rtags" 1
+	check regctl-tag-ls "regctl tag ls" has_line "$WORK/rtags" index
+	check regctl-tag-ls "regctl tag ls" has_line "$WORK/rtags" to-delete
 	# pagination (?n=1&last=...): one tag per page, in lexical order
 	regctl tag ls --limit 1 "$REG/e2e/regctl" >"$WORK/rtags1"
 	echo "page 1 with --limit 1: $(tr '\n' ' ' <"$WORK/rtags1")"
-	assert_eq "$(cat "$WORK/rtags1")" 1 "first page of one tag"
+	check_eq first-page-of-one-tag "first page of one tag" "$(cat "$WORK/rtags1")" 1
 	regctl tag ls --limit 1 --last 1 "$REG/e2e/regctl" >"$WORK/rtags2"
 	echo "page 2 with --limit 1 --last 1: $(tr '\n' ' ' <"$WORK/rtags2")"
-	assert_eq "$(cat "$WORK/rtags2")" index "second page of one tag"
+	check_eq second-page-of-one-tag "second page of one tag" "$(cat "$WORK/rtags2")" index
 }
 
 t_regctl_manifest() {
 	local d1
 	d1="$(load crane1)"
 	regctl manifest get --format raw-body "$REG/e2e/regctl:1" >"$WORK/rm1.json"
-	assert_eq "$(sha256_of "$WORK/rm1.json")" "$d1" "sha256 of regctl manifest body"
+	check_eq sha256-of-regctl-manifest-body "sha256 of regctl manifest body" "$(sha256_of "$WORK/rm1.json")" "$d1"
 	cmp "$WORK/rm1.json" "$WORK/m1.json"
 	regctl manifest head "$REG/e2e/regctl:1" >"$WORK/rhead"
 	cat "$WORK/rhead"
@@ -494,7 +463,7 @@ t_regctl_blob() {
 	want="$(sha256_of "$WORK/blob-5m")"
 	# digest unknown up front: regctl streams the upload in chunks
 	got="$(regctl blob put "$REG/e2e/blobs" <"$WORK/blob-5m")"
-	assert_eq "$got" "$want" "digest from regctl blob put (streamed)"
+	check_eq digest-from-regctl-blob-put-streamed "digest from regctl blob put (streamed)" "$got" "$want"
 	regctl blob head "$REG/e2e/blobs" "$want"
 	regctl blob get "$REG/e2e/blobs" "$want" >"$WORK/blob-5m.out"
 	cmp "$WORK/blob-5m" "$WORK/blob-5m.out"
@@ -502,15 +471,15 @@ t_regctl_blob() {
 	printf 'layerlab %s\n' "$(load token)" >"$WORK/blob-small"
 	want="$(sha256_of "$WORK/blob-small")"
 	got="$(regctl blob put --digest "$want" "$REG/e2e/blobs" <"$WORK/blob-small")"
-	assert_eq "$got" "$want" "digest from regctl blob put --digest"
+	check_eq digest-from-regctl-blob-put-digest "digest from regctl blob put --digest" "$got" "$want"
 	want="$(sha256_of "$WORK/blob-5m")"
-	must_fail "blob put with a wrong digest" regctl blob put --digest "sha256:$(printf '%064d' 2)" \
-		"$REG/e2e/blobs" <"$WORK/blob-small"
+	check_fails blob-put-with-a-wrong-digest "blob put with a wrong digest" '' \
+		regctl blob put --digest "sha256:$(printf '%064d' 2)" "$REG/e2e/blobs" <"$WORK/blob-small"
 	regctl blob copy "$REG/e2e/blobs" "$REG/e2e/blobs-copy" "$want"
 	regctl blob get "$REG/e2e/blobs-copy" "$want" >"$WORK/blob-5m.copy"
 	cmp "$WORK/blob-5m" "$WORK/blob-5m.copy"
 	regctl blob delete "$REG/e2e/blobs-copy" "$want"
-	must_fail "blob after delete" regctl blob head "$REG/e2e/blobs-copy" "$want"
+	check_fails blob-after-delete "blob after delete" '' regctl blob head "$REG/e2e/blobs-copy" "$want"
 	regctl blob head "$REG/e2e/blobs" "$want"
 	rm -f "$WORK"/blob-5m*
 }
@@ -523,15 +492,15 @@ t_regctl_artifact() {
 		--file "$WORK/sbom.json" --file-media-type application/vnd.layerlab.e2e.sbom.layer+json \
 		--annotation org.layerlab.e2e=referrer \
 		--subject "$REG/e2e/regctl@$d1" --format '{{.Manifest.GetDescriptor.Digest}}' 2>&1)" ||
-		fail "regctl artifact put: $out"
+		die "regctl artifact put: $out"
 	echo "artifact: $out"
 	ad="$(tail -n 1 <<<"$out")"
-	assert_digest "$ad" "artifact digest"
+	check artifact-digest "artifact digest" is_digest "$ad"
 	save artifact "$ad"
 	regctl manifest get --format raw-body "$REG/e2e/regctl@$ad" >"$WORK/artifact.json"
 	cat "$WORK/artifact.json"
 	echo
-	assert_eq "$(jq -r '.subject.digest' "$WORK/artifact.json")" "$d1" "artifact subject"
+	check_eq artifact-subject "artifact subject" "$(jq -r '.subject.digest' "$WORK/artifact.json")" "$d1"
 	regctl artifact get "$REG/e2e/regctl@$ad" >"$WORK/sbom.out"
 	cmp "$WORK/sbom.json" "$WORK/sbom.out"
 }
@@ -543,13 +512,13 @@ t_regctl_referrers() {
 	regctl artifact list --format '{{json .}}' "$REG/e2e/regctl@$d1" >"$WORK/referrers.json"
 	cat "$WORK/referrers.json"
 	echo
-	assert_eq "$(jq -r '[.descriptors[] | select(.digest == "'"$ad"'")] | length' "$WORK/referrers.json")" 1 \
-		"artifact among referrers"
-	assert_eq "$(jq -r '.descriptors[0].artifactType' "$WORK/referrers.json")" \
-		application/vnd.layerlab.e2e.sbom+json "referrer artifactType"
+	check_eq artifact-among-referrers "artifact among referrers" \
+		"$(jq -r '[.descriptors[] | select(.digest == "'"$ad"'")] | length' "$WORK/referrers.json")" 1
+	check_eq referrer-artifacttype "referrer artifactType" \
+		"$(jq -r '.descriptors[0].artifactType' "$WORK/referrers.json")" application/vnd.layerlab.e2e.sbom+json
 	regctl artifact list --filter-artifact-type application/vnd.layerlab.e2e.sbom+json \
 		--format '{{json .}}' "$REG/e2e/regctl@$d1" >"$WORK/referrers-f.json"
-	assert_eq "$(jq -r '.descriptors | length' "$WORK/referrers-f.json")" 1 "filtered referrers"
+	check_eq filtered-referrers "filtered referrers" "$(jq -r '.descriptors | length' "$WORK/referrers-f.json")" 1
 	regctl artifact tree "$REG/e2e/regctl@$d1"
 	# which mechanism the registry offers: the referrers API or the tag schema
 	code="$(curl -s -o "$WORK/referrers-api.json" -w '%{http_code}' "http://$REG/v2/e2e/regctl/referrers/$d1")"
@@ -557,8 +526,8 @@ t_regctl_referrers() {
 		echo "registry serves the referrers API:"
 		cat "$WORK/referrers-api.json"
 		echo
-		assert_eq "$(jq -r '[.manifests[] | select(.digest == "'"$ad"'")] | length' "$WORK/referrers-api.json")" 1 \
-			"artifact in GET /v2/<name>/referrers/<digest>"
+		check_eq artifact-in-get-v2-name-referrers-digest "artifact in GET /v2/<name>/referrers/<digest>" \
+			"$(jq -r '[.manifests[] | select(.digest == "'"$ad"'")] | length' "$WORK/referrers-api.json")" 1
 	else
 		echo "no referrers API (HTTP $code): clients use the sha256-<hex> tag schema"
 	fi
@@ -568,10 +537,10 @@ t_regctl_tag_delete() {
 	regctl tag delete "$REG/e2e/regctl:to-delete"
 	regctl tag ls "$REG/e2e/regctl" >"$WORK/rtags"
 	cat "$WORK/rtags"
-	assert_no_line "$WORK/rtags" to-delete "tag after regctl tag delete"
-	assert_line "$WORK/rtags" 1 "other tag after regctl tag delete"
-	assert_eq "$(regctl image digest "$REG/e2e/regctl:1")" "$(load crane1)" ":1 after deleting another tag"
-	must_fail "deleted tag" regctl manifest head "$REG/e2e/regctl:to-delete"
+	check tag-after-regctl-tag-delete "tag after regctl tag delete" lacks_line "$WORK/rtags" to-delete
+	check other-tag-after-regctl-tag-delete "other tag after regctl tag delete" has_line "$WORK/rtags" 1
+	check_eq 1-after-deleting-another-tag ":1 after deleting another tag" "$(regctl image digest "$REG/e2e/regctl:1")" "$(load crane1)"
+	check_fails deleted-tag "deleted tag" '' regctl manifest head "$REG/e2e/regctl:to-delete"
 }
 
 t_regctl_image_delete() {
@@ -579,20 +548,20 @@ t_regctl_image_delete() {
 	d1="$(load crane1)"
 	ad="$(load artifact)"
 	regctl image delete --referrers "$REG/e2e/regctl@$ad"
-	must_fail "deleted artifact" regctl manifest head "$REG/e2e/regctl@$ad"
+	check_fails deleted-artifact "deleted artifact" '' regctl manifest head "$REG/e2e/regctl@$ad"
 	regctl artifact list --format '{{json .}}' "$REG/e2e/regctl@$d1" >"$WORK/referrers2.json"
-	assert_eq "$(jq -r '.descriptors | length' "$WORK/referrers2.json")" 0 "referrers after artifact delete"
+	check_eq referrers-after-artifact-delete "referrers after artifact delete" "$(jq -r '.descriptors | length' "$WORK/referrers2.json")" 0
 	regctl image delete "$REG/e2e/regctl@$d1"
-	must_fail "deleted image" regctl manifest head "$REG/e2e/regctl@$d1"
-	must_fail "tag of deleted image" regctl manifest head "$REG/e2e/regctl:1"
+	check_fails deleted-image "deleted image" '' regctl manifest head "$REG/e2e/regctl@$d1"
+	check_fails tag-of-deleted-image "tag of deleted image" '' regctl manifest head "$REG/e2e/regctl:1"
 	# the same content elsewhere is untouched
-	assert_eq "$(regctl image digest "$REG/e2e/crane:1")" "$d1" "e2e/crane:1 after delete in e2e/regctl"
+	check_eq e2e-crane-1-after-delete-in-e2e-regctl "e2e/crane:1 after delete in e2e/regctl" "$(regctl image digest "$REG/e2e/crane:1")" "$d1"
 }
 
 # -- skopeo
 
 need_skopeo() {
-	[[ -n "$SKOPEO_BIN" ]] || fail "skopeo not installed (bash scripts/tools.sh)"
+	[[ -n "$SKOPEO_BIN" ]] || die "skopeo not installed (bash scripts/tools.sh)"
 }
 
 t_skopeo_inspect() {
@@ -601,13 +570,13 @@ t_skopeo_inspect() {
 	d1="$(load crane1)"
 	skopeo inspect --tls-verify=false "docker://$REG/e2e/crane:1" >"$WORK/sinspect.json"
 	cat "$WORK/sinspect.json"
-	assert_eq "$(jq -r '.Digest' "$WORK/sinspect.json")" "$d1" "skopeo inspect Digest"
-	assert_eq "$(jq -r '.Layers | length' "$WORK/sinspect.json")" 1 "skopeo inspect Layers"
+	check_eq skopeo-inspect-digest "skopeo inspect Digest" "$(jq -r '.Digest' "$WORK/sinspect.json")" "$d1"
+	check_eq skopeo-inspect-layers "skopeo inspect Layers" "$(jq -r '.Layers | length' "$WORK/sinspect.json")" 1
 	skopeo inspect --tls-verify=false --raw "docker://$REG/e2e/crane:1" >"$WORK/sraw.json"
 	cmp "$WORK/sraw.json" "$WORK/m1.json"
 	skopeo inspect --tls-verify=false --config "docker://$REG/e2e/crane:1" >/dev/null
 	skopeo inspect --tls-verify=false --raw "docker://$REG/e2e/crane:index" >"$WORK/sindex.json"
-	assert_eq "$(sha256_of "$WORK/sindex.json")" "$(load craneindex)" "skopeo raw index digest"
+	check_eq skopeo-raw-index-digest "skopeo raw index digest" "$(sha256_of "$WORK/sindex.json")" "$(load craneindex)"
 }
 
 t_skopeo_copy_docker() {
@@ -616,10 +585,10 @@ t_skopeo_copy_docker() {
 	d1="$(load crane1)"
 	skopeo copy --src-tls-verify=false --dest-tls-verify=false --preserve-digests \
 		"docker://$REG/e2e/crane:1" "docker://$REG/e2e/skopeo:1"
-	assert_eq "$(crane digest "$REG/e2e/skopeo:1")" "$d1" "digest after skopeo copy (crane)"
-	assert_eq "$(regctl image digest "$REG/e2e/skopeo:1")" "$d1" "digest after skopeo copy (regctl)"
-	assert_eq "$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$REG/e2e/skopeo:1")" "$d1" \
-		"digest after skopeo copy (skopeo)"
+	check_eq digest-after-skopeo-copy-crane "digest after skopeo copy (crane)" "$(crane digest "$REG/e2e/skopeo:1")" "$d1"
+	check_eq digest-after-skopeo-copy-regctl "digest after skopeo copy (regctl)" "$(regctl image digest "$REG/e2e/skopeo:1")" "$d1"
+	check_eq digest-after-skopeo-copy-skopeo "digest after skopeo copy (skopeo)" \
+		"$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$REG/e2e/skopeo:1")" "$d1"
 	# skopeo may re-encode an index that mixes Docker and OCI children, so
 	# compare the children rather than the index digest.
 	skopeo copy --src-tls-verify=false --dest-tls-verify=false --all \
@@ -627,8 +596,8 @@ t_skopeo_copy_docker() {
 	crane manifest "$REG/e2e/skopeo:index" >"$WORK/sindex-copy.json"
 	cat "$WORK/sindex-copy.json"
 	echo
-	assert_eq "$(jq -c '[.manifests[].digest]' "$WORK/sindex-copy.json")" \
-		"$(jq -c '[.manifests[].digest]' "$WORK/index.json")" "children of the index copied by skopeo --all"
+	check_eq children-of-the-index-copied-by-skopeo-a "children of the index copied by skopeo --all" \
+		"$(jq -c '[.manifests[].digest]' "$WORK/sindex-copy.json")" "$(jq -c '[.manifests[].digest]' "$WORK/index.json")"
 	crane validate --remote "$REG/e2e/skopeo:index"
 }
 
@@ -639,28 +608,28 @@ t_skopeo_oci_layout() {
 	jq . "$layout/index.json"
 	d="$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "two") | .digest' \
 		"$layout/index.json")"
-	assert_digest "$d" "digest in oci layout"
-	assert_eq "$(jq -r '.mediaType' "$layout/blobs/sha256/${d#sha256:}")" \
-		application/vnd.oci.image.manifest.v1+json "layout manifest mediaType"
+	check digest-in-oci-layout "digest in oci layout" is_digest "$d"
+	check_eq layout-manifest-mediatype "layout manifest mediaType" \
+		"$(jq -r '.mediaType' "$layout/blobs/sha256/${d#sha256:}")" application/vnd.oci.image.manifest.v1+json
 	skopeo copy --dest-tls-verify=false "oci:$layout:two" "docker://$REG/e2e/skopeo-oci:1"
-	assert_eq "$(crane digest "$REG/e2e/skopeo-oci:1")" "$d" "digest of pushed OCI layout (crane)"
-	assert_eq "$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$REG/e2e/skopeo-oci:1")" "$d" \
-		"digest of pushed OCI layout (skopeo)"
+	check_eq digest-of-pushed-oci-layout-crane "digest of pushed OCI layout (crane)" "$(crane digest "$REG/e2e/skopeo-oci:1")" "$d"
+	check_eq digest-of-pushed-oci-layout-skopeo "digest of pushed OCI layout (skopeo)" \
+		"$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$REG/e2e/skopeo-oci:1")" "$d"
 	crane validate --remote "$REG/e2e/skopeo-oci:1"
 	save skopeooci "$d"
 	# and the same layout pushes the same way with crane
-	assert_eq "$(crane push "$layout" "$REG/e2e/crane-from-layout:1")" "$REG/e2e/crane-from-layout@$d" \
-		"crane push of the OCI layout"
+	check_eq crane-push-of-the-oci-layout "crane push of the OCI layout" \
+		"$(crane push "$layout" "$REG/e2e/crane-from-layout:1")" "$REG/e2e/crane-from-layout@$d"
 }
 
 t_skopeo_list_tags() {
 	need_skopeo
 	skopeo list-tags --tls-verify=false "docker://$REG/e2e/skopeo" >"$WORK/stags.json"
 	cat "$WORK/stags.json"
-	assert_eq "$(jq -r '.Repository' "$WORK/stags.json")" "$REG/e2e/skopeo" "list-tags Repository"
+	check_eq list-tags-repository "list-tags Repository" "$(jq -r '.Repository' "$WORK/stags.json")" "$REG/e2e/skopeo"
 	jq -r '.Tags[]' "$WORK/stags.json" >"$WORK/stags"
-	assert_line "$WORK/stags" 1 "skopeo list-tags"
-	assert_line "$WORK/stags" index "skopeo list-tags"
+	check skopeo-list-tags "skopeo list-tags" has_line "$WORK/stags" 1
+	check skopeo-list-tags "skopeo list-tags" has_line "$WORK/stags" index
 }
 
 t_skopeo_delete() {
@@ -668,8 +637,8 @@ t_skopeo_delete() {
 	local d
 	d="$(load skopeooci)"
 	skopeo delete --tls-verify=false "docker://$REG/e2e/skopeo-oci:1"
-	must_fail "inspect after skopeo delete" skopeo inspect --tls-verify=false --raw "docker://$REG/e2e/skopeo-oci@$d"
-	must_fail "crane digest after skopeo delete" crane digest "$REG/e2e/skopeo-oci:1"
+	check_fails inspect-after-skopeo-delete "inspect after skopeo delete" '' skopeo inspect --tls-verify=false --raw "docker://$REG/e2e/skopeo-oci@$d"
+	check_fails crane-digest-after-skopeo-delete "crane digest after skopeo delete" '' crane digest "$REG/e2e/skopeo-oci:1"
 }
 
 # -- large layer: streamed (crane), chunked (regctl import), skopeo
@@ -682,18 +651,18 @@ t_large_layer() {
 	got="$(crane append -f "$WORK/big.tar" -t "$REG/e2e/big:1")"
 	echo "pushed: $got"
 	d="${got##*@}"
-	assert_digest "$d" "digest of large image"
+	check digest-of-large-image "digest of large image" is_digest "$d"
 	crane validate --remote "$REG/e2e/big:1"
 	# export to a tarball and import into a fresh repository (regctl asks
 	# for a mount by digest without "from", then uploads what was not mounted)
 	regctl image export "$REG/e2e/big:1" "$WORK/big-export.tar"
 	regctl image import "$REG/e2e/big-import:1" "$WORK/big-export.tar"
-	assert_eq "$(crane digest "$REG/e2e/big-import:1")" "$d" "digest after regctl export/import"
+	check_eq digest-after-regctl-export-import "digest after regctl export/import" "$(crane digest "$REG/e2e/big-import:1")" "$d"
 	crane validate --remote "$REG/e2e/big-import:1"
 	if [[ -n "$SKOPEO_BIN" ]]; then
 		skopeo copy --src-tls-verify=false --dest-tls-verify=false --preserve-digests \
 			"docker://$REG/e2e/big:1" "docker://$REG/e2e/big-skopeo:1"
-		assert_eq "$(crane digest "$REG/e2e/big-skopeo:1")" "$d" "digest after skopeo copy of large image"
+		check_eq digest-after-skopeo-copy-of-large-image "digest after skopeo copy of large image" "$(crane digest "$REG/e2e/big-skopeo:1")" "$d"
 		crane validate --remote "$REG/e2e/big-skopeo:1"
 	fi
 	rm -rf "$WORK/big" "$WORK/big.tar" "$WORK/big-export.tar"
@@ -725,27 +694,27 @@ t_docker() {
 	tar -C "$rootfs" -cf "$WORK/rootfs.tar" .
 	echo "$img" >>"$STATE/docker-images"
 	docker import -c 'ENTRYPOINT ["/hello"]' "$WORK/rootfs.tar" "$img"
-	out="$(docker push "$img" 2>&1)" || fail "docker push: $out"
+	out="$(docker push "$img" 2>&1)" || die "docker push: $out"
 	echo "$out"
 	pushed="$(grep -oE 'digest: sha256:[0-9a-f]{64}' <<<"$out" | head -n 1 | cut -d' ' -f2)"
-	assert_digest "$pushed" "digest printed by docker push"
+	check digest-printed-by-docker-push "digest printed by docker push" is_digest "$pushed"
 	d1="$(crane digest "$img")"
-	assert_eq "$d1" "$pushed" "crane digest of docker-pushed image"
+	check_eq crane-digest-of-docker-pushed-image "crane digest of docker-pushed image" "$d1" "$pushed"
 	if [[ -n "$SKOPEO_BIN" ]]; then
-		assert_eq "$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$img")" "$pushed" \
-			"skopeo digest of docker-pushed image"
+		check_eq skopeo-digest-of-docker-pushed-image "skopeo digest of docker-pushed image" \
+			"$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$img")" "$pushed"
 	fi
-	assert_eq "$(regctl image digest "$img")" "$pushed" "regctl digest of docker-pushed image"
+	check_eq regctl-digest-of-docker-pushed-image "regctl digest of docker-pushed image" "$(regctl image digest "$img")" "$pushed"
 	docker rmi "$img"
-	must_fail "image gone after rmi" docker image inspect "$img"
+	check_fails image-gone-after-rmi "image gone after rmi" '' docker image inspect "$img"
 	docker pull "$img"
 	docker image inspect --format '{{json .RepoDigests}}' "$img" | tee "$WORK/repodigests"
-	grep -qF "$REG/e2e/docker@$pushed" "$WORK/repodigests" || fail "RepoDigests lacks $REG/e2e/docker@$pushed"
+	grep -qF "$REG/e2e/docker@$pushed" "$WORK/repodigests" || die "RepoDigests lacks $REG/e2e/docker@$pushed"
 	echo "$REG/e2e/docker@$pushed" >>"$STATE/docker-images"
 	docker pull "$REG/e2e/docker@$pushed"
 	out="$(docker run --rm --network none "$img" "$token")"
 	echo "container said: $out"
-	assert_eq "$out" "layerlab-e2e:$token" "container output"
+	check_eq container-output "container output" "$out" "layerlab-e2e:$token"
 	# and an image pushed by another client pulls into docker
 	echo "$REG/e2e/crane:2" >>"$STATE/docker-images"
 	docker pull "$REG/e2e/crane:2"
@@ -760,13 +729,13 @@ t_oras() {
 	printf '{"e2e":"%s"}\n' "$(load token)" >"$WORK/oras/art.json"
 	(cd "$WORK/oras" && oras push --plain-http "$a" --artifact-type application/vnd.layerlab.e2e art.json:application/json)
 	d="$(oras manifest fetch --plain-http --descriptor "$a" | jq -r .digest)"
-	assert_digest "$d" "oras manifest digest"
-	assert_eq "$(crane digest "$a")" "$d" "crane digest of the oras artifact"
-	assert_eq "$(crane manifest "$a" | jq -r .artifactType)" application/vnd.layerlab.e2e "artifactType"
+	check oras-manifest-digest "oras manifest digest" is_digest "$d"
+	check_eq crane-digest-of-the-oras-artifact "crane digest of the oras artifact" "$(crane digest "$a")" "$d"
+	check_eq artifacttype "artifactType" "$(crane manifest "$a" | jq -r .artifactType)" application/vnd.layerlab.e2e
 	(cd "$WORK/oras" && oras attach --plain-http "$a" --artifact-type application/vnd.layerlab.e2e.sig art.json)
 	sig="$(oras discover --plain-http --format json "$a" | jq -r '.referrers[] | select(.artifactType == "application/vnd.layerlab.e2e.sig") | .digest')"
-	assert_digest "$sig" "the referrer oras discover lists"
-	assert_eq "$(crane manifest "$REG/e2e/oras@$sig" | jq -r .subject.digest)" "$d" "the referrer's subject"
+	check the-referrer-oras-discover-lists "the referrer oras discover lists" is_digest "$sig"
+	check_eq the-referrer-s-subject "the referrer's subject" "$(crane manifest "$REG/e2e/oras@$sig" | jq -r .subject.digest)" "$d"
 	oras pull --plain-http "$a" -o "$WORK/oras/out"
 	cmp "$WORK/oras/art.json" "$WORK/oras/out/art.json"
 }
@@ -780,52 +749,53 @@ t_podman() {
 	podman import "$WORK/layer1.tar" "$img"
 	podman push --tls-verify=false --digestfile "$WORK/podman.digest" "$img"
 	pushed="$(cat "$WORK/podman.digest")"
-	assert_digest "$pushed" "digest written by podman push"
-	assert_eq "$(crane digest "$img")" "$pushed" "crane digest of the podman-pushed image"
+	check digest-written-by-podman-push "digest written by podman push" is_digest "$pushed"
+	check_eq crane-digest-of-the-podman-pushed-image "crane digest of the podman-pushed image" "$(crane digest "$img")" "$pushed"
 	podman rmi "$img"
-	must_fail "image gone after rmi" podman image exists "$img"
+	check_fails image-gone-after-rmi "image gone after rmi" '' podman image exists "$img"
 	podman pull --tls-verify=false "$img"
-	assert_eq "$(podman image inspect --format '{{.Digest}}' "$img")" "$pushed" "digest of the image podman pulled"
+	check_eq digest-of-the-image-podman-pulled "digest of the image podman pulled" "$(podman image inspect --format '{{.Digest}}' "$img")" "$pushed"
 	podman pull --tls-verify=false "$REG/e2e/crane:2"
 }
 
-step "GET /v2/ answers 200" t_base
-step "crane push (tarball made by crane append -o)" t_crane_push_tarball
-step "crane append onto a remote base, OCI empty base" t_crane_append_remote
-step "crane digest" t_crane_digest
-step "crane manifest + config (digests of bodies)" t_crane_manifest
-step "crane blob (layer content and size)" t_crane_blob
-step "crane validate --remote" t_crane_validate
-step "crane ls" t_crane_ls
-step "crane copy to another repo (cross-repo mount)" t_crane_copy_mount
-step "crane index append (OCI index)" t_crane_index
-step "crane tag" t_crane_tag
-step "crane catalog" t_crane_catalog
-step "crane delete" t_crane_delete
-step "regctl registry set --tls disabled" t_regctl_setup
-step "regctl image copy + image digest" t_regctl_copy
-step "regctl tag ls" t_regctl_tag_ls
-step "regctl manifest get/head + blob get" t_regctl_manifest
-step "regctl blob put (streamed, by digest)/get/copy/delete" t_regctl_blob
-step "regctl artifact put --subject (referrer)" t_regctl_artifact
-step "regctl artifact list/tree (referrers)" t_regctl_referrers
-step "regctl tag delete" t_regctl_tag_delete
-step "regctl image delete (artifact, then image)" t_regctl_image_delete
-step "skopeo inspect (digest equals crane's)" t_skopeo_inspect
-step "skopeo copy docker:// -> docker://" t_skopeo_copy_docker
-step "skopeo copy docker:// -> oci: -> docker://" t_skopeo_oci_layout
-step "skopeo list-tags" t_skopeo_list_tags
-step "skopeo delete" t_skopeo_delete
-step "large layer (24 MiB): crane push, regctl export/import, skopeo copy" t_large_layer
-step "oras push/attach/discover/pull (artifact and referrer)" t_oras
-step "podman import/push/rmi/pull" t_podman
-step "docker import/push/rmi/pull/run" t_docker
+client_step "GET /v2/ answers 200" t_base
+client_step "crane push (tarball made by crane append -o)" t_crane_push_tarball
+client_step "crane append onto a remote base, OCI empty base" t_crane_append_remote
+client_step "crane digest" t_crane_digest
+client_step "crane manifest + config (digests of bodies)" t_crane_manifest
+client_step "crane blob (layer content and size)" t_crane_blob
+client_step "crane validate --remote" t_crane_validate
+client_step "crane ls" t_crane_ls
+client_step "crane copy to another repo (cross-repo mount)" t_crane_copy_mount
+client_step "crane index append (OCI index)" t_crane_index
+client_step "crane tag" t_crane_tag
+client_step "crane catalog" t_crane_catalog
+client_step "crane delete" t_crane_delete
+client_step "regctl registry set --tls disabled" t_regctl_setup
+client_step "regctl image copy + image digest" t_regctl_copy
+client_step "regctl tag ls" t_regctl_tag_ls
+client_step "regctl manifest get/head + blob get" t_regctl_manifest
+client_step "regctl blob put (streamed, by digest)/get/copy/delete" t_regctl_blob
+client_step "regctl artifact put --subject (referrer)" t_regctl_artifact
+client_step "regctl artifact list/tree (referrers)" t_regctl_referrers
+client_step "regctl tag delete" t_regctl_tag_delete
+client_step "regctl image delete (artifact, then image)" t_regctl_image_delete
+client_step "skopeo inspect (digest equals crane's)" t_skopeo_inspect
+client_step "skopeo copy docker:// -> docker://" t_skopeo_copy_docker
+client_step "skopeo copy docker:// -> oci: -> docker://" t_skopeo_oci_layout
+client_step "skopeo list-tags" t_skopeo_list_tags
+client_step "skopeo delete" t_skopeo_delete
+client_step "large layer (24 MiB): crane push, regctl export/import, skopeo copy" t_large_layer
+client_step "oras push/attach/discover/pull (artifact and referrer)" t_oras
+client_step "podman import/push/rmi/pull" t_podman
+client_step "docker import/push/rmi/pull/run" t_docker
 
-say ""
-say "summary: $N_PASS passed, $N_FAIL failed, $N_SKIP skipped"
-if [[ $N_FAIL -gt 0 ]]; then
+# shellcheck disable=SC2031 # the steps' subshells counted their own checks
+say "summary: $((LAB_CHECKS - LAB_FAILED)) passed, $LAB_FAILED failed, $N_SKIP skipped"
+# shellcheck disable=SC2031
+if ((LAB_FAILED > 0)); then
 	say "failed steps:"
 	printf '  - %s\n' "${FAILED[@]}"
 	say "registry log: $REG_LOG"
-	exit 1
 fi
+finish

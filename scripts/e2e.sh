@@ -161,6 +161,11 @@ for ev in upload_started chunk_received blob_committed blob_checked blob_exists 
 	check "e2e-event-$ev" "event=$ev ($n)" test "$n" -gt 0
 done
 check e2e-access-line "one access line per request (method, path → status)" grep -qE 'PUT /v2/lab/base/manifests/1.0 → 201' "$log"
+# The access lines' lengths in characters (UTF-8 continuation bytes not
+# counted): "N median MAX".
+read -r n_lines median longest < <(grep -E ' [A-Z]+ /[^ ]* → [0-9]{3} ' "$log" | awk '{ gsub(/[\200-\277]/, ""); print length($0) }' | sort -n |
+	awk '{ a[NR] = $1 } END { print NR, a[int((NR + 1) / 2)], a[NR] }')
+say "access lines: $n_lines, median $median characters, longest $longest"
 check e2e-no-probes "no health probe in the debug log (quiet unless they fail)" bash -c "! grep -q 'GET /readyz' '$log'"
 compose logs --no-color registry >"$LAB_TMP/compose.log" 2>&1
 check e2e-compose-logs "$COMPOSE_CMD logs registry shows the same events" grep -q 'event=manifest_pushed' "$LAB_TMP/compose.log"

@@ -372,19 +372,45 @@ build_image() {
 # ---------------------------------------------------------------- checks
 
 # check ID DESCRIPTION CMD...: runs CMD; prints and records the outcome
-# under ID in lab-work/results/NN.tsv (scripts/e2e.sh reads it).
+# under ID in lab-work/results/NN.tsv (scripts/e2e.sh reads it). When CMD
+# fails, the last lines of its output follow the ✘ line.
 check() {
-	local id="$1" what="$2" ok=ok
+	local id="$1" what="$2" out
 	shift 2
-	LAB_CHECKS=$((LAB_CHECKS + 1))
-	if "$@" >/dev/null 2>&1; then
-		printf '   %s✔ %s%s\n' "$C_OK" "$what" "$C_OFF"
+	if out="$("$@" 2>&1)"; then
+		check_outcome "$id" "$what" ok
 	else
-		printf '   %s✘ %s%s\n' "$C_BAD" "$what" "$C_OFF"
-		LAB_FAILED=$((LAB_FAILED + 1))
-		ok=fail
+		check_outcome "$id" "$what" fail
+		printf '%s\n' "$out" | tail -n 8 | sed 's/^/      | /'
 	fi
-	[[ -z "${LAB_RESULTS:-}" ]] || printf '%s\t%s\t%s\n' "$id" "$ok" "$what" >>"$LAB_RESULTS"
+}
+
+# check_fails ID DESCRIPTION REGEX CMD...: CMD must fail (a refusal), its
+# output saying why in words matching REGEX (grep -E, any case; "": any
+# failure).
+check_fails() {
+	local id="$1" what="$2" why="$3" out
+	shift 3
+	if out="$("$@" 2>&1)"; then
+		check_outcome "$id" "$what (it was allowed)" fail
+	elif [[ -z "$why" ]] || grep -Eqi -- "$why" <<<"$out"; then
+		check_outcome "$id" "$what" ok
+	else
+		check_outcome "$id" "$what (refused, but not with /$why/)" fail
+		printf '%s\n' "$out" | tail -n 8 | sed 's/^/      | /'
+	fi
+}
+
+# check_outcome ID DESCRIPTION ok|fail: prints and records an outcome.
+check_outcome() {
+	LAB_CHECKS=$((LAB_CHECKS + 1))
+	if [[ "$3" == ok ]]; then
+		printf '   %s✔ %s%s\n' "$C_OK" "$2" "$C_OFF"
+	else
+		printf '   %s✘ %s%s\n' "$C_BAD" "$2" "$C_OFF"
+		LAB_FAILED=$((LAB_FAILED + 1))
+	fi
+	[[ -z "${LAB_RESULTS:-}" ]] || printf '%s\t%s\t%s\n' "$1" "$3" "$2" >>"$LAB_RESULTS"
 }
 
 # check_eq ID DESCRIPTION GOT WANT
@@ -394,6 +420,25 @@ check_eq() {
 	else
 		check "$1" "$2 (got '$3', want '$4')" false
 	fi
+}
+
+# Conditions for check: is_digest VALUE (a sha256 digest), has_line FILE
+# LINE and lacks_line FILE LINE (a whole line, as is); each says why when
+# it does not hold.
+is_digest() {
+	[[ "$1" =~ ^sha256:[0-9a-f]{64}$ ]] || {
+		echo "'$1' is not a sha256 digest"
+		return 1
+	}
+}
+has_line() {
+	grep -qxF -- "$2" "$1" || {
+		echo "'$2' not among: $(tr '\n' ' ' <"$1")"
+		return 1
+	}
+}
+lacks_line() {
+	! grep -xF -- "$2" "$1"
 }
 
 # finish: the tutorial's verdict; exits non-zero when a check failed.

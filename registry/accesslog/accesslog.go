@@ -150,7 +150,7 @@ func (rec *Record) write(r *http.Request, elapsed time.Duration) {
 		return
 	}
 	if _, ok := rec.log.Formatter.(textFormatter); ok {
-		fs = forText(fs, r.URL.Path)
+		fs = forText(fs, r.URL.Path, rec.log.IsLevelEnabled(logrus.TraceLevel))
 	}
 	m := make(logrus.Fields, len(fs))
 	for _, f := range fs {

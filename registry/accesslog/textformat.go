@@ -1,7 +1,9 @@
 package accesslog
 
 import (
+	"bytes"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,7 +75,23 @@ func (f textFormatter) Format(e *logrus.Entry) ([]byte, error) {
 		b = append(b, '=')
 		b = appendTextValue(b, fmt.Sprint(e.Data[k]))
 	}
+	if !e.Logger.IsLevelEnabled(logrus.TraceLevel) {
+		b = shortDigests(b)
+	}
 	return append(b, '\n'), nil
+}
+
+// A full digest in a text line, as shortDigests finds it.
+var fullDigest = regexp.MustCompile(`\b(sha256:[0-9a-f]{8})[0-9a-f]{52}([0-9a-f]{4})\b|\b(sha512:[0-9a-f]{8})[0-9a-f]{116}([0-9a-f]{4})\b`)
+
+// shortDigests writes every full digest of a text line as its first 8 and
+// last 4 hex digits — sha256:b8483f41…585c — so that a line stays short
+// enough to read; at trace level, and in JSON, digests stay whole.
+func shortDigests(b []byte) []byte {
+	if !bytes.Contains(b, []byte("sha")) {
+		return b
+	}
+	return fullDigest.ReplaceAll(b, []byte("$1$3…$2$4"))
 }
 
 func (f textFormatter) level(b []byte, l logrus.Level) []byte {

@@ -1,17 +1,22 @@
 package accesslog
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // forText drops, from an access line written as text, the fields the line
 // already says: the repository, reference, digest and upload id its path
 // spells out, the route its path names, a response header repeating one of
 // those, the error message its error code stands for; it keeps only the
 // first word of the user agent (docker's runs to 150 characters) and writes
-// media types without their "application/vnd." prefix. The JSON format
-// keeps every field as it is: pipelines filter on them.
-func forText(fs []field, path string) []field {
+// media types without their "application/vnd." prefix. Of the protocol
+// headers it keeps, unless allHeaders (trace level), only those that tell
+// what the route did (textHeaders): a learner's line stays one short line.
+// The JSON format keeps every field as it is: pipelines filter on them.
+func forText(fs []field, path string, allHeaders bool) []field {
 	out := fs[:0]
-	var upload, digest string
+	var upload, digest, route string
 	hasCode := false
 	for _, f := range fs {
 		switch f.key {
@@ -21,12 +26,21 @@ func forText(fs []field, path string) []field {
 			upload = f.str
 		case "digest":
 			digest = f.str
+		case "route":
+			route = f.str
 		}
 	}
 	for _, f := range fs {
+		if isHeader(f.key) && !allHeaders && !slices.Contains(textHeaders[route], f.key) {
+			continue
+		}
 		switch f.key {
 		case "route":
 			continue
+		case "resp.location":
+			if f.str == path {
+				continue
+			}
 		case "repository", "reference", "digest", "upload_id":
 			if strings.Contains(path, f.str) {
 				continue
@@ -53,4 +67,22 @@ func forText(fs []field, path string) []field {
 		out = append(out, f)
 	}
 	return out
+}
+
+// The protocol headers an access line in text shows at debug level, by
+// route: what the exchange did that the line does not already say — where
+// an upload goes on (Location), which bytes it holds (Content-Range, Range),
+// the media type a manifest was pushed or served with. At trace level the
+// line shows every header of requestHeaders and responseHeaders.
+var textHeaders = map[string][]string{
+	"upload.start":  {"resp.location"},
+	"upload.patch":  {"req.content-range", "resp.range"},
+	"upload.status": {"resp.range"},
+	"manifest.get":  {"resp.content-type"},
+	"manifest.put":  {"req.content-type", "resp.oci-subject"},
+	"blob.get":      {"req.range"},
+}
+
+func isHeader(key string) bool {
+	return strings.HasPrefix(key, "req.") || strings.HasPrefix(key, "resp.")
 }

@@ -83,7 +83,7 @@ func (c *Config) settings() []setting {
 	return append([]setting{
 		{"addr", "REGISTRY_ADDR", "address to listen on, HOST:PORT", &c.Addr},
 		{"root", "REGISTRY_ROOT", "storage root directory", &c.Root},
-		{"log-level", "REGISTRY_LOG_LEVEL", "log level: error, warn, info, debug (debug adds the learner's events), trace (and the health probes' successes)", &c.LogLevel},
+		{"log-level", "REGISTRY_LOG_LEVEL", "log level: error, warn, info, debug (debug adds the learner's events), trace (and the health probes' successes, every protocol header)", &c.LogLevel},
 		{"log-format", "REGISTRY_LOG_FORMAT", "log format: text or json", &c.LogFormat},
 		{"verbose", "REGISTRY_VERBOSE", "explain every request in plain words (same as --log-level debug)", &c.Verbose},
 		{"delete-enabled", "REGISTRY_DELETE_ENABLED", "allow DELETE of tags, manifests and blobs (cancelling an upload stays allowed)", &c.DeleteEnabled},
