@@ -182,8 +182,8 @@ func (s *Store) PutBlob(ctx context.Context, name string, want digest.Digest, si
 	verified := false
 	verify := func(n int64) error {
 		verified = true
-		if got := digest.NewDigest(want.Algorithm(), h); got != want {
-			return fmt.Errorf("computed %s, client said %s: %w", got, want, ErrDigestInvalid)
+		if err := verifyHash(h, want); err != nil {
+			return err
 		}
 		if size >= 0 && n != size {
 			return fmt.Errorf("received %d bytes, client said %d: %w", n, size, ErrSizeInvalid)
