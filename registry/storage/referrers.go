@@ -67,7 +67,7 @@ func (s *Store) Referrers(ctx context.Context, name string, subject digest.Diges
 		opts.StartAfter = referrerKey(name, subject, q.After)
 	}
 	page := &ReferrersPage{ctx: ctx, d: s.d}
-	var bytes int64
+	var used int64 // bytes of descriptors in the page
 	var last digest.Digest
 	// Keys are "<alg>-<hex>": they sort as the digests do.
 	err := s.d.List(ctx, prefix, opts, func(e driver.Entry) error {
@@ -83,12 +83,12 @@ func (s *Store) Referrers(ctx context.Context, name string, subject digest.Diges
 			return nil
 		}
 		full := q.Max > 0 && len(page.keys) >= q.Max
-		if full || (len(page.keys) > 0 && bytes+e.Size > q.MaxBytes) {
+		if full || (len(page.keys) > 0 && used+e.Size > q.MaxBytes) {
 			page.Next = last
 			return driver.ErrStop
 		}
 		page.keys = append(page.keys, e.Key)
-		bytes += e.Size
+		used += e.Size
 		last = d
 		return nil
 	})
