@@ -55,7 +55,10 @@ func (s *Store) DiskUsage(ctx context.Context) (*Usage, error) {
 	perRepo := make([]map[digest.Digest]bool, len(repos))
 	for i, name := range repos {
 		set := map[digest.Digest]bool{}
-		revs := s.revisions(ctx, name)
+		revs, err := s.revisions(ctx, name)
+		if err != nil {
+			return nil, err
+		}
 		for _, d := range revs {
 			set[d] = true
 			blobs, _, _, err := s.references(ctx, name, d)

@@ -85,7 +85,11 @@ func (s *Store) GC(ctx context.Context, opts GCOptions) (*GCResult, error) {
 	}
 	marked := map[digest.Digest]bool{}
 	for _, name := range repos {
-		for _, d := range s.revisions(ctx, name) {
+		revs, err := s.revisions(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("list the manifests of %s: %w", name, err)
+		}
+		for _, d := range revs {
 			if doomed[GCManifest{name, d}] {
 				continue
 			}
@@ -235,7 +239,7 @@ func (s *Store) removeEmptyRepos(ctx context.Context, repos []string, cutoff tim
 		if s.hasManifests(ctx, name) {
 			continue
 		}
-		if tags, _ := s.Tags(ctx, name); len(tags) > 0 || s.newerThan(ctx, layersPrefix(name), cutoff) {
+		if tags, err := s.Tags(ctx, name); (err != nil && !errors.Is(err, ErrNameUnknown)) || len(tags) > 0 || s.newerThan(ctx, layersPrefix(name), cutoff) {
 			continue
 		}
 		for _, own := range []string{"_layers/", "_manifests/", "_referrers/"} {
@@ -265,15 +269,16 @@ func (s *Store) deleteAll(ctx context.Context, prefix string) error {
 	return err
 }
 
-// newerThan reports whether an object under prefix changed at or after t.
+// newerThan reports whether an object under prefix changed at or after t;
+// a listing that fails answers yes, so nothing is removed on its word.
 func (s *Store) newerThan(ctx context.Context, prefix string, t time.Time) bool {
 	newer := false
-	s.d.List(ctx, prefix, driver.ListOptions{Recursive: true}, func(e driver.Entry) error {
+	err := s.d.List(ctx, prefix, driver.ListOptions{Recursive: true}, func(e driver.Entry) error {
 		if !e.ModTime.Before(t) {
 			newer = true
 			return driver.ErrStop
 		}
 		return nil
 	})
-	return newer
+	return newer || err != nil
 }

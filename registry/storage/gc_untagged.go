@@ -84,8 +84,12 @@ func (s *Store) keptManifests(ctx context.Context, name string, cutoff time.Time
 // would delete now (read without the lock: deletion checks again).
 func (s *Store) untaggedManifests(ctx context.Context, name string, cutoff time.Time, g *refGraph) []digest.Digest {
 	keep := s.keptManifests(ctx, name, cutoff, g)
+	revs, err := s.revisions(ctx, name)
+	if err != nil {
+		return nil // unreadable now: nothing of it is deleted
+	}
 	var out []digest.Digest
-	for _, d := range s.revisions(ctx, name) {
+	for _, d := range revs {
 		if !keep[d] {
 			out = append(out, d)
 		}

@@ -10,21 +10,23 @@ import (
 )
 
 // hasManifests reports whether the repository holds at least one manifest:
-// a listing stopped at the first revision link.
+// a listing stopped at the first revision link. A listing that fails
+// answers yes: no caller may take a repository it could not read for empty
+// (garbage collection would remove it).
 func (s *Store) hasManifests(ctx context.Context, name string) bool {
 	found := false
-	s.d.List(ctx, revisionsPrefix(name), driver.ListOptions{Recursive: true}, func(driver.Entry) error {
+	err := s.d.List(ctx, revisionsPrefix(name), driver.ListOptions{Recursive: true}, func(driver.Entry) error {
 		found = true
 		return driver.ErrStop
 	})
-	return found
+	return found || err != nil
 }
 
 // revisions lists the digests of the manifests stored in a repository.
-func (s *Store) revisions(ctx context.Context, name string) []digest.Digest {
+func (s *Store) revisions(ctx context.Context, name string) ([]digest.Digest, error) {
 	var out []digest.Digest
-	s.eachRevision(ctx, name, func(d digest.Digest, _ driver.Entry) { out = append(out, d) })
-	return out
+	err := s.eachRevision(ctx, name, func(d digest.Digest, _ driver.Entry) { out = append(out, d) })
+	return out, err
 }
 
 // eachRevision calls fn for every revision link of a repository.

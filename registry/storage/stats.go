@@ -87,7 +87,11 @@ func (s *Store) countAll(ctx context.Context) error {
 	}
 	s.stats.repos.Store(int64(len(repos)))
 	for _, name := range repos {
-		s.stats.manifests.Add(int64(len(s.revisions(ctx, name))))
+		revs, err := s.revisions(ctx, name)
+		if err != nil {
+			return err
+		}
+		s.stats.manifests.Add(int64(len(revs)))
 	}
 	return nil
 }
