@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -159,13 +160,7 @@ func fileJSON(h *tar.Header) FileJSON {
 	default:
 		f.Type = "other"
 	}
-	base := h.Name
-	for i := len(base) - 1; i >= 0; i-- {
-		if base[i] == '/' {
-			base = base[i+1:]
-			break
-		}
-	}
-	f.Whiteout = len(base) > 4 && base[:4] == ".wh."
+	base := h.Name[strings.LastIndexByte(h.Name, '/')+1:]
+	f.Whiteout = len(base) > len(".wh.") && strings.HasPrefix(base, ".wh.")
 	return f
 }

@@ -1,10 +1,11 @@
 package api
 
 import (
-	"net"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/layerlab/layerlab/registry/auth"
 )
 
 // recent remembers for a short while what clients just did — the blobs each
@@ -72,9 +73,5 @@ func (c *recent) len() int {
 // clientBlobKey names a blob committed to a repository by the client at
 // r's remote address.
 func clientBlobKey(r *http.Request, name, d string) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	return "blob " + host + " " + name + " " + d
+	return "blob " + auth.ClientIP(r) + " " + name + " " + d
 }

@@ -226,7 +226,8 @@ func Match(pattern, repo string) bool {
 	return ok && strings.HasPrefix(repo, prefix)
 }
 
-func clientIP(r *http.Request) string {
+// ClientIP is the address a request came from, without its port.
+func ClientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

@@ -30,7 +30,7 @@ func (b *Basic) login(r *http.Request, user, pass string) error {
 	if !known {
 		hash = dummyHash
 	}
-	client := clientIP(r)
+	client := ClientIP(r)
 	key := attemptKey(user, client)
 	if !b.failures.reserve(key) {
 		return fmt.Errorf("%d failed logins for %.100q from %s within %s: %w", maxFailures, user, client, failWindow, ErrTooMany)

@@ -118,6 +118,7 @@ func TestBcryptChecksAreBounded(t *testing.T) {
 	t.Cleanup(func() { compareHash, bcryptWait = saved, savedWait })
 
 	var busy atomic.Int64
+	var busyAddrs sync.Map
 	var wg sync.WaitGroup
 	for i := range 100 {
 		wg.Add(1)
@@ -126,10 +127,18 @@ func TestBcryptChecksAreBounded(t *testing.T) {
 			// Distinct addresses: the failure limit is not what stops them.
 			if err := tryLogin(b, fmt.Sprintf("10.0.0.%d:1", i), "alice", "x"); errors.Is(err, ErrTooMany) {
 				busy.Add(1)
+				busyAddrs.Store(fmt.Sprintf("10.0.0.%d", i), true)
 			}
 		}()
 	}
 	wg.Wait()
+	busyAddrs.Range(func(addr, _ any) bool {
+		if w := b.failures.m[attemptKey("alice", addr.(string))]; w == nil || w.count != 0 {
+			t.Errorf("a login from %s told to retry kept its attempt: %+v", addr, w)
+			return false
+		}
+		return true
+	})
 	if p := peak.Load(); p > int64(cap(bcryptSlots)) {
 		t.Errorf("%d bcrypt checks ran at once, the bound is %d", p, cap(bcryptSlots))
 	}

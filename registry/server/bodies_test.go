@@ -125,7 +125,9 @@ func TestSlowBodiesAndReadersAreCutOff(t *testing.T) {
 	cfg.MinRate, cfg.RateWindow = 1000, time.Second
 	addr, logs := serveRealLogged(t, cfg)
 
-	trickle := func(loc string, size, piece int, every time.Duration) (*http.Response, time.Duration) {
+	// trickle returns the response, the code of its OCI error (if any) and
+	// how long it took.
+	trickle := func(loc string, size, piece int, every time.Duration) (*http.Response, string, time.Duration) {
 		conn, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
@@ -144,14 +146,21 @@ func TestSlowBodiesAndReadersAreCutOff(t *testing.T) {
 		if err != nil {
 			t.Fatalf("no answer: %v", err)
 		}
+		var env struct{ Errors []struct{ Code string } }
+		json.NewDecoder(resp.Body).Decode(&env)
 		resp.Body.Close()
-		return resp, time.Since(start)
+		code := ""
+		if len(env.Errors) > 0 {
+			code = env.Errors[0].Code
+		}
+		return resp, code, time.Since(start)
 	}
 
 	slow := startSession(t, addr)
-	resp, took := trickle(slow, 100000, 50, 250*time.Millisecond) // 200 B/s
-	if resp.StatusCode != http.StatusRequestTimeout || took > 6*time.Second {
-		t.Errorf("an upload at 200 B/s (minimum 1000 B/s over 1 s): %d after %s, want 408 within seconds", resp.StatusCode, took)
+	resp, code, took := trickle(slow, 100000, 50, 250*time.Millisecond) // 200 B/s
+	if resp.StatusCode != http.StatusRequestTimeout || code != "BLOB_UPLOAD_INVALID" || !resp.Close || took > 6*time.Second {
+		t.Errorf("an upload at 200 B/s (minimum 1000 B/s over 1 s): %d %s (Connection: close %v) after %s, want 408 BLOB_UPLOAD_INVALID, the connection closed, within seconds",
+			resp.StatusCode, code, resp.Close, took)
 	}
 	t.Logf("slow upload cut off after %s", took)
 	if got := sessionRange(t, addr, slow); got == "0-0" {
@@ -159,7 +168,7 @@ func TestSlowBodiesAndReadersAreCutOff(t *testing.T) {
 	}
 
 	fast := startSession(t, addr)
-	resp, _ = trickle(fast, 6000, 1000, 250*time.Millisecond) // 4000 B/s, for 1.5 s
+	resp, _, _ = trickle(fast, 6000, 1000, 250*time.Millisecond) // 4000 B/s, for 1.5 s
 	if resp.StatusCode != http.StatusAccepted {
 		t.Errorf("an upload at 4000 B/s: %d, want 202", resp.StatusCode)
 	}
