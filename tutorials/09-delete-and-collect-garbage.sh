@@ -46,6 +46,7 @@ explain "physical_bytes = $before ($(human "$before")): every blob file, counted
 pause
 
 step "Delete the tag"
+mark="$(log_mark)"
 http DELETE "/v2/$REPO/manifests/1.0"
 check_eq tag-deleted "deleting the tag answered 202" "$HTTP_STATUS" 202
 http_once HEAD "/v2/$REPO/manifests/$digest" -H "Accept: $ACCEPT_MANIFESTS"
@@ -107,7 +108,7 @@ check_eq app-untouched "lab/app is untouched" "$HTTP_STATUS" 200
 http_quiet HEAD "/v2/lab/base/blobs/$(manifest lab/base 1.0 | jq -r '.layers[0].digest')"
 check_eq base-layers-kept "the base's layers are still served" "$HTTP_STATUS" 200
 note "In the log: event=tag_deleted, event=manifest_deleted. '$COMPOSE_CMD exec registry registry du' prints the same report as /api/du."
-check tag-deleted-event "the log shows event=tag_deleted" grep -q 'event=tag_deleted' <(log_since "$(date -u -d '-10 minutes' +%Y-%m-%dT%H:%M:%SZ)")
-check manifest-deleted-event "the log shows event=manifest_deleted" grep -q 'event=manifest_deleted' <(log_since "$(date -u -d '-10 minutes' +%Y-%m-%dT%H:%M:%SZ)")
+check tag-deleted-event "the log shows event=tag_deleted" grep -q 'event=tag_deleted' <(log_since "$mark")
+check manifest-deleted-event "the log shows event=manifest_deleted" grep -q 'event=manifest_deleted' <(log_since "$mark")
 docker rmi "$REGISTRY/$REPO:1.0" >/dev/null 2>&1 || true
 finish

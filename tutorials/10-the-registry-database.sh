@@ -6,7 +6,7 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 need_registry
-need_tools docker
+need_tools docker sqlite3
 for r in base app; do
 	manifest "lab/$r" 1.0 >/dev/null 2>&1 || die "lab/$r:1.0 is not in the registry yet: run tutorials 02 and 03 first"
 done

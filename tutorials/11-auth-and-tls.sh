@@ -29,7 +29,7 @@ SECURE_URL="$VARIANT_URL"
 DOCKER_CONFIG_FILE="${DOCKER_CONFIG:-$HOME/.docker}/config.json"
 
 # Whatever happens, docker does not stay logged in to the secure lab.
-trap 'docker logout "$SECURE" >/dev/null 2>&1 || true; rm -rf "$LAB_TMP"' EXIT
+on_exit "docker logout '$SECURE' >/dev/null 2>&1"
 
 # secure_answers: the secure registry answers /v2/ with 401 over verified TLS.
 secure_answers() {

@@ -33,7 +33,7 @@ TOK_URL="$VARIANT_URL"
 SERVICE=layerlab
 
 # Whatever happens, docker does not stay logged in to the token variant.
-trap 'docker logout "$TOK" >/dev/null 2>&1 || true; rm -rf "$LAB_TMP"' EXIT
+on_exit "docker logout '$TOK' >/dev/null 2>&1"
 
 # token_answers: the registry answers /v2/ over verified TLS with 401 and a
 # Bearer challenge.

@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -189,13 +190,13 @@ func generate(root string, images, layers, bases, repos int) error {
 		for j := range descs {
 			history = append(history, fmt.Sprintf(`{"created_by":"RUN step %d of image %d"}`, j, i))
 		}
-		cfg := []byte(fmt.Sprintf(`{"created":"2026-01-01T00:00:00Z","os":"linux","architecture":"amd64","rootfs":{"type":"layers"},"history":[%s]}`, join(history)))
+		cfg := []byte(fmt.Sprintf(`{"created":"2026-01-01T00:00:00Z","os":"linux","architecture":"amd64","rootfs":{"type":"layers"},"history":[%s]}`, strings.Join(history, ",")))
 		cd := digest.FromBytes(cfg)
 		if _, err := s.PutBlob(context.Background(), repo, cd, int64(len(cfg)), bytes.NewReader(cfg)); err != nil {
 			return err
 		}
 		m := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%d},"layers":[%s]}`,
-			cd, len(cfg), join(descs))
+			cd, len(cfg), strings.Join(descs, ","))
 		if _, _, err := s.PutManifest(context.Background(), repo, fmt.Sprintf("v%d", i), "", []byte(m), nil); err != nil {
 			return err
 		}
@@ -227,17 +228,6 @@ func generate(root string, images, layers, bases, repos int) error {
 		}
 	}
 	return nil
-}
-
-func join(parts []string) string {
-	var b bytes.Buffer
-	for i, p := range parts {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(p)
-	}
-	return b.String()
 }
 
 func runStep(step, root string, queries int) (*result, error) {
