@@ -152,6 +152,13 @@ done
 for id in scope-repository-lab-base-pull access-pull-and-push-on-lab-base openssl-verifies-the-signature-with-the invalid-token naming-the-scope-needed a-token-granting-pull-only through-a-token-granting-pull-token-issu its-anonymous-token-granted-nothing-toke; do
 	check "e2e-12-$id" "12: $id" result 12 "$id"
 done
+check e2e-14-ui "14: the registry serves the explorer with a strict CSP" result 14 ui-csp
+check e2e-14-compare "14: the explorer's API shows lab/base's layers shared with lab/app" result 14 compare-shared
+check e2e-14-pull-after "14: … and a pull of lab/app after lab/base sends only lab/app's own layers" result 14 pull-after
+check e2e-14-family "14: the family tree puts lab/app under lab/base" result 14 family-parent
+for id in live-PATCH live-mounted live-exists; do
+	check "e2e-14-$id" "14: the live stream showed a push: $id" result 14 "$id"
+done
 
 log="$LAB_TMP/registry.log"
 log_since "$start_mark" >"$log"

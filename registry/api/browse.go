@@ -8,13 +8,15 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/opencontainers/go-digest"
 
+	"github.com/layerlab/layerlab/registry/accesslog"
 	"github.com/layerlab/layerlab/registry/index"
 )
 
 // What the explorer's repository views need, from the same index:
 //
 //	GET /api/repositories                   every repository the caller may pull: tags, sizes
-//	GET /api/repositories/{name}/tags       a repository's tags: digest, media type, size, created, platforms
+//	GET /api/repositories/{name}/tags       a repository's tags: digest, media type, size, created, platforms,
+//	                                        and whether the caller may delete them
 //	GET /api/blobs/largest?n=               the largest blobs the caller may pull
 
 // RepositoryJSON is one repository as the explorer lists it.
@@ -91,9 +93,16 @@ func (q *query) repositoryTags(w http.ResponseWriter, r *http.Request, snap *ind
 		return nil, newError(codeNameUnknown, fmt.Errorf("no repository %s among those you may pull", name))
 	}
 	out := struct {
-		Name string    `json:"name"`
-		Tags []TagJSON `json:"tags"`
-	}{name, []TagJSON{}}
+		Name string `json:"name"`
+		// MayDelete says whether the registry would let this caller
+		// DELETE a tag here: deletes on, not read-only, and the access
+		// rules grant them delete on the repository.
+		MayDelete bool      `json:"may_delete"`
+		Tags      []TagJSON `json:"tags"`
+	}{Name: name, Tags: []TagJSON{}}
+	if q.mayDelete != nil {
+		out.MayDelete = q.mayDelete(accesslog.From(r.Context()).User, name)
+	}
 	for _, t := range snap.Repositories[i].Tags {
 		tj := TagJSON{Name: t.Name, Digest: t.Digest}
 		if m := snap.Manifests[t.Digest]; m != nil {

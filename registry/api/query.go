@@ -38,15 +38,18 @@ const (
 )
 
 type query struct {
-	cache    *index.Cache
-	az       Authorizer
-	pullable func(user string) func(repo string) bool
+	cache     *index.Cache
+	az        Authorizer
+	pullable  func(user string) func(repo string) bool
+	mayDelete func(user, repo string) bool
 }
 
 // RegisterQuery adds the query API's routes; pullable (may be nil) says
-// which repositories a user may pull.
-func RegisterQuery(router *mux.Router, cache *index.Cache, az Authorizer, pullable func(user string) func(repo string) bool) {
-	q := &query{cache: cache, az: az, pullable: pullable}
+// which repositories a user may pull, mayDelete (may be nil: nobody)
+// whether a DELETE of theirs in a repository would be let through.
+func RegisterQuery(router *mux.Router, cache *index.Cache, az Authorizer, pullable func(user string) func(repo string) bool,
+	mayDelete func(user, repo string) bool) {
+	q := &query{cache: cache, az: az, pullable: pullable, mayDelete: mayDelete}
 	router.Handle("/api/images", q.handle("api.images", q.images)).Methods("GET", "HEAD")
 	router.Handle("/api/images/{digest}", q.handle("api.image", q.image)).Methods("GET", "HEAD")
 	router.Handle("/api/images/{digest}/family", q.handle("api.family", q.family)).Methods("GET", "HEAD")

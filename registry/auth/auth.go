@@ -184,6 +184,10 @@ func (b *Basic) permits(user string, need Scope) bool {
 	return b.allowed(user, need.Name, need.writes())
 }
 
+// Permits is permits for a caller outside the package: the explorer asks
+// whether a user may delete in a repository before offering the button.
+func (b *Basic) Permits(user string, need Scope) bool { return b.permits(user, need) }
+
 func (b *Basic) challenge(w http.ResponseWriter) {
 	w.Header().Set("WWW-Authenticate", fmt.Sprintf("Basic realm=%q", b.realm))
 }

@@ -108,7 +108,7 @@ func (s *Server) Handler() http.Handler {
 	// What the store holds, by repository, and the totals: for whoever may
 	// list the catalog.
 	router.Handle("/api/du", api.Guard(s.auth, auth.Catalog, http.HandlerFunc(s.diskUsage))).Methods("GET")
-	api.RegisterQuery(router, s.index, s.auth, s.pullable) // images, families, blob users: from the index
+	api.RegisterQuery(router, s.index, s.auth, s.pullable, s.mayDelete) // images, families, blob users: from the index
 	if s.cfg.UI {
 		s.routeUI(router)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/layerlab/layerlab/registry/accesslog"
+	"github.com/layerlab/layerlab/registry/auth"
 )
 
 // pullable says which repositories a user may pull when this registry
@@ -16,6 +17,24 @@ func (s *Server) pullable(user string) func(repo string) bool {
 		return nil
 	}
 	return s.basic.Pullable(user)
+}
+
+// mayDelete says whether the registry would let user DELETE a manifest or
+// a tag in repo: deletes on, not read-only, and — when this registry holds
+// the access rules — the rules grant delete (the same question the auth
+// package asks of a DELETE request, and the token issuer of a delete
+// scope). Tokens from another auth server: only that server knows, so the
+// explorer offers no button (a DELETE would still be judged by its token).
+func (s *Server) mayDelete(user, repo string) bool {
+	switch {
+	case !s.cfg.DeleteEnabled || s.cfg.ReadOnly:
+		return false
+	case s.auth == nil:
+		return true
+	case s.basic != nil && (s.auth == s.basic || s.issuer != nil):
+		return s.basic.Permits(user, auth.Delete(repo))
+	}
+	return false
 }
 
 // repoView is what a user who may not pull every repository learns of one

@@ -50,7 +50,8 @@ export async function imageView(d) {
     main.append(h('h2', {}, 'Manifest'), jsonTree(man));
     if (man.config) {
       const cfg = await api.getJSON('/v2/' + api.enc(repo) + '/blobs/' + man.config.digest);
-      main.append(h('h2', {}, 'Config'), jsonTree(cfg));
+      showDiffIDs(stack, cfg);
+      main.append(h('h2', {}, 'Config'), jsonTree(cfg, diffIDNote(man.layers || [])));
     }
     const refs = await api.getJSON('/v2/' + api.enc(repo) + '/referrers/' + img.digest);
     main.append(h('h2', {}, 'Referrers'), (refs.manifests || []).length === 0 ? message('No referrers (signatures, SBOMs…) point at this image.') :
@@ -59,6 +60,28 @@ export async function imageView(d) {
   } catch (e) {
     main.append(message('manifest: ' + e.message, 'error'));
   }
+}
+
+// A config's rootfs.diff_ids are the digests of the layers uncompressed:
+// no blob the registry stores. diff_ids[i] belongs to layers[i], so it is
+// shown as text, with a link to the layer it is the uncompressed form of.
+function isDiffID(path) { return path.length === 3 && path[0] === 'rootfs' && path[1] === 'diff_ids'; }
+
+function diffIDNote(layers) {
+  return (path, value) => {
+    if (!isDiffID(path)) return null;
+    const layer = layers[path[2]];
+    return [h('span', {class: 's diffid', title: 'the digest of a layer uncompressed, not a stored blob'}, JSON.stringify(value)),
+      h('span', {class: 'note'}, ' ← uncompressed layer #' + (path[2] + 1), layer ? [' ', digestLink(layer.digest)] : ' (no such layer in the manifest)')];
+  };
+}
+
+function showDiffIDs(stack, cfg) {
+  const ids = (cfg.rootfs && cfg.rootfs.diff_ids) || [];
+  stack.querySelectorAll(':scope > li.layer').forEach((li, i) => {
+    if (typeof ids[i] !== 'string') return;
+    li.querySelector('.layer-head').after(h('p', {class: 'diffid'}, 'uncompressed: ', h('code', {title: ids[i]}, ids[i])));
+  });
 }
 
 async function toggleFiles(btn, box, d) {
@@ -109,15 +132,19 @@ export async function digestView(d) {
 
 const digestRe = /^sha(256|512):[0-9a-f]{64,128}$/;
 
-// jsonTree renders JSON as indented text with every digest a link.
-export function jsonTree(v) {
+// jsonTree renders JSON as indented text with every digest a link;
+// special(path, value), when given, may render a value its own way.
+export function jsonTree(v, special) {
   const pre = h('pre', {class: 'json'});
   const w = (...xs) => pre.append(...xs);
-  const walk = (x, ind) => {
-    if (Array.isArray(x)) {
+  const walk = (x, ind, path) => {
+    const own = special && special(path, x);
+    if (own) {
+      w(...own);
+    } else if (Array.isArray(x)) {
       if (x.length === 0) return w('[]');
       w('[\n');
-      x.forEach((e, i) => { w(ind + '  '); walk(e, ind + '  '); w(i < x.length - 1 ? ',\n' : '\n'); });
+      x.forEach((e, i) => { w(ind + '  '); walk(e, ind + '  ', [...path, i]); w(i < x.length - 1 ? ',\n' : '\n'); });
       w(ind + ']');
     } else if (x && typeof x === 'object') {
       const keys = Object.keys(x);
@@ -125,7 +152,7 @@ export function jsonTree(v) {
       w('{\n');
       keys.forEach((k, i) => {
         w(ind + '  ', h('span', {class: 'k'}, JSON.stringify(k)), ': ');
-        walk(x[k], ind + '  ');
+        walk(x[k], ind + '  ', [...path, k]);
         w(i < keys.length - 1 ? ',\n' : '\n');
       });
       w(ind + '}');
@@ -135,6 +162,6 @@ export function jsonTree(v) {
       w(h('span', {class: typeof x === 'string' ? 's' : 'n'}, JSON.stringify(x)));
     }
   };
-  walk(v, '');
+  walk(v, '', []);
   return pre;
 }

@@ -25,11 +25,13 @@ export async function reposView() {
 }
 
 export async function repoView(name) {
-  const {tags} = await api.getJSON('/api/repositories/' + api.enc(name) + '/tags');
+  const {tags, may_delete} = await api.getJSON('/api/repositories/' + api.enc(name) + '/tags');
   const picked = new Set();
   const compare = h('button', {type: 'button', disabled: true}, 'Compare selected');
   compare.addEventListener('click', () => { location.hash = '#/compare/' + [...picked].join(','); });
-  const mayDelete = info.delete_enabled && !info.read_only;
+  // The registry says whether this user may delete here (deletes on and
+  // the access rules grant delete); a DELETE is judged again when sent.
+  const mayDelete = info.delete_enabled && !info.read_only && may_delete === true;
   const rows = tags.map(t => {
     const box = h('input', {type: 'checkbox', 'aria-label': 'select ' + name + ':' + t.name + ' for comparison'});
     box.addEventListener('change', () => {
