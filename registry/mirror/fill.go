@@ -28,6 +28,7 @@ const (
 	chunkSize   = 256 << 10
 	inFlight    = 8 // chunks queued per stage
 	idleTimeout = time.Minute
+	clientStall = 30 * time.Second // the first client may hold the fill up this long
 )
 
 type fill struct {
@@ -189,20 +190,40 @@ type clientStream struct {
 	goneOnce sync.Once
 	err      error // set before ch closes
 	cur      []byte
+	stalled  bool // left behind by the fill (set by the fill before ch closes)
 }
 
+var errClientStalled = errors.New("the client read too slowly: the fill went on without it")
+
 // send queues a chunk for the client, or drops it when the client left.
+// A client that takes no chunk for clientStall is left behind: the fill
+// goes on for the others, and that client's download is cut.
 func (c *clientStream) send(b []byte) {
 	if c == nil {
 		return
 	}
 	select {
 	case c.ch <- b:
+		return
 	case <-c.gone:
+		return
+	default:
+	}
+	t := time.NewTimer(clientStall)
+	defer t.Stop()
+	select {
+	case c.ch <- b:
+	case <-c.gone:
+	case <-t.C:
+		c.stalled = true
+		c.Close()
 	}
 }
 
 func (c *clientStream) end(err error) {
+	if err == nil && c.stalled {
+		err = errClientStalled
+	}
 	c.err = err
 	close(c.ch)
 }

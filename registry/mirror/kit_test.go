@@ -133,7 +133,7 @@ func mirrorOf(t *testing.T, url string, edit func(*config.Config)) *registrytest
 
 // blobLayer is n random bytes as a layer.
 func blobLayer(t *testing.T, n int) v1.Layer {
-	return static.NewLayer(registrytest.RandomBytes(t, n), types.OCILayer)
+	return static.NewLayer(registrytest.RandomBytes(t, n), types.OCIUncompressedLayer)
 }
 
 // events returns the event names logged, in order.
