@@ -59,6 +59,15 @@ func (a *API) manifest(ctx context.Context, name, ref string) ([]byte, string, d
 	return a.store.GetManifest(ctx, name, ref)
 }
 
+// tags lists a repository's tags: the upstream's for a mirrored one.
+func (a *API) tags(ctx context.Context, name string) ([]string, error) {
+	if rt := a.mirrorRoute(name); rt != nil {
+		tags, err := a.opts.Mirror.Tags(ctx, rt)
+		return tags, mirrorError(err)
+	}
+	return a.store.Tags(ctx, name)
+}
+
 // getMirroredBlob serves a blob of a mirrored repository: from the store,
 // or streamed from the upstream while it is stored.
 func (a *API) getMirroredBlob(w http.ResponseWriter, r *http.Request, rt *mirror.Route, d digest.Digest) error {

@@ -121,6 +121,9 @@ func TestUpstreamDown(t *testing.T) {
 	if !warned || !has(ev, "mirror_stale") || has(ev, "mirror_miss") {
 		t.Fatalf("stale tag: warned %v, events %v", warned, ev)
 	}
+	if tags, err := remote.List(m.Repo(t, "hub/lab/base"), noRetry); err != nil || len(tags) != 1 || tags[0] != "1.0" {
+		t.Fatalf("tags with the upstream down: %v %v, want the cached 1.0", tags, err)
+	}
 	resp, err := http.Get(m.URL + "/v2/hub/lab/other/manifests/1.0")
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -165,4 +166,20 @@ func (m *Mirror) Referrers(ctx context.Context, rt *Route, d digest.Digest, arti
 		return nil, m.upstreamError(err, storage.ErrManifestUnknown)
 	}
 	return b, nil
+}
+
+// Tags lists a mirrored repository's tags as the upstream has them, in
+// lexical order; with the upstream down, the tags the cache holds.
+func (m *Mirror) Tags(ctx context.Context, rt *Route) ([]string, error) {
+	tags, err := rt.up.tags(ctx, rt.Repo)
+	if errors.Is(err, ErrUpstream) {
+		m.stats.upstreamErrors.Add(1)
+		accesslog.Event(ctx, "mirror_stale", "upstream down: listing the tags the cache holds", logrus.Fields{"upstream": rt.up.URL})
+		return m.store.Tags(ctx, rt.Name)
+	}
+	if err != nil {
+		return nil, m.upstreamError(err, storage.ErrNameUnknown)
+	}
+	sort.Strings(tags)
+	return tags, nil
 }

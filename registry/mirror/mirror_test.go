@@ -33,6 +33,10 @@ func TestPullThrough(t *testing.T) {
 				t.Fatal(err)
 			}
 			m := mirrorOf(t, up.URL, nil)
+			// The tag list is the upstream's, before anything is cached.
+			if tags, err := remote.List(m.Repo(t, "hub/lab/base"), noRetry); err != nil || len(tags) != 1 || tags[0] != "1.0" {
+				t.Fatalf("tags through the mirror before any pull: %v %v", tags, err)
+			}
 
 			got, err := remote.Image(ref(t, m.Host, "hub/lab/base:1.0"), noRetry)
 			if err != nil {

@@ -206,3 +206,16 @@ func (u *upstream) referrers(ctx context.Context, repo string, d digest.Digest, 
 	}
 	return idx.RawManifest()
 }
+
+// tags lists the upstream repository's tags (every page).
+func (u *upstream) tags(ctx context.Context, repo string) ([]string, error) {
+	t, r, err := u.transport(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	tags, err := remote.List(r, u.options(ctx, t)...)
+	if err != nil {
+		return nil, u.failed(err)
+	}
+	return tags, nil
+}
