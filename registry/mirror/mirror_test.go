@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -71,6 +72,19 @@ func TestPullThrough(t *testing.T) {
 				t.Fatalf("the second pull fetched %d blobs upstream", up.blobGets.Load()-gets)
 			}
 
+			// The metrics count the misses, the hits and the bytes fetched.
+			resp, err := http.Get(m.URL + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			metrics, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, name := range []string{"registry_mirror_hits_total", "registry_mirror_misses_total", "registry_mirror_upstream_bytes_total", "registry_mirror_blob_fetches_total"} {
+				if !regexp.MustCompile(`(?m)^` + name + ` [1-9]`).Match(metrics) {
+					t.Errorf("metric %s missing or zero", name)
+				}
+			}
+
 			// Ordinary store content: tags, manifests, du.
 			tags, err := m.Store.Tags(t.Context(), "hub/lab/base")
 			if err != nil || len(tags) != 1 || tags[0] != "1.0" {
@@ -87,7 +101,7 @@ func TestPullThrough(t *testing.T) {
 				t.Fatalf("push to the mirrored prefix: %v, want DENIED", err)
 			}
 			req, _ := http.NewRequest("DELETE", m.URL+"/v2/hub/lab/base/manifests/1.0", nil)
-			resp, err := http.DefaultClient.Do(req)
+			resp, err = http.DefaultClient.Do(req)
 			if err != nil || resp.StatusCode != http.StatusForbidden {
 				t.Fatalf("delete in the mirrored prefix: %v %v, want 403", resp.StatusCode, err)
 			}
