@@ -21,9 +21,10 @@ import (
 // the first client, when it streams, writes the same chunks out. At most
 // a few chunks are in flight: the blob is never whole in memory. The
 // client gets each chunk one behind the store, and the last one only once
-// the store verified the digest: a blob that fails verification never
-// reaches a client whole. The fill does not depend on that client: when it
-// goes away, the fill goes on for the others waiting.
+// the store verified the digest (before the fsync that makes it durable):
+// a blob that fails verification never reaches a client whole. The fill
+// does not depend on that client: when it goes away, the fill goes on for
+// the others waiting.
 const (
 	chunkSize   = 256 << 10
 	inFlight    = 8 // chunks queued per stage
@@ -149,7 +150,13 @@ func (m *Mirror) runFill(ctx context.Context, cancel func(), rt *Route, d digest
 		err = fmt.Errorf("%w: %s sent %d bytes of %d", ErrUpstream, rt.up.URL, n, size)
 	}
 	if err == nil {
-		_, err = m.store.FinishUpload(ctx, rt.Name, id, d, -1, -1, nil)
+		// The client gets the last chunk once the digest matched, while the
+		// store makes the blob durable.
+		_, err = m.store.FinishVerified(ctx, rt.Name, id, d, func() {
+			if pending != nil {
+				fl.client.send(pending)
+			}
+		})
 		if errors.Is(err, storage.ErrDigestInvalid) {
 			err = fmt.Errorf("%w: %s sent a blob that does not hash to %s", ErrUpstream, rt.up.URL, d)
 		}
@@ -157,9 +164,6 @@ func (m *Mirror) runFill(ctx context.Context, cancel func(), rt *Route, d digest
 	if err != nil {
 		m.store.CancelUpload(context.WithoutCancel(ctx), rt.Name, id)
 		return err
-	}
-	if pending != nil {
-		fl.client.send(pending)
 	}
 	return nil
 }

@@ -37,6 +37,14 @@ func (s *Store) CacheManifest(ctx context.Context, name, tag, mediaType string, 
 	return nil
 }
 
+// FinishVerified ends an upload session with no final chunk, as
+// FinishUpload does, calling verified as soon as the bytes matched want:
+// before they are made durable (fsync) and visible. A mirror releases the
+// last bytes of a blob to its client then, not after the disk caught up.
+func (s *Store) FinishVerified(ctx context.Context, name, id string, want digest.Digest, verified func()) (int64, error) {
+	return s.finishUpload(ctx, name, id, want, -1, -1, nil, verified)
+}
+
 // TagChecked returns the digest a tag points at and the tag's date: when
 // it was written or last touched (for a mirror: last checked upstream).
 func (s *Store) TagChecked(ctx context.Context, name, tag string) (digest.Digest, time.Time, error) {
