@@ -2,8 +2,8 @@
 # The lab, end to end, on the real Docker engine: from a clean clone with no
 # pullable images it starts the lab the way the README says (make up: the
 # base images are made locally when they cannot be pulled), runs every
-# tutorial in order non-interactively — tutorials 11 and 12 start the
-# secure and token variants themselves — and after each one replays the
+# tutorial in order non-interactively — tutorials 11, 12 and 15 start the
+# secure, token and mirror variants themselves — and after each one replays the
 # commands it printed (scripts/replay.sh). Then it reads the tutorials'
 # checks from their results files (lab-work/results/NN.tsv, by id), checks
 # the registry's log, and logs in, pushes, pulls and is refused on the
@@ -103,7 +103,7 @@ trap 'exit 143' TERM
 if curl -s -o /dev/null --max-time 2 "$REGISTRY_URL/v2/"; then
 	die "something already answers at $REGISTRY_URL: stop it (make down) or run with LAB_PORT=<free port>"
 fi
-for port in "$LAB_TLS_PORT" "$LAB_TOKEN_PORT"; do
+for port in "$LAB_TLS_PORT" "$LAB_TOKEN_PORT" "${LAB_HUB_PORT:-5001}" "${LAB_MIRROR_PORT:-5002}"; do
 	if (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 		die "something already listens on 127.0.0.1:$port: stop it (make down)"
 	fi
@@ -158,6 +158,9 @@ check e2e-14-pull-after "14: … and a pull of lab/app after lab/base sends only
 check e2e-14-family "14: the family tree puts lab/app under lab/base" result 14 family-parent
 for id in live-PATCH live-mounted live-exists; do
 	check "e2e-14-$id" "14: the live stream showed a push: $id" result 14 "$id"
+done
+for id in same-digest miss-logged hit-logged push-denied pull-upstream-down stale-logged; do
+	check "e2e-15-$id" "15: $id" result 15 "$id"
 done
 
 log="$LAB_TMP/registry.log"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make down: stops every variant of the lab — plain (compose.yaml), secure
-# (+ compose.secure.yaml) and token (+ compose.token.yaml) — and deletes
+# (+ compose.secure.yaml), token (+ compose.token.yaml) and mirror
+# (+ compose.mirror.yaml) — and deletes
 # what they stored (down -v). With --clean (make clean-lab) it also removes
 # every image the lab built (the lab's images, the registry image and its
 # build stage, the base stand-ins), the certificates in certs/, the files
@@ -33,6 +34,7 @@ down() {
 down "$LAB_PROJECT"
 down "$LAB_PROJECT-secure" compose.secure.yaml
 down "$LAB_PROJECT-token" compose.secure.yaml compose.token.yaml
+down "$LAB_PROJECT-mirror" compose.mirror.yaml
 [[ "$clean" == yes ]] || exit 0
 
 # remove WHAT IMAGE...: docker rmi, saying what went.

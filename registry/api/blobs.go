@@ -30,6 +30,9 @@ func (a *API) getBlob(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	name := mux.Vars(r)["name"]
+	if rt := a.mirrorRoute(name); rt != nil {
+		return a.getMirroredBlob(w, r, rt, d)
+	}
 	h := w.Header()
 	if r.Method == http.MethodHead {
 		size, err := a.store.StatBlob(r.Context(), name, d)

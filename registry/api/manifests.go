@@ -38,7 +38,7 @@ func (a *API) getManifest(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	name := mux.Vars(r)["name"]
-	body, mt, d, err := a.store.GetManifest(r.Context(), name, ref)
+	body, mt, d, err := a.manifest(r.Context(), name, ref)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,9 @@ func (a *API) referrers(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	name := mux.Vars(r)["name"]
+	if served, err := a.mirroredReferrers(w, r, name, d); served || err != nil {
+		return err
+	}
 	q := r.URL.Query()
 	query := storage.ReferrersQuery{ArtifactType: q.Get("artifactType"), MaxBytes: storage.MaxManifestSize}
 	if ns := q.Get("n"); ns != "" {

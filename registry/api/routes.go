@@ -10,6 +10,7 @@ import (
 
 	"github.com/layerlab/layerlab/registry/accesslog"
 	"github.com/layerlab/layerlab/registry/auth"
+	"github.com/layerlab/layerlab/registry/mirror"
 	"github.com/layerlab/layerlab/registry/storage"
 )
 
@@ -30,6 +31,9 @@ type Options struct {
 	// RedirectBlobs answers blob GETs with a redirect to a URL of the
 	// storage (a presigned S3 URL) where the driver can make one.
 	RedirectBlobs bool
+	// Mirror, when set, serves the repositories under mirrored prefixes
+	// (read-only) from upstream registries: mirror.go.
+	Mirror *mirror.Mirror
 }
 
 // Authorizer decides whether a request may have the scope it needs
@@ -165,6 +169,9 @@ func (a *API) precheck(w http.ResponseWriter, r *http.Request, route Route, rec 
 	}
 	need, writes := scopeOf(r, name, route)
 	if err := authorize(a.opts.Auth, w, r, need); err != nil {
+		return err
+	}
+	if err := a.mirrorDenied(name, writes); err != nil {
 		return err
 	}
 	if a.opts.ReadOnly && writes {

@@ -72,7 +72,7 @@ func writeJSON(w http.ResponseWriter, contentType string, v any) error {
 
 func (a *API) listTags(w http.ResponseWriter, r *http.Request) error {
 	name := mux.Vars(r)["name"]
-	tags, err := a.store.Tags(r.Context(), name)
+	tags, err := a.tags(r.Context(), name)
 	if err != nil {
 		return err
 	}

@@ -46,6 +46,7 @@ type Config struct {
 	MinRate        int64
 	RateWindow     time.Duration
 	Storage        Storage // where the bytes live: storage.go
+	Mirror         Mirror  // the pull-through cache: mirror.go
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -70,6 +71,7 @@ func Defaults() Config {
 		MinRate:       1024,
 		RateWindow:    time.Minute,
 		Storage:       storageDefaults(),
+		Mirror:        mirrorDefaults(),
 	}
 }
 
@@ -113,7 +115,7 @@ func (c *Config) settings() []setting {
 		{"ui", "REGISTRY_UI", "serve the web layer explorer at /ui/ (--ui=false: off)", &c.UI},
 		{"cors-origins", "REGISTRY_CORS_ORIGINS", "comma-separated origins a browser UI may call the API from ('*': any; empty: CORS off)", &c.CORSOrigins},
 		{"shutdown-grace", "REGISTRY_SHUTDOWN_GRACE", "how long in-flight requests may finish on SIGINT/SIGTERM", &c.ShutdownGrace},
-	}, c.storageSettings()...)
+	}, append(c.storageSettings(), c.mirrorSettings()...)...)
 }
 
 // Load builds the configuration from defaults, the environment and args.
@@ -143,6 +145,8 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string, only ...s
 			fs.DurationVar(p, s.flag, *p, help)
 		case *int64:
 			fs.Int64Var(p, s.flag, *p, help)
+		case *List:
+			listFlag(fs, p, s.flag, help)
 		}
 	}
 	if err := fs.Parse(args); err != nil {
@@ -197,6 +201,8 @@ func set(ptr any, v string) error {
 			return err
 		}
 		*p = n
+	case *List:
+		*p = List(v)
 	}
 	return nil
 }
@@ -224,6 +230,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("bearer tokens need the token server's URL (auth-token-realm)")
 	}
 	if err := c.validateStorage(); err != nil {
+		return err
+	}
+	if err := c.validateMirror(); err != nil {
 		return err
 	}
 	if !strings.Contains(c.Addr, ":") {

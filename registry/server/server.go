@@ -24,6 +24,7 @@ import (
 	"github.com/layerlab/layerlab/registry/config"
 	"github.com/layerlab/layerlab/registry/index"
 	"github.com/layerlab/layerlab/registry/metrics"
+	"github.com/layerlab/layerlab/registry/mirror"
 	"github.com/layerlab/layerlab/registry/storage"
 	"github.com/layerlab/layerlab/registry/ui"
 )
@@ -42,6 +43,7 @@ type Server struct {
 	certs   *certReloader
 	index   *index.Cache // derived data for the /api/ queries
 	live    *accesslog.Live
+	mirror  *mirror.Mirror // nil: nothing mirrored
 }
 
 // New opens the store and builds the handler chain.
@@ -59,6 +61,9 @@ func NewWithStore(cfg config.Config, log *logrus.Logger, store *storage.Store) (
 	s := &Server{cfg: cfg, log: log, store: store, metrics: metrics.New(store), index: index.NewCache(store),
 		live: accesslog.NewLive(ui.MaxLiveSubscribers)}
 	if err := s.setupAuth(); err != nil {
+		return nil, err
+	}
+	if err := s.setupMirror(); err != nil {
 		return nil, err
 	}
 	if cfg.TLSCert != "" {
@@ -96,6 +101,7 @@ func (s *Server) Handler() http.Handler {
 		MaxUploadsPerClient: int(s.cfg.MaxUploads),
 		Pullable:            s.pullable,
 		RedirectBlobs:       s.cfg.Storage.Driver == "s3" && s.cfg.Storage.S3Redirect,
+		Mirror:              s.mirror,
 	})
 	router.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		quiet(r, "healthz")
@@ -271,12 +277,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.basic != nil {
 		f["access"] = s.basic.Describe()
 	}
+	if s.mirror != nil {
+		f["mirrors"] = s.mirror.Describe()
+	}
 	s.log.WithFields(f).Info("registry listening")
 	bg, stopBg := context.WithCancel(ctx)
 	defer stopBg()
 	go s.cleanUploads(bg)
 	if s.cfg.GCInterval > 0 {
 		go s.collectGarbage(bg)
+	}
+	if s.mirror != nil && s.cfg.Mirror.MaxAge > 0 {
+		go s.evictMirrored(bg)
 	}
 	if s.cfg.DebugAddr != "" {
 		if err := s.serveDebug(); err != nil {

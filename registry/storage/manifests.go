@@ -16,6 +16,13 @@ import (
 // bytes are stored exactly as received; the media type is remembered in the
 // repository's revision link.
 func (s *Store) PutManifest(ctx context.Context, name, ref, contentType string, body []byte, tags []string) (digest.Digest, *Manifest, error) {
+	return s.putManifest(ctx, name, ref, contentType, body, tags, true)
+}
+
+// putManifest is PutManifest; with checkRefs false the blobs and child
+// manifests it references need not be in the repository yet (a mirror's
+// cache fetches them when they are pulled).
+func (s *Store) putManifest(ctx context.Context, name, ref, contentType string, body []byte, tags []string, checkRefs bool) (digest.Digest, *Manifest, error) {
 	if err := checkName(name); err != nil {
 		return "", nil, err
 	}
@@ -46,8 +53,10 @@ func (s *Store) PutManifest(ctx context.Context, name, ref, contentType string, 
 		return "", nil, err
 	}
 	defer release()
-	if err := s.validateReferences(ctx, name, m); err != nil {
-		return "", nil, err
+	if checkRefs {
+		if err := s.validateReferences(ctx, name, m); err != nil {
+			return "", nil, err
+		}
 	}
 	if err := s.writeBlob(ctx, d, body); err != nil {
 		return "", nil, err

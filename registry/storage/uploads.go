@@ -272,6 +272,12 @@ func (c *cutBody) Read(p []byte) (int, error) {
 // repository. It returns the blob's size. A failed close keeps the session
 // as it was: the client may retry.
 func (s *Store) FinishUpload(ctx context.Context, name, id string, want digest.Digest, start, length int64, r io.Reader) (int64, error) {
+	return s.finishUpload(ctx, name, id, want, start, length, r, nil)
+}
+
+// finishUpload is FinishUpload; verified, when set, is called once the
+// digest matched, before the blob is made durable and visible.
+func (s *Store) finishUpload(ctx context.Context, name, id string, want digest.Digest, start, length int64, r io.Reader, verified func()) (int64, error) {
 	if err := checkDigest(want); err != nil {
 		return 0, err
 	}
@@ -308,6 +314,9 @@ func (s *Store) FinishUpload(ctx context.Context, name, id string, want digest.D
 	}
 	if err := verifyHash(h, want); err != nil {
 		return sess.up.Size(), err
+	}
+	if verified != nil {
+		verified()
 	}
 	size := sess.up.Size()
 	err = sess.up.Commit(ctx, blobKey(want), driver.PutOptions{IfNotExists: true})

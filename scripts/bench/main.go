@@ -3,7 +3,9 @@
 // rounds, and against this machine's ceilings. `make bench` runs it;
 // `make bench-smoke` runs a short version.
 //
-//	go run ./scripts/bench [-rounds 3] [-quick] [-only a,b,c,d,e,f] [-ref=false] [-access-log=false] [-out bin/bench-results.json]
+//	go run ./scripts/bench [-rounds 3] [-quick] [-only a,b,c,d,e,f,mirror] [-ref=false] [-access-log=false] [-out bin/bench-results.json]
+//
+// -only mirror measures the pull-through cache (mirror.go).
 package main
 
 import (
@@ -86,7 +88,7 @@ func cleanup() {
 func main() {
 	rounds := flag.Int("rounds", 3, "rounds; medians are reported")
 	quick := flag.Bool("quick", false, "smoke mode: small sizes, one round, short load")
-	only := flag.String("only", "a,b,c,d,e,f", "benchmarks to run (a,b share their runs)")
+	only := flag.String("only", "a,b,c,d,e,f", "benchmarks to run (a,b share their runs; mirror: the pull-through cache)")
 	withRef := flag.Bool("ref", true, "also measure the reference registry")
 	versus := flag.String("versus", "", "measure this build of our registry (a binary) in place of the reference: A/B for tuning")
 	out := flag.String("out", "bin/bench-results.json", "JSON results file")
@@ -107,6 +109,13 @@ func main() {
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() { <-sig; killAll(); cleanup(); os.Exit(130) }()
 
+	want := map[string]bool{}
+	for _, b := range strings.Split(*only, ",") {
+		want[strings.TrimSpace(b)] = true
+	}
+	if *only == "mirror" { // ours only: no reference to build
+		*withRef = false
+	}
 	oursBin, refBin := buildBinaries(*withRef && *versus == "")
 	level := "info"
 	if !*accessLog {
@@ -121,18 +130,18 @@ func main() {
 	case *withRef:
 		regs = append(regs, reference(refBin))
 	}
-	want := map[string]bool{}
-	for _, b := range strings.Split(*only, ",") {
-		want[strings.TrimSpace(b)] = true
-	}
 
 	fmt.Fprintln(os.Stderr, "preparing data and measuring the machine's ceilings…")
 	big := makePayload(workDir, sz.bigBlob)
 	fan := makePayload(workDir, sz.fanBlob)
 	ceil := ceilings(big)
 
-	res := samples{}
+	res, mres := samples{}, samples{}
 	for round := 1; round <= *rounds; round++ {
+		if want["mirror"] {
+			fmt.Fprintf(os.Stderr, "round %d/%d: mirror\n", round, *rounds)
+			benchMirror(oursBin, level, big, mres)
+		}
 		imgs := smallImages(sz.smallCount)
 		mountImg, _ := random.Image(1<<20, 3)
 		for _, r := range regs { // interleaved: every registry in every round
@@ -156,6 +165,9 @@ func main() {
 	}
 	accessLogOn = *accessLog
 	report(res, regs, ceil, sz, *rounds, *out)
+	if want["mirror"] {
+		reportMirror(mres, big, *rounds, *out)
+	}
 }
 
 // launched starts a registry for one measurement. It first flushes every
