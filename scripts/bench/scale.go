@@ -68,8 +68,7 @@ func benchScale(bin string, n int, loadFor time.Duration) map[string]float64 {
 	if err != nil {
 		fatal(err)
 	}
-	defer os.RemoveAll(root)
-	store := filepath.Join(root, "store")
+	store := filepath.Join(root, "store") // removed with workDir, after the report
 	fmt.Fprintf(os.Stderr, "scale %d: filling…\n", n)
 	t0 := time.Now()
 	fillStore(store, 0, n, 4)

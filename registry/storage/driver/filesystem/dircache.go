@@ -18,11 +18,12 @@ import (
 // same tick as the listing would leave it unmoved. So a listing is kept
 // only when the directory had not changed for racyWindow before it was
 // read; one changed more recently is read afresh on every call until it
-// settles.
+// settles. Only listings from a starting point (a catalog page) fill the
+// cache: a full walk (du, gc) would gain little from it and hold it all.
 
 const (
-	dirCacheMin     = 512       // entries: smaller directories are read each time
-	dirCacheEntries = 4_000_000 // entries kept across all directories, at most
+	dirCacheMin     = 512     // entries: smaller directories are read each time
+	dirCacheEntries = 500_000 // entries kept across all directories, at most (~40 MiB)
 	racyWindow      = 2 * time.Second
 )
 
@@ -46,8 +47,9 @@ type dirCache struct {
 
 // sortedDir returns the entries of the directory at path (key prefix
 // prefix) in key order, from the cache when the directory is unchanged.
-// A missing directory lists nothing.
-func (d *Driver) sortedDir(path, prefix string) ([]dirItem, error) {
+// Only a listing from a starting point (paged) adds to the cache: a full
+// listing reads what it lists anyway.
+func (d *Driver) sortedDir(path, prefix string, paged bool) ([]dirItem, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -77,7 +79,7 @@ func (d *Driver) sortedDir(path, prefix string) ([]dirItem, error) {
 		items = append(items, it)
 	}
 	sort.Slice(items, func(i, j int) bool { return items[i].key < items[j].key })
-	if len(items) >= dirCacheMin && time.Since(fi.ModTime()) > racyWindow {
+	if paged && len(items) >= dirCacheMin && time.Since(fi.ModTime()) > racyWindow {
 		c.put(path, &dirListing{mtime: fi.ModTime(), items: items})
 	}
 	return items, nil
