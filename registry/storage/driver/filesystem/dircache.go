@@ -18,8 +18,9 @@ import (
 // same tick as the listing would leave it unmoved. So a listing is kept
 // only when the directory had not changed for racyWindow before it was
 // read; one changed more recently is read afresh on every call until it
-// settles. Only listings from a starting point (a catalog page) fill the
-// cache: a full walk (du, gc) would gain little from it and hold it all.
+// settles. Only one-level listings (the repositories' directories, read
+// by catalog pages and repository walks) fill the cache; recursive ones
+// (the blobs, read whole by du and gc) would only make it hold them all.
 
 const (
 	dirCacheMin     = 512     // entries: smaller directories are read each time
@@ -47,9 +48,8 @@ type dirCache struct {
 
 // sortedDir returns the entries of the directory at path (key prefix
 // prefix) in key order, from the cache when the directory is unchanged.
-// Only a listing from a starting point (paged) adds to the cache: a full
-// listing reads what it lists anyway.
-func (d *Driver) sortedDir(path, prefix string, paged bool) ([]dirItem, error) {
+// Only a one-level listing (keep) adds to the cache.
+func (d *Driver) sortedDir(path, prefix string, keep bool) ([]dirItem, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -79,7 +79,7 @@ func (d *Driver) sortedDir(path, prefix string, paged bool) ([]dirItem, error) {
 		items = append(items, it)
 	}
 	sort.Slice(items, func(i, j int) bool { return items[i].key < items[j].key })
-	if paged && len(items) >= dirCacheMin && time.Since(fi.ModTime()) > racyWindow {
+	if keep && len(items) >= dirCacheMin && time.Since(fi.ModTime()) > racyWindow {
 		c.put(path, &dirListing{mtime: fi.ModTime(), items: items})
 	}
 	return items, nil

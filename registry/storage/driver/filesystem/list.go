@@ -32,7 +32,7 @@ func (d *Driver) list(ctx context.Context, prefix string, opts driver.ListOption
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	items, err := d.sortedDir(filepath.Join(d.root, filepath.FromSlash(prefix)), prefix, opts.StartAfter != "")
+	items, err := d.sortedDir(filepath.Join(d.root, filepath.FromSlash(prefix)), prefix, !opts.Recursive)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
