@@ -210,3 +210,16 @@ func TestCommandEnvironment(t *testing.T) {
 		t.Fatalf("du did not open the store in REGISTRY_ROOT %s", root)
 	}
 }
+
+// TestUsageJSONStreamed: du --json, printed a repository at a time, is
+// byte for byte what encoding the whole report gives.
+func TestUsageJSONStreamed(t *testing.T) {
+	for _, rows := range [][]storage.RepoUsage{{}, {{Name: "a", Manifests: 1, LogicalBytes: 5}}, {{Name: "a"}, {Name: "b/c", Tags: 2, ExclusiveBytes: 7}}} {
+		u := &storage.Usage{Repositories: rows, Blobs: 3, PhysicalBytes: 99, TempFiles: 1}
+		var whole, streamed bytes.Buffer
+		printJSON(&whole, u)
+		if printUsageJSON(&streamed, u) != 0 || streamed.String() != whole.String() {
+			t.Errorf("%d rows: streamed\n%s\nwant\n%s", len(rows), streamed.String(), whole.String())
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -108,7 +110,7 @@ repositories and the bytes deduplication saves.`, stderr)
 		return 1
 	}
 	if *asJSON {
-		return printJSON(stdout, u)
+		return printUsageJSON(stdout, u)
 	}
 	tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "REPOSITORY\tMANIFESTS\tTAGS\tBLOBS\tLOGICAL\tEXCLUSIVE\t")
@@ -122,6 +124,39 @@ repositories and the bytes deduplication saves.`, stderr)
 	fmt.Fprintf(stdout, "saved by dedup:       %s\n", accesslog.HumanSize(u.DedupSavedBytes))
 	fmt.Fprintf(stdout, "unreferenced (gc):    %s\n", accesslog.HumanSize(u.UnreferencedBytes))
 	fmt.Fprintf(stdout, "temp files:           %d, %s\n", u.TempFiles, accesslog.HumanSize(u.TempBytes))
+	return 0
+}
+
+// printUsageJSON prints the report as printJSON would, a repository at a
+// time: its rows are never all encoded in memory at once.
+func printUsageJSON(w io.Writer, u *storage.Usage) int {
+	totals := *u
+	totals.Repositories = []storage.RepoUsage{}
+	b, err := json.MarshalIndent(totals, "", "  ")
+	if err != nil {
+		return 1
+	}
+	head, rest, _ := bytes.Cut(b, []byte(`"repositories": []`))
+	bw := bufio.NewWriter(w)
+	bw.Write(head)
+	bw.WriteString(`"repositories": [`)
+	for i, r := range u.Repositories {
+		row, _ := json.MarshalIndent(r, "    ", "  ")
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    ")
+		bw.Write(row)
+	}
+	if len(u.Repositories) > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("]")
+	bw.Write(rest)
+	bw.WriteString("\n")
+	if bw.Flush() != nil {
+		return 1
+	}
 	return 0
 }
 

@@ -1,6 +1,6 @@
 # Benchmarks: ours against the reference registry and this machine's ceilings.
 
-.PHONY: bench bench-smoke bench-index
+.PHONY: bench bench-smoke bench-index bench-scale
 
 bench: ## benchmark against the reference registry (several minutes; results in bin/bench-results.json), then the index
 	$(GO) run ./scripts/bench -rounds 3
@@ -9,6 +9,10 @@ bench: ## benchmark against the reference registry (several minutes; results in 
 bench-smoke: ## a short benchmark run, to check the tool works
 	$(GO) run ./scripts/bench -quick
 	$(GO) run ./scripts/benchindex -images 50 -bases 5 -repos 5 -queries 10
+	$(GO) run ./scripts/bench -only scale -scale-sizes 100,300 -quick -out bin/bench-scale-smoke.json
 
 bench-index: ## the index at 1,000 images: build, family and blob queries (API and SQL), sql --export; time and peak RSS
 	$(GO) run ./scripts/benchindex
+
+bench-scale: ## the scale benchmark: 10,000 and 100,000 repositories (catalog, /api/du, du, gc, GETs under load, peak RSS; ~1 h, ~3 GB of disk)
+	$(GO) run ./scripts/bench -only scale

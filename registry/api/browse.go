@@ -24,9 +24,10 @@ type RepositoryJSON struct {
 	Name      string `json:"name"`
 	Tags      int    `json:"tags"`
 	Manifests int    `json:"manifests"`
-	// LogicalBytes counts every blob the repository links, once.
+	// LogicalBytes counts its manifests and every blob they reference,
+	// once (the same figure as /api/du's and /api/storage's).
 	LogicalBytes int64 `json:"logical_bytes"`
-	// UniqueBytes counts the blobs no other repository links; left out
+	// UniqueBytes counts what no other repository references; left out
 	// for a caller who may not pull every repository (it would tell
 	// whether a blob exists elsewhere).
 	UniqueBytes *int64 `json:"unique_bytes,omitempty"`
@@ -45,21 +46,13 @@ func (q *query) repositories(w http.ResponseWriter, r *http.Request, snap *index
 	out := struct {
 		Repositories []RepositoryJSON `json:"repositories"`
 	}{[]RepositoryJSON{}}
-	for _, repo := range snap.Repositories {
-		if v != nil && !v(repo.Name) {
+	for _, ru := range snapshotUsage(snap).Repositories {
+		if v != nil && !v(ru.Name) {
 			continue
 		}
-		rj := RepositoryJSON{Name: repo.Name, Tags: len(repo.Tags), Manifests: len(repo.Revisions)}
-		var unique int64
-		for _, d := range repo.Links {
-			size := snap.Blobs[d]
-			rj.LogicalBytes += size
-			if len(snap.Links[d]) == 1 {
-				unique += size
-			}
-		}
+		rj := RepositoryJSON{Name: ru.Name, Tags: ru.Tags, Manifests: ru.Manifests, LogicalBytes: ru.LogicalBytes}
 		if v == nil {
-			rj.UniqueBytes = &unique
+			rj.UniqueBytes = &ru.ExclusiveBytes
 		}
 		out.Repositories = append(out.Repositories, rj)
 	}

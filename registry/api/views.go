@@ -6,6 +6,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/layerlab/layerlab/registry/index"
+	"github.com/layerlab/layerlab/registry/storage"
 )
 
 // Two answers that would otherwise cost the explorer many requests or a
@@ -63,44 +64,15 @@ type StorageJSON struct {
 }
 
 func (q *query) storage(w http.ResponseWriter, r *http.Request, snap *index.Snapshot, v index.Visible) (any, error) {
-	refs := map[digest.Digest]int{} // blob → repositories referencing it
-	perRepo := make([]map[digest.Digest]bool, len(snap.Repositories))
-	for i, repo := range snap.Repositories {
-		set := map[digest.Digest]bool{}
-		for _, rev := range repo.Revisions {
-			set[rev.Digest] = true
-			if m := snap.Manifests[rev.Digest]; m != nil {
-				for _, ref := range m.Refs {
-					if ref.Role != index.RoleChild && !ref.External {
-						set[ref.Digest] = true
-					}
-				}
-			}
-		}
-		for d := range set {
-			if _, ok := snap.Blobs[d]; ok {
-				refs[d]++
-			} else {
-				delete(set, d)
-			}
-		}
-		perRepo[i] = set
-	}
+	u := snapshotUsage(snap)
 	out := StorageJSON{Repositories: []StorageRepoJSON{}}
-	for i, repo := range snap.Repositories {
-		if v != nil && !v(repo.Name) {
+	for _, ru := range u.Repositories {
+		if v != nil && !v(ru.Name) {
 			continue
 		}
-		rj := StorageRepoJSON{Name: repo.Name}
-		var exclusive int64
-		for d := range perRepo[i] {
-			rj.LogicalBytes += snap.Blobs[d]
-			if refs[d] == 1 {
-				exclusive += snap.Blobs[d]
-			}
-		}
+		rj := StorageRepoJSON{Name: ru.Name, LogicalBytes: ru.LogicalBytes}
 		if v == nil {
-			rj.ExclusiveBytes = &exclusive
+			rj.ExclusiveBytes = &ru.ExclusiveBytes
 		}
 		out.LogicalBytes += rj.LogicalBytes
 		out.Repositories = append(out.Repositories, rj)
@@ -109,17 +81,33 @@ func (q *query) storage(w http.ResponseWriter, r *http.Request, snap *index.Snap
 		out.Restricted = "only the repositories you may pull; figures that depend on other repositories are left out"
 		return out, nil
 	}
+	out.Blobs, out.PhysicalBytes, out.ReferencedBytes = u.Blobs, u.PhysicalBytes, u.ReferencedBytes
+	out.UnreferencedBytes, out.SharedBlobs, out.DedupSavedBytes = u.UnreferencedBytes, u.SharedBlobs, u.DedupSavedBytes
+	return out, nil
+}
+
+// snapshotUsage counts the snapshot through storage.Tally, the same
+// computation as the storage report (`registry du`, /api/du): per
+// repository, its manifests and every blob they reference, once.
+func snapshotUsage(snap *index.Snapshot) *storage.Usage {
+	t := storage.NewTally()
 	for d, size := range snap.Blobs {
-		out.Blobs++
-		out.PhysicalBytes += size
-		if n := refs[d]; n > 0 {
-			out.ReferencedBytes += size
-			if n > 1 {
-				out.SharedBlobs++
+		t.Blob(d, size)
+	}
+	var refs []digest.Digest
+	for _, repo := range snap.Repositories {
+		refs = refs[:0]
+		for _, rev := range repo.Revisions {
+			refs = append(refs, rev.Digest)
+			if m := snap.Manifests[rev.Digest]; m != nil {
+				for _, ref := range m.Refs {
+					if ref.Role != index.RoleChild && !ref.External {
+						refs = append(refs, ref.Digest)
+					}
+				}
 			}
 		}
+		t.Repo(storage.RepoUsage{Name: repo.Name, Manifests: len(repo.Revisions), Tags: len(repo.Tags)}, refs)
 	}
-	out.UnreferencedBytes = out.PhysicalBytes - out.ReferencedBytes
-	out.DedupSavedBytes = out.LogicalBytes - out.ReferencedBytes
-	return out, nil
+	return t.Usage()
 }

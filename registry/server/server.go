@@ -41,7 +41,8 @@ type Server struct {
 	basic   *auth.Basic
 	issuer  *auth.Issuer
 	certs   *certReloader
-	index   *index.Cache // derived data for the /api/ queries
+	index   *index.Cache        // derived data for the /api/ queries
+	du      *storage.UsageCache // the storage report behind /api/du
 	live    *accesslog.Live
 	mirror  *mirror.Mirror // nil: nothing mirrored
 }
@@ -58,7 +59,7 @@ func New(cfg config.Config, log *logrus.Logger) (*Server, error) {
 // NewWithStore serves a store the caller opened (tests open it with
 // storage options of their own, such as injected write faults).
 func NewWithStore(cfg config.Config, log *logrus.Logger, store *storage.Store) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, store: store, metrics: metrics.New(store), index: index.NewCache(store),
+	s := &Server{cfg: cfg, log: log, store: store, metrics: metrics.New(store), index: index.NewCache(store), du: storage.NewUsageCache(store),
 		live: accesslog.NewLive(ui.MaxLiveSubscribers)}
 	if err := s.setupAuth(); err != nil {
 		return nil, err

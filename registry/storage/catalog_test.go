@@ -2,13 +2,19 @@ package storage_test
 
 import (
 	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/layerlab/layerlab/registry/internal/registrytest"
 	"github.com/layerlab/layerlab/registry/storage"
+	"github.com/layerlab/layerlab/registry/storage/driver"
 	"github.com/layerlab/layerlab/registry/storage/driver/memory"
 )
 
@@ -19,13 +25,14 @@ import (
 func TestCatalogPages(t *testing.T) {
 	names := []string{"a", "lab", "lab-x", "lab--q", "lab.y", "lab/base", "lab/base/sub", "lab/base-2", "lab-x/a",
 		"lab_z", "lab/c.d/e", "z", "z/z-z"}
-	fs := open(t, t.TempDir())
-	mem, err := storage.Open("", storage.Options{Driver: memory.New()})
-	if err != nil {
-		t.Fatal(err)
+	stores := map[string]func(t *testing.T) *storage.Store{
+		"filesystem": func(t *testing.T) *storage.Store { return open(t, t.TempDir()) },
+		"memory":     func(t *testing.T) *storage.Store { return onDriver(t, memory.New()) },
+		"s3":         func(t *testing.T) *storage.Store { return onDriver(t, registrytest.S3(t, "catalog")()) },
 	}
-	for name, s := range map[string]*storage.Store{"filesystem": fs, "memory": mem} {
+	for name, newStore := range stores {
 		t.Run(name, func(t *testing.T) {
+			s := newStore(t)
 			for _, n := range names {
 				putImage(t, s, n, "v1", nil)
 			}
@@ -54,4 +61,80 @@ func TestCatalogPages(t *testing.T) {
 			}
 		})
 	}
+}
+
+func onDriver(t *testing.T, d driver.Driver) *storage.Store {
+	t.Helper()
+	s, err := storage.Open("", storage.Options{Driver: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestCatalogLargeDirectory: with more repositories in one directory than
+// the filesystem driver lists afresh each time (its sorted entries are
+// kept while the directory does not change), every page is what a full
+// walk gives, before and after repositories come and go.
+func TestCatalogLargeDirectory(t *testing.T) {
+	root := t.TempDir()
+	s, err := storage.Open(root, storage.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	push := func(name string) image {
+		names = append(names, name)
+		return putImage(t, s, name, "v1", nil)
+	}
+	var last image
+	for i := 0; i < 520; i++ {
+		last = push(fmt.Sprintf("big/r%03d", i))
+	}
+	push("big/r100/sub")
+	push("big-x")
+	settle := func() { // as if the directory had not changed for a while
+		old := time.Now().Add(-time.Minute)
+		if err := os.Chtimes(filepath.Join(root, "repositories", "big"), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(when string) {
+		t.Helper()
+		want := slices.Clone(names)
+		sort.Strings(want)
+		if all, err := s.Repositories(t.Context()); err != nil || !slices.Equal(all, want) {
+			t.Fatalf("%s: a full walk gives %d repositories, %v; want %d", when, len(all), err, len(want))
+		}
+		var got []string
+		for page, after := 0, ""; ; page++ {
+			repos, more, err := s.Catalog(t.Context(), after, 37)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, repos...)
+			if !more {
+				break
+			}
+			after = repos[len(repos)-1]
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s: the catalog's pages give %d repositories, want %d", when, len(got), len(want))
+		}
+	}
+	settle()
+	check("settled")
+	check("settled, listed again")
+	push("big/r520") // a new entry moves the directory's time
+	check("after a push")
+	settle()
+	check("settled again")
+	if err := s.DeleteManifest(t.Context(), "big/r519", last.d); err != nil {
+		t.Fatal(err)
+	}
+	names = slices.DeleteFunc(names, func(n string) bool { return n == "big/r519" })
+	if _, err := s.GC(t.Context(), storage.GCOptions{}); err != nil { // removes the emptied repository
+		t.Fatal(err)
+	}
+	check("after a repository was removed")
 }

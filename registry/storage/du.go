@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"os"
-	"sort"
 
 	"github.com/layerlab/layerlab/registry/storage/driver"
 	"github.com/opencontainers/go-digest"
@@ -34,76 +33,44 @@ type Usage struct {
 	TempBytes         int64       `json:"temp_bytes"`
 }
 
-// DiskUsage walks the store and reports who holds what, and what
-// deduplication saves. It reads only metadata and manifests.
+// DiskUsage walks the store once and reports who holds what, and what
+// deduplication saves. It reads only metadata and manifests, one
+// repository at a time: its memory is a record per blob and a row per
+// repository (see Tally).
 func (s *Store) DiskUsage(ctx context.Context) (*Usage, error) {
-	u := &Usage{Repositories: []RepoUsage{}}
-	sizes := map[digest.Digest]int64{}
-	err := s.eachBlob(ctx, func(d digest.Digest, info driver.Info) {
-		sizes[d] = info.Size
-		u.Blobs++
-		u.PhysicalBytes += info.Size
+	t := NewTally()
+	err := s.eachBlob(ctx, func(d digest.Digest, info driver.Info) { t.Blob(d, info.Size) })
+	if err != nil {
+		return nil, err
+	}
+	var refs []digest.Digest
+	err = s.walkRepos(ctx, func(name string, _ []string) error {
+		refs = refs[:0]
+		manifests := 0
+		err := s.eachRevision(ctx, name, func(d digest.Digest, _ driver.Entry) {
+			manifests++
+			refs = append(refs, d)
+		})
+		if err != nil {
+			return err
+		}
+		for _, d := range refs[:manifests] {
+			blobs, _, _, err := s.references(ctx, name, d)
+			if err == nil {
+				refs = append(refs, blobs...)
+			}
+		}
+		tags, _ := s.Tags(ctx, name)
+		t.Repo(RepoUsage{Name: name, Manifests: manifests, Tags: len(tags)}, refs)
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	repos, err := s.repoDirs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	refs := map[digest.Digest]int{} // how many repositories reference each blob
-	perRepo := make([]map[digest.Digest]bool, len(repos))
-	for i, name := range repos {
-		set := map[digest.Digest]bool{}
-		revs, err := s.revisions(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range revs {
-			set[d] = true
-			blobs, _, _, err := s.references(ctx, name, d)
-			if err != nil {
-				continue
-			}
-			for _, b := range blobs {
-				set[b] = true
-			}
-		}
-		tags, _ := s.Tags(ctx, name)
-		u.Repositories = append(u.Repositories, RepoUsage{Name: name, Manifests: len(revs), Tags: len(tags)})
-		for d := range set {
-			if _, ok := sizes[d]; ok {
-				refs[d]++
-			} else {
-				delete(set, d)
-			}
-		}
-		perRepo[i] = set
-	}
-	for i := range u.Repositories {
-		r := &u.Repositories[i]
-		for d := range perRepo[i] {
-			r.Blobs++
-			r.LogicalBytes += sizes[d]
-			if refs[d] == 1 {
-				r.ExclusiveBytes += sizes[d]
-			}
-		}
-		u.LogicalBytes += r.LogicalBytes
-	}
-	for d, n := range refs {
-		u.ReferencedBytes += sizes[d]
-		if n > 1 {
-			u.SharedBlobs++
-			u.SharedBytes += sizes[d]
-		}
-	}
+	u := t.Usage()
 	s.tempFiles(func(_ string, info os.FileInfo) {
 		u.TempFiles++
 		u.TempBytes += info.Size()
 	})
-	u.UnreferencedBytes = u.PhysicalBytes - u.ReferencedBytes
-	u.DedupSavedBytes = u.LogicalBytes - u.ReferencedBytes
-	sort.Slice(u.Repositories, func(i, j int) bool { return u.Repositories[i].Name < u.Repositories[j].Name })
 	return u, nil
 }

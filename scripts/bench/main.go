@@ -4,8 +4,10 @@
 // `make bench-smoke` runs a short version.
 //
 //	go run ./scripts/bench [-rounds 3] [-quick] [-only a,b,c,d,e,f,mirror] [-ref=false] [-access-log=false] [-out bin/bench-results.json]
+//	go run ./scripts/bench -only scale [-scale-sizes 10000,100000] [-quick] [-out bin/bench-scale.json]
 //
-// -only mirror measures the pull-through cache (mirror.go).
+// -only mirror measures the pull-through cache (mirror.go); -only scale the
+// costs at 10,000 and 100,000 repositories (scale.go).
 package main
 
 import (
@@ -88,7 +90,8 @@ func cleanup() {
 func main() {
 	rounds := flag.Int("rounds", 3, "rounds; medians are reported")
 	quick := flag.Bool("quick", false, "smoke mode: small sizes, one round, short load")
-	only := flag.String("only", "a,b,c,d,e,f", "benchmarks to run (a,b share their runs; mirror: the pull-through cache)")
+	only := flag.String("only", "a,b,c,d,e,f", "benchmarks to run (a,b share their runs; mirror: the pull-through cache; scale: the scale benchmark alone)")
+	scaleSizes := flag.String("scale-sizes", "10000,100000", "scale: the numbers of repositories to fill and measure")
 	withRef := flag.Bool("ref", true, "also measure the reference registry")
 	versus := flag.String("versus", "", "measure this build of our registry (a binary) in place of the reference: A/B for tuning")
 	out := flag.String("out", "bin/bench-results.json", "JSON results file")
@@ -109,6 +112,18 @@ func main() {
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() { <-sig; killAll(); cleanup(); os.Exit(130) }()
 
+	if *only == "scale" {
+		loadFor := 5 * time.Second
+		if *quick {
+			loadFor = time.Second
+		}
+		if *out == "bin/bench-results.json" {
+			*out = "bin/bench-scale.json"
+		}
+		bin, _ := buildBinaries(false)
+		runScale(bin, parseSizes(*scaleSizes), loadFor, *out)
+		return
+	}
 	want := map[string]bool{}
 	for _, b := range strings.Split(*only, ",") {
 		want[strings.TrimSpace(b)] = true

@@ -171,6 +171,7 @@ func run(name string, args ...string) {
 
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "bench:", err)
+	killAll()
 	cleanup()
 	os.Exit(1)
 }

@@ -48,6 +48,7 @@ type Driver struct {
 	sync      bool
 	fault     func() error
 	dirSynced func(dir string)
+	dirs      dirCache // sorted entries of large directories
 }
 
 var _ driver.Driver = (*Driver)(nil)

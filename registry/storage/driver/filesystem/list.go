@@ -14,7 +14,9 @@ import (
 
 // List implements driver.Driver. It reads one directory at a time, in key
 // order (a directory "a" sorts as "a/", after "a-b" and before "ab"), and
-// skips whole directories that lie before opts.StartAfter.
+// skips whole directories that lie before opts.StartAfter. A large
+// directory's sorted entries are kept while it does not change (see
+// dircache.go): a listing from StartAfter then costs what it lists.
 func (d *Driver) List(ctx context.Context, prefix string, opts driver.ListOptions, fn func(driver.Entry) error) error {
 	if !driver.ValidPrefix(prefix) {
 		return &driver.KeyError{Key: prefix}
@@ -30,36 +32,22 @@ func (d *Driver) list(ctx context.Context, prefix string, opts driver.ListOption
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	entries, err := os.ReadDir(filepath.Join(d.root, filepath.FromSlash(prefix)))
+	items, err := d.sortedDir(filepath.Join(d.root, filepath.FromSlash(prefix)), prefix, !opts.Recursive)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
 		return err
 	}
-	type item struct {
-		key string
-		e   fs.DirEntry
+	// Skip what sorts before StartAfter, but for the directory holding it.
+	if first := sort.Search(len(items), func(i int) bool { return items[i].key > opts.StartAfter }); first > 0 {
+		items = items[first-1:]
 	}
-	items := make([]item, 0, len(entries))
-	for _, e := range entries {
-		key := prefix + e.Name()
-		if prefix == "" && e.Name() == tmpDir {
-			continue
-		}
-		if e.IsDir() {
-			key += "/"
-		} else if !e.Type().IsRegular() {
-			continue
-		}
-		items = append(items, item{key, e})
-	}
-	sort.Slice(items, func(i, j int) bool { return items[i].key < items[j].key })
 	for _, it := range items {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		dir := it.e.IsDir()
+		dir := it.dir
 		switch {
 		case dir && opts.Recursive:
 			// Every key below starts with it.key: skip the directory when
@@ -79,8 +67,8 @@ func (d *Driver) list(ctx context.Context, prefix string, opts driver.ListOption
 				return err
 			}
 		default:
-			info, err := it.e.Info()
-			if err != nil {
+			info, err := os.Lstat(filepath.Join(d.root, filepath.FromSlash(it.key)))
+			if err != nil || !info.Mode().IsRegular() {
 				continue // removed while listing
 			}
 			if err := fn(driver.Entry{Info: driver.Info{Key: it.key, Size: info.Size(), ModTime: info.ModTime()}}); err != nil {
