@@ -146,6 +146,7 @@ func (s *Store) collect(ctx context.Context, opts GCOptions) (*GCResult, error) 
 		}
 	}
 	res.MarkedBlobs = len(marked)
+	s.hook("marked")
 	candidates := []GCBlob{}
 	err = s.eachBlob(ctx, func(d digest.Digest, info driver.Info) {
 		switch {
@@ -203,6 +204,13 @@ func (s *Store) sweep(ctx context.Context, candidates []GCBlob, repos []string, 
 			return err
 		}
 		n := min(batch, len(candidates))
+		if !touchable { // a repository created since the mark may link a candidate now
+			fresh, err := s.repoDirs(ctx)
+			if err != nil {
+				return err
+			}
+			repos = fresh
+		}
 		unlock, err := s.lockGC(true)
 		if err != nil {
 			return err
@@ -228,12 +236,14 @@ func (s *Store) sweep(ctx context.Context, candidates []GCBlob, repos []string, 
 	return nil
 }
 
-// linkedSince reports whether a repository's link to d was written at or
-// after t.
+// linkedSince reports whether a repository's link to d, as a layer or as
+// a manifest, was written at or after t.
 func (s *Store) linkedSince(ctx context.Context, repos []string, d digest.Digest, t time.Time) bool {
 	for _, name := range repos {
-		if info, err := s.d.Stat(ctx, layerLinkKey(name, d)); err == nil && !info.ModTime.Before(t) {
-			return true
+		for _, key := range []string{layerLinkKey(name, d), revisionKey(name, d)} {
+			if info, err := s.d.Stat(ctx, key); err == nil && !info.ModTime.Before(t) {
+				return true
+			}
 		}
 	}
 	return false

@@ -21,12 +21,17 @@ import (
 )
 
 // onEveryDriver runs fn with a constructor of drivers sharing one backing
-// store (the way several processes share a root or a bucket): memory,
-// filesystem and, when the environment names one, a real S3 server.
+// store (the way several processes share a root or a bucket): memory (as
+// is, and without Touch, as on S3), filesystem and, when the environment
+// names one, a real S3 server.
 func onEveryDriver(t *testing.T, fn func(t *testing.T, newDriver func() driver.Driver)) {
 	t.Run("memory", func(t *testing.T) {
 		m := memory.New()
 		fn(t, func() driver.Driver { return m.Share() })
+	})
+	t.Run("memory-dated-like-s3", func(t *testing.T) { // no Touch: an object is dated when written
+		m := memory.New()
+		fn(t, func() driver.Driver { return struct{ driver.Driver }{m.Share()} })
 	})
 	t.Run("filesystem", func(t *testing.T) {
 		root := t.TempDir()
