@@ -17,6 +17,8 @@
 # The binaries come from scripts/s3-tools.sh (built into the cache on first
 # use). Ports: S3_PORT (weed 18333, versitygw 18334); weed also uses
 # S3_PORT-1000, -999 and -998 (master, volume, filer) and those + 10000 (gRPC).
+# WEED_VOLUME_MAX: how many 64 MB volumes weed may create (default 100; the
+# benchmarks, which write tens of GB, ask for more).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -88,7 +90,7 @@ start_weed() {
 	EOF
 	"$bin" server -dir="$state/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
 		-master.port="$master" -volume.port="$volume" -filer.port="$filer" \
-		-master.volumeSizeLimitMB=64 -volume.max=100 \
+		-master.volumeSizeLimitMB=64 -volume.max="${WEED_VOLUME_MAX:-100}" \
 		-s3 -s3.port="$port" -s3.config="$state/s3.json" -s3.port.iceberg=0 -s3.port.lance=0 >>"$state/log" 2>&1 &
 	echo $! >"$state/pid"
 	wait_http "http://127.0.0.1:$port/"

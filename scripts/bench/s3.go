@@ -56,7 +56,9 @@ func startS3() *s3Server {
 	stop := func() {}
 	if env["ENDPOINT"] == "" {
 		fmt.Fprintln(os.Stderr, "starting SeaweedFS (scripts/s3-server.sh start weed)")
-		out, err := exec.Command("bash", "scripts/s3-server.sh", "start", "weed").Output()
+		cmd := exec.Command("bash", "scripts/s3-server.sh", "start", "weed")
+		cmd.Env = append(os.Environ(), "WEED_VOLUME_MAX=500") // room for the rounds' tens of GB
+		out, err := cmd.Output()
 		if err != nil {
 			fatal(fmt.Errorf("start SeaweedFS: %w", err))
 		}
