@@ -78,9 +78,10 @@ func (s *Store) GC(ctx context.Context, opts GCOptions) (res *GCResult, err erro
 		if lerr != nil {
 			return nil, lerr
 		}
-		if !s.lease.CompareAndSwap(nil, h) {
+		if !s.lease.CompareAndSwap(nil, h) { // this store collects already (its lease lost, say)
+			close(h.done) // never renewed
 			h.release(ctx)
-			return nil, &GCRunningError{Lease: s.lease.Load().lease}
+			return nil, &GCRunningError{Lease: GCLease{Holder: "another collection of this process", Acquired: time.Now()}}
 		}
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithCancel(ctx)
