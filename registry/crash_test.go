@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -25,17 +26,33 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/layerlab/layerlab/registry/storage"
+	"github.com/layerlab/layerlab/registry/storage/driver"
+	"github.com/layerlab/layerlab/registry/storage/driver/filesystem"
 )
 
 // serveOn starts the binary on a fixed root and waits until it answers.
 func serveOn(t *testing.T, bin, root string) (*exec.Cmd, string) {
 	t.Helper()
+	return serveWith(t, bin, nil, nil, "--root", root)
+}
+
+// serveWith starts the binary with the given storage arguments, extra
+// environment and log destination (nil: discarded), and waits until it
+// answers.
+func serveWith(t *testing.T, bin string, env []string, logs io.Writer, args ...string) (*exec.Cmd, string) {
+	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--root", root, "--log-level", "error")
+	level := "error"
+	if logs != nil {
+		level = "info"
+	}
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--log-level", level}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr, cmd.Stdout = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 200; i++ {
+	for i := 0; i < 500; i++ {
 		if resp, err := http.Get("http://" + addr + "/v2/"); err == nil {
 			resp.Body.Close()
 			// Another process may have taken the port between freeAddr and
@@ -47,6 +64,7 @@ func serveOn(t *testing.T, bin, root string) (*exec.Cmd, string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	cmd.Process.Kill()
+	cmd.Wait()
 	t.Fatal("registry did not start")
 	return nil, ""
 }
@@ -69,9 +87,40 @@ type openUpload struct {
 // that no partial object is served, and that interrupted uploads are
 // resumable or cleanly unknown.
 func TestCrashSafety(t *testing.T) {
-	const cycles = 50
 	bin := buildBinary(t)
 	root := t.TempDir()
+	serve := func() (*exec.Cmd, string) { return serveOn(t, bin, root) }
+	cmd, addr := crashLoop(t, 50, serve)
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	d, err := filesystem.New(root, filesystem.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifyNoPartialObjects(t, addr, d)
+
+	// What the crashes left behind is cleaned up.
+	cmd.Process.Kill()
+	cmd.Wait()
+	store, err := storage.Open(root, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.CleanUploads(t.Context(), time.Nanosecond); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{"tmp", "uploads"} {
+		if entries, _ := os.ReadDir(filepath.Join(root, dir)); len(entries) != 0 {
+			t.Errorf("%d entries left in %s after cleaning", len(entries), dir)
+		}
+	}
+}
+
+// crashLoop starts a registry with serve, has clients push while it is
+// SIGKILLed at a random moment, cycles times, then starts it once more,
+// checks that every acknowledged image pulls whole and that interrupted
+// uploads resume or are cleanly unknown, and returns the running registry.
+func crashLoop(t *testing.T, cycles int, serve func() (*exec.Cmd, string)) (*exec.Cmd, string) {
+	t.Helper()
 	rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
 	var acked []ackedImage
 	var uploads []*openUpload
@@ -92,7 +141,7 @@ func TestCrashSafety(t *testing.T) {
 			imgs[w], _ = random.Image(size, 2)
 			imgs[w].Digest()
 		}
-		cmd, addr := serveOn(t, bin, root)
+		cmd, addr := serve()
 		if cycle > 0 {
 			resumed += verifyUploads(t, addr, uploads)
 		}
@@ -135,14 +184,21 @@ func TestCrashSafety(t *testing.T) {
 		kills++
 		wg.Wait()
 	}
-	cmd, addr := serveOn(t, bin, root)
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	cmd, addr := serve()
 	resumed += verifyUploads(t, addr, uploads)
 	t.Logf("%d kills (within %s), %d acknowledged pushes, %d interrupted uploads resumed after restart",
 		kills, window.Round(time.Millisecond), len(acked), resumed)
 	if len(acked) == ackedFirst {
-		t.Fatal("no push was acknowledged once kills came mid-push: the kills came too early to test anything")
+		t.Error("no push was acknowledged once kills came mid-push: the kills came too early to test anything")
 	}
+	verifyAcked(t, addr, acked)
+	return cmd, addr
+}
+
+// verifyAcked pulls every acknowledged image by digest and validates it
+// (every blob's digest and size checked against its bytes).
+func verifyAcked(t *testing.T, addr string, acked []ackedImage) {
+	t.Helper()
 	for _, a := range acked {
 		d, _ := a.img.Digest()
 		ref, _ := name.NewDigest(addr+"/"+a.repo+"@"+d.String(), name.Insecure)
@@ -152,23 +208,6 @@ func TestCrashSafety(t *testing.T) {
 		}
 		if err != nil {
 			t.Errorf("%s@%s was acknowledged and is now broken: %v", a.repo, d, err)
-		}
-	}
-	verifyNoPartialObjects(t, addr, root)
-
-	// What the crashes left behind is cleaned up.
-	cmd.Process.Kill()
-	cmd.Wait()
-	store, err := storage.Open(root, storage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.CleanUploads(t.Context(), time.Nanosecond); err != nil {
-		t.Fatal(err)
-	}
-	for _, dir := range []string{"tmp", "uploads"} {
-		if entries, _ := os.ReadDir(filepath.Join(root, dir)); len(entries) != 0 {
-			t.Errorf("%d entries left in %s after cleaning", len(entries), dir)
 		}
 	}
 }
@@ -259,47 +298,58 @@ func verifyUploads(t *testing.T, addr string, uploads []*openUpload) (resumed in
 	return resumed
 }
 
-// verifyNoPartialObjects hashes every blob file and checks every tag leads
-// to a manifest the registry serves whole.
-func verifyNoPartialObjects(t *testing.T, addr, root string) {
+// verifyNoPartialObjects reads back every blob the store holds (through
+// its driver: files on disk, objects in a bucket) and checks its bytes
+// against its digest, and checks every tag leads to a manifest the
+// registry serves whole.
+func verifyNoPartialObjects(t *testing.T, addr string, d driver.Driver) {
 	t.Helper()
+	ctx := t.Context()
 	blobs := 0
-	filepath.WalkDir(filepath.Join(root, "blobs", "sha256"), func(path string, e os.DirEntry, err error) error {
-		if err != nil || !e.Type().IsRegular() {
-			return nil
-		}
-		f, err := os.Open(path)
+	err := d.List(ctx, "blobs/sha256/", driver.ListOptions{Recursive: true}, func(e driver.Entry) error {
+		r, err := d.Open(ctx, e.Key)
 		if err != nil {
-			t.Error(err)
-			return nil
+			return err
 		}
 		h := sha256.New()
-		io.Copy(h, f)
-		f.Close()
-		if hex.EncodeToString(h.Sum(nil)) != e.Name() {
-			t.Errorf("blob %s holds bytes of another digest: a torn write", e.Name())
+		_, err = io.Copy(h, r)
+		r.Close()
+		if err != nil {
+			return err
+		}
+		if hex.EncodeToString(h.Sum(nil)) != path.Base(e.Key) {
+			t.Errorf("blob %s holds bytes of another digest: a torn write", e.Key)
 		}
 		blobs++
 		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	tags := 0
-	filepath.WalkDir(filepath.Join(root, "repositories"), func(path string, e os.DirEntry, err error) error {
-		if err != nil || !e.Type().IsRegular() || filepath.Base(filepath.Dir(path)) != "tags" {
+	err = d.List(ctx, "repositories/", driver.ListOptions{Recursive: true}, func(e driver.Entry) error {
+		repo, tag, ok := strings.Cut(strings.TrimPrefix(e.Key, "repositories/"), "/_manifests/tags/")
+		if !ok {
 			return nil
 		}
-		repo, _ := filepath.Rel(filepath.Join(root, "repositories"), filepath.Dir(filepath.Dir(filepath.Dir(path))))
-		resp, err := http.Get("http://" + addr + "/v2/" + filepath.ToSlash(repo) + "/manifests/" + e.Name())
+		resp, err := http.Get("http://" + addr + "/v2/" + repo + "/manifests/" + tag)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		sum := sha256.Sum256(body)
 		if resp.StatusCode != http.StatusOK || resp.Header.Get("Docker-Content-Digest") != "sha256:"+hex.EncodeToString(sum[:]) {
-			t.Errorf("tag %s:%s: %d, digest header %s does not match the bytes", repo, e.Name(), resp.StatusCode, resp.Header.Get("Docker-Content-Digest"))
+			t.Errorf("tag %s:%s: %d, digest header %s does not match the bytes", repo, tag, resp.StatusCode, resp.Header.Get("Docker-Content-Digest"))
 		}
 		tags++
 		return nil
 	})
-	t.Logf("%d blob files hashed, %d tags followed", blobs, tags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d blobs read back and hashed, %d tags followed", blobs, tags)
+	if blobs == 0 {
+		t.Error("no blob to verify")
+	}
 }

@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -139,6 +142,18 @@ func TestGCAndDU(t *testing.T) {
 	if _, _, _, err := s.GetManifest(t.Context(), "lab/app", "v1"); err != nil {
 		t.Fatalf("gc deleted the manifest: %v", err)
 	}
+
+	// Another collector holds the lease: gc says who, exits 3, deletes nothing.
+	lease := fmt.Sprintf(`{"generation":99,"holder":"other-host/42","acquired":%q,"expires":%q}`,
+		time.Now().Format(time.RFC3339), time.Now().Add(time.Hour).Format(time.RFC3339))
+	os.MkdirAll(filepath.Join(root, "gc"), 0o755)
+	if err := os.WriteFile(filepath.Join(root, "gc", "lease-00000000000000000099"), []byte(lease), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = runCmd(t, "gc", "--root", root, "--grace", "0s")
+	if code != 3 || !strings.Contains(errOut, "another collection is running") || !strings.Contains(errOut, "other-host/42") {
+		t.Fatalf("gc while another holds the lease: exit %d, stderr %s; want 3 naming the holder", code, errOut)
+	}
 }
 
 // "registry --help" and "registry -h" print the usage with the list of
@@ -170,7 +185,7 @@ func TestCommandFlags(t *testing.T) {
 	cases := map[string][]string{
 		"serve":       serve,
 		"healthcheck": {"addr", "tls-cert", "tls-key"},
-		"gc":          with("delete-untagged", "dry-run", "grace", "json"),
+		"gc":          with("delete-untagged", "dry-run", "grace", "json", "wait"),
 		"du":          with("json"),
 		"sql":         with("csv", "export", "json", "schema"),
 	}

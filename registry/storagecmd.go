@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -53,18 +54,26 @@ func gc(args []string, stdout, stderr io.Writer) int {
 
 Marks every blob a manifest of any repository reaches (image manifests,
 indexes and their children, referrers) and deletes the others. Safe while the
-registry serves: blobs touched less than --grace before the start are kept.`, stderr)
+registry serves: blobs touched less than --grace before the start are kept.
+One collection at a time, across processes and machines sharing the store:
+a collection holds the lease gc/lease-<n> in the store; when another holds
+it, gc says so and exits with status 3, or waits for it with --wait.`, stderr)
 	dry := fs.Bool("dry-run", false, "list what would be deleted and how many bytes, delete nothing")
 	untagged := fs.Bool("delete-untagged", false, "also delete manifests that no tag reaches")
 	grace := fs.Duration("grace", storage.DefaultGCGrace, "keep blobs and manifests touched this recently (pushes in flight)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	wait := fs.Duration("wait", 0, "wait this long for a collection running elsewhere to end (0: do not wait)")
 	store, code := openStore(fs, args, stderr)
 	if store == nil {
 		return code
 	}
 	ctx, stop := signalContext()
 	defer stop()
-	res, err := store.GC(ctx, storage.GCOptions{DryRun: *dry, DeleteUntagged: *untagged, Grace: *grace})
+	res, err := store.GC(ctx, storage.GCOptions{DryRun: *dry, DeleteUntagged: *untagged, Grace: *grace, Wait: *wait})
+	if errors.Is(err, storage.ErrGCRunning) {
+		fmt.Fprintln(stderr, "gc:", err)
+		return 3
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "gc:", err)
 		return 1

@@ -47,24 +47,15 @@ stop_registry() {
 # matching REGEX), check_eq ID WHAT GOT WANT.
 DENIED="unauthorized|denied|401|403"
 
-# start_registry SCHEME ENV...: runs the registry on a free port with the
-# given settings; sets ADDR.
-start_registry() {
-	local scheme="$1" i port
+# start_auth_registry SCHEME ENV...: runs the registry on a free port with
+# the given settings; sets ADDR.
+start_auth_registry() {
+	local scheme="$1" port
 	shift
-	for ((i = 0; i < 20; i++)); do
-		port=$((20000 + RANDOM % 40000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
-	done
+	port="$(free_port)" || die "no free port"
 	ADDR="127.0.0.1:$port"
-	env "$@" REGISTRY_ADDR="$ADDR" REGISTRY_ROOT="$WORK/root-$port" REGISTRY_LOG_LEVEL=debug \
-		"$WORK/registry" >>"$WORK/registry.log" 2>&1 &
-	REG_PID=$!
-	for ((i = 0; i < 100; i++)); do
-		curl -sk -o /dev/null "$scheme://$ADDR/healthz" && return 0
-		sleep 0.1
-	done
-	die "the registry did not start"
+	start_registry "$scheme://$ADDR/healthz" "$WORK/registry.log" "$WORK/root-$port" \
+		env "$@" REGISTRY_ADDR="$ADDR" REGISTRY_LOG_LEVEL=debug "$WORK/registry" || die "the registry did not start"
 }
 
 # image NAME: a one-layer image for docker, imported from a tarball.
@@ -88,7 +79,7 @@ docker info >/dev/null 2>&1 && HAVE_DOCKER=1
 # ------------------------------------------------------------ bearer tokens
 say "bearer tokens from the registry's own issuer (http)"
 openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/token.key" 2>/dev/null
-start_registry http REGISTRY_AUTH_HTPASSWD="$WORK/htpasswd" REGISTRY_AUTH_RULES="$RULES" \
+start_auth_registry http REGISTRY_AUTH_HTPASSWD="$WORK/htpasswd" REGISTRY_AUTH_RULES="$RULES" \
 	REGISTRY_AUTH_TOKEN_SIGNING_KEY="$WORK/token.key"
 REG="$ADDR"
 
@@ -160,7 +151,7 @@ openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=1
 printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$WORK/san.ext"
 openssl x509 -req -in "$WORK/server.csr" -CA "$WORK/ca.crt" -CAkey "$WORK/ca.key" -CAcreateserial -days 1 \
 	-extfile "$WORK/san.ext" -out "$WORK/server.crt" 2>/dev/null
-start_registry https REGISTRY_AUTH_HTPASSWD="$WORK/htpasswd" REGISTRY_AUTH_RULES="$RULES" \
+start_auth_registry https REGISTRY_AUTH_HTPASSWD="$WORK/htpasswd" REGISTRY_AUTH_RULES="$RULES" \
 	REGISTRY_TLS_CERT="$WORK/server.crt" REGISTRY_TLS_KEY="$WORK/server.key"
 REG="$ADDR"
 mkdir -p "$WORK/certs.d"

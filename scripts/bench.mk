@@ -1,13 +1,18 @@
 # Benchmarks: ours against the reference registry and this machine's ceilings.
 
-.PHONY: bench bench-smoke bench-index bench-scale
+.PHONY: bench bench-smoke bench-index bench-scale bench-s3
 
-bench: ## benchmark against the reference registry (several minutes; results in bin/bench-results.json), then the index
+bench: ## benchmark against the reference registry (several minutes; results in bin/bench-results.json), then on S3, then the index
 	$(GO) run ./scripts/bench -rounds 3
+	$(GO) run ./scripts/bench -rounds 3 -only s3
 	$(GO) run ./scripts/benchindex
+
+bench-s3: ## both registries on a local SeaweedFS, and the endpoint's own PUT/GET (results in bin/bench-s3-results.json)
+	$(GO) run ./scripts/bench -rounds 3 -only s3
 
 bench-smoke: ## a short benchmark run, to check the tool works
 	$(GO) run ./scripts/bench -quick
+	$(GO) run ./scripts/bench -quick -only s3
 	$(GO) run ./scripts/benchindex -images 50 -bases 5 -repos 5 -queries 10
 	$(GO) run ./scripts/bench -only scale -scale-sizes 100,300 -quick -out bin/bench-scale-smoke.json
 

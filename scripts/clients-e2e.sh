@@ -3,14 +3,18 @@
 # skopeo, podman and (when its engine answers) the docker CLI.
 #
 #   bash scripts/clients-e2e.sh
+#   E2E_STORAGE=s3 bash scripts/clients-e2e.sh     # the store in a bucket:
+#       eval "$(bash scripts/s3-server.sh start weed)" first (scripts/s3-test.sh does)
 #
 # It builds bin/registry when missing, starts it on a free 127.0.0.1 port
 # with a temporary root, runs every step and prints one PASS/FAIL/SKIP line
 # per step. Exits non-zero when any step fails.
 #
 # Environment:
-#   REGISTRY_BIN   registry binary to run as "BIN serve --addr A --root R"
-#                  (default: bin/registry, built when missing)
+#   REGISTRY_BIN   registry binary to run as "BIN serve --addr A" with
+#                  REGISTRY_ROOT=R (default: bin/registry, built when missing)
+#   E2E_STORAGE    filesystem (default) or s3: the registry keeps its store
+#                  under a fresh prefix of the bucket LAYERLAB_S3_* name
 #   REGISTRY_CMD   shell command that starts some other registry instead; it
 #                  gets E2E_ADDR (127.0.0.1:PORT), E2E_PORT and E2E_ROOT
 #   E2E_VERBOSE=1  clients log their HTTP exchanges into the step logs
@@ -153,18 +157,6 @@ skip() {
 	exit 77
 }
 
-free_port() {
-	local i p
-	for ((i = 0; i < 50; i++)); do
-		p=$((20000 + RANDOM % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
-
 # ---------------------------------------------------------------- setup
 
 need_tools=0
@@ -189,39 +181,27 @@ if [[ -z "${REGISTRY_CMD:-}" && -z "${REGISTRY_BIN:-}" ]]; then
 	fi
 fi
 
-start_registry() {
+# start_here PORT: the registry (or REGISTRY_CMD) on 127.0.0.1:PORT.
+start_here() {
 	local port="$1"
 	export E2E_PORT="$port" E2E_ADDR="127.0.0.1:$port" E2E_ROOT="$WORK/root-$port"
 	mkdir -p "$E2E_ROOT"
 	if [[ -n "${REGISTRY_CMD:-}" ]]; then
 		if command -v setsid >/dev/null 2>&1; then
-			setsid bash -c "$REGISTRY_CMD" >>"$REG_LOG" 2>&1 &
 			REG_PGROUP=1
+			start_registry "http://$E2E_ADDR/v2/" "$REG_LOG" "" setsid bash -c "$REGISTRY_CMD"
 		else
-			bash -c "$REGISTRY_CMD" >>"$REG_LOG" 2>&1 &
+			start_registry "http://$E2E_ADDR/v2/" "$REG_LOG" "" bash -c "$REGISTRY_CMD"
 		fi
 	else
-		"$REGISTRY_BIN" serve --addr "$E2E_ADDR" --root "$E2E_ROOT" >>"$REG_LOG" 2>&1 &
+		start_registry "http://$E2E_ADDR/v2/" "$REG_LOG" "$E2E_ROOT" "$REGISTRY_BIN" serve --addr "$E2E_ADDR"
 	fi
-	REG_PID=$!
-	local i code
-	for ((i = 0; i < 150; i++)); do
-		if ! kill -0 "$REG_PID" 2>/dev/null; then
-			wait "$REG_PID" 2>/dev/null || true
-			REG_PID=""
-			return 1
-		fi
-		code="$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://$E2E_ADDR/v2/" || true)"
-		[[ "$code" == 200 ]] && return 0
-		sleep 0.2
-	done
-	return 1
 }
 
 started=0
 for attempt in 1 2 3; do
 	port="$(free_port)" || break
-	if start_registry "$port"; then
+	if start_here "$port"; then
 		started=1
 		break
 	fi
@@ -242,7 +222,7 @@ SKOPEO_BIN="$(command -v skopeo || true)"
 DOCKER_BIN="$(command -v docker || true)"
 PODMAN_BIN="$(command -v podman || true)"
 export REGCTL_CONFIG="$WORK/regctl.json"
-say "registry: ${REGISTRY_CMD:-$REGISTRY_BIN} on http://$REG (pid $REG_PID)"
+say "registry: ${REGISTRY_CMD:-$REGISTRY_BIN} on http://$REG (pid $REG_PID, storage ${E2E_STORAGE:-filesystem})"
 say "work dir: $WORK"
 
 # Local inputs: two random layers and a tiny static program for docker.

@@ -450,3 +450,57 @@ finish() {
 	fi
 	printf '%s✔ %s: all %d checks passed%s\n' "$C_OK" "$(basename "$0")" "$LAB_CHECKS" "$C_OFF"
 }
+
+# ---------------------------------------------------------- test registries
+# For the suites that start a registry of their own (clients-e2e.sh,
+# auth-e2e.sh).
+
+# free_port: a port nothing listens on at 127.0.0.1.
+free_port() {
+	local i p
+	for ((i = 0; i < 50; i++)); do
+		p=$((20000 + RANDOM % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# start_registry URL LOG ROOT CMD...: runs CMD (a registry, settings in
+# REGISTRY_* variables) in the background, its output appended to LOG,
+# with its store at ROOT — a directory, or with E2E_STORAGE=s3 a fresh
+# prefix of the bucket that LAYERLAB_S3_* name (scripts/s3-server.sh
+# prints them); ROOT empty: CMD says where —, and waits until URL answers
+# 200. Sets REG_PID; fails if the registry exits or does not answer within
+# 30s.
+start_registry() {
+	local url="$1" log="$2" root="$3" i store=()
+	shift 3
+	if [[ -n "$root" ]]; then
+		case "${E2E_STORAGE:-filesystem}" in
+		filesystem) store=(REGISTRY_ROOT="$root") ;;
+		s3)
+			[[ -n "${LAYERLAB_S3_ENDPOINT:-}" ]] || die "E2E_STORAGE=s3 needs LAYERLAB_S3_* (eval \"\$(bash scripts/s3-server.sh start weed)\")"
+			store=(REGISTRY_STORAGE=s3 REGISTRY_S3_ENDPOINT="$LAYERLAB_S3_ENDPOINT" REGISTRY_S3_BUCKET="$LAYERLAB_S3_BUCKET"
+				REGISTRY_S3_REGION="${LAYERLAB_S3_REGION:-us-east-1}" REGISTRY_S3_PATH_STYLE=true
+				REGISTRY_S3_PREFIX="e2e-$(basename "$root")-$RANDOM/"
+				AWS_ACCESS_KEY_ID="$LAYERLAB_S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$LAYERLAB_S3_SECRET_KEY")
+			;;
+		*) die "E2E_STORAGE=$E2E_STORAGE: want filesystem or s3" ;;
+		esac
+	fi
+	env "${store[@]}" "$@" >>"$log" 2>&1 &
+	REG_PID=$!
+	for ((i = 0; i < 150; i++)); do
+		if ! kill -0 "$REG_PID" 2>/dev/null; then
+			wait "$REG_PID" 2>/dev/null || true
+			REG_PID=""
+			return 1
+		fi
+		[[ "$(curl -sk -o /dev/null -m 2 -w '%{http_code}' "$url" || true)" == 200 ]] && return 0
+		sleep 0.2
+	done
+	return 1
+}

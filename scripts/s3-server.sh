@@ -8,9 +8,17 @@
 #   go test ./registry/storage/driver/s3/
 #   bash scripts/s3-server.sh stop weed
 #
+# The fault tests stop the server mid-push and start it again on the same
+# data (what an outage of the service looks like to the registry):
+#
+#   bash scripts/s3-server.sh pause weed     # SIGTERM, data kept
+#   bash scripts/s3-server.sh resume weed    # the same server, same data
+#
 # The binaries come from scripts/s3-tools.sh (built into the cache on first
 # use). Ports: S3_PORT (weed 18333, versitygw 18334); weed also uses
 # S3_PORT-1000, -999 and -998 (master, volume, filer) and those + 10000 (gRPC).
+# WEED_VOLUME_MAX: how many 64 MB volumes weed may create (default 100; the
+# benchmarks, which write tens of GB, ask for more).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,7 +29,7 @@ BUCKET="${S3_BUCKET:-layerlab}"
 log() { printf '[s3-server] %s\n' "$*" >&2; }
 
 usage() {
-	echo "usage: $0 start|stop weed|versitygw" >&2
+	echo "usage: $0 start|stop|pause|resume weed|versitygw" >&2
 	exit 2
 }
 
@@ -34,7 +42,8 @@ versitygw) port="${S3_PORT:-18334}" ;;
 esac
 state="${TMPDIR:-/tmp}/layerlab-s3-$server-$port"
 
-stop() {
+# halt: ends the server's process (SIGTERM, then SIGKILL after 5s).
+halt() {
 	if [[ -f "$state/pid" ]]; then
 		local pid
 		pid="$(cat "$state/pid")"
@@ -45,7 +54,12 @@ stop() {
 			done
 			kill -9 "$pid" 2>/dev/null || true
 		fi
+		rm -f "$state/pid"
 	fi
+}
+
+stop() {
+	halt
 	rm -rf "$state"
 }
 
@@ -76,15 +90,15 @@ start_weed() {
 	EOF
 	"$bin" server -dir="$state/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
 		-master.port="$master" -volume.port="$volume" -filer.port="$filer" \
-		-master.volumeSizeLimitMB=64 -volume.max=100 \
-		-s3 -s3.port="$port" -s3.config="$state/s3.json" -s3.port.iceberg=0 -s3.port.lance=0 >"$state/log" 2>&1 &
+		-master.volumeSizeLimitMB=64 -volume.max="${WEED_VOLUME_MAX:-100}" \
+		-s3 -s3.port="$port" -s3.config="$state/s3.json" -s3.port.iceberg=0 -s3.port.lance=0 >>"$state/log" 2>&1 &
 	echo $! >"$state/pid"
 	wait_http "http://127.0.0.1:$port/"
 	# The bucket, through weed's own shell (no S3 client needed); the S3
-	# gateway may take a moment to see the filer.
+	# gateway may take a moment to see the filer. A resumed server has it.
 	for _ in $(seq 100); do
-		if echo "s3.bucket.create -name $BUCKET" | "$bin" shell -master="127.0.0.1:$master" >>"$state/log" 2>&1 &&
-			[[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/$BUCKET")" != 404 ]]; then
+		if { [[ -n "${RESUME:-}" ]] || echo "s3.bucket.create -name $BUCKET" | "$bin" shell -master="127.0.0.1:$master" >>"$state/log" 2>&1; } &&
+			[[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/$BUCKET")" =~ ^[234] ]]; then
 			return 0
 		fi
 		sleep 0.2
@@ -98,7 +112,7 @@ start_versitygw() {
 	local bin="$1"
 	mkdir -p "$state/data/$BUCKET"
 	"$bin" --access "$ACCESS_KEY" --secret "$SECRET_KEY" --port "127.0.0.1:$port" \
-		posix "$state/data" >"$state/log" 2>&1 &
+		posix "$state/data" >>"$state/log" 2>&1 &
 	echo $! >"$state/pid"
 	wait_http "http://127.0.0.1:$port/"
 }
@@ -120,8 +134,29 @@ start)
 		export LAYERLAB_S3_ACCESS_KEY=$ACCESS_KEY
 		export LAYERLAB_S3_SECRET_KEY=$SECRET_KEY
 		export LAYERLAB_S3_REGION=us-east-1
+		export LAYERLAB_S3_SERVER=$server
 	EOF
 	;;
 stop) stop ;;
+pause)
+	[[ -f "$state/pid" ]] || {
+		log "$server is not running on port $port"
+		exit 1
+	}
+	halt
+	log "$server stopped (data kept in $state/data)"
+	;;
+resume)
+	[[ -d "$state/data" && ! -f "$state/pid" ]] || {
+		log "no stopped $server on port $port to resume"
+		exit 1
+	}
+	bin="$(bash "$ROOT/scripts/s3-tools.sh" "$server")"
+	RESUME=1 "start_$server" "$bin" || {
+		stop
+		exit 1
+	}
+	log "$server running again on 127.0.0.1:$port"
+	;;
 *) usage ;;
 esac

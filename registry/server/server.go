@@ -373,6 +373,12 @@ func (s *Server) collectGarbage(ctx context.Context) {
 		case <-t.C:
 		}
 		res, err := s.store.GC(ctx, storage.GCOptions{Grace: s.cfg.GCGrace})
+		var running *storage.GCRunningError
+		if errors.As(err, &running) {
+			s.log.WithFields(logrus.Fields{"holder": running.Lease.Holder, "lease_expires": running.Lease.Expires}).
+				Info("garbage collection skipped: another collection is running")
+			continue
+		}
 		if err != nil {
 			s.log.WithError(err).Error("garbage collection failed")
 			continue

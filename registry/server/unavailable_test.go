@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -108,17 +107,7 @@ func TestStorageUnavailable(t *testing.T) {
 		{"GET", "/v2/lab/app/manifests/v1"},
 		{"POST", "/v2/lab/app/blobs/uploads/"},
 	} {
-		r, _ := http.NewRequest(req.method, ts.URL+req.path, nil)
-		resp, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var body struct{ Errors []struct{ Code string } }
-		json.NewDecoder(resp.Body).Decode(&body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusServiceUnavailable || len(body.Errors) != 1 || body.Errors[0].Code != "UNAVAILABLE" {
-			t.Errorf("%s %s with the store down: %d %+v, want 503 UNAVAILABLE", req.method, req.path, resp.StatusCode, body)
-		}
+		registrytest.WantError(t, req.method, ts.URL+req.path, nil, http.StatusServiceUnavailable, "UNAVAILABLE")
 	}
 	resp, err := http.Get(ts.URL + "/readyz")
 	if err != nil {

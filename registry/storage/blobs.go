@@ -117,6 +117,20 @@ func (s *Store) touchBlob(ctx context.Context, d digest.Digest) error {
 	return notFound(s.touch(ctx, blobKey(d)), ErrBlobUnknown, d.String())
 }
 
+// touchReferenced marks a blob a manifest being stored references. Where
+// a blob cannot be dated in place (S3), the repository's link to it is
+// rewritten: a collection in another process, which sees neither this
+// process's lock nor a new date on the blob, finds the young link and
+// keeps the blob.
+func (s *Store) touchReferenced(ctx context.Context, name string, d digest.Digest) error {
+	if _, ok := s.d.(driver.Toucher); !ok {
+		if err := s.touch(ctx, layerLinkKey(name, d)); err != nil && !errors.Is(err, driver.ErrNotFound) {
+			return err
+		}
+	}
+	return s.touchBlob(ctx, d)
+}
+
 // touch dates an object now. A driver that cannot (S3) gets small objects
 // rewritten; a blob there is dated by its repositories' links instead,
 // which the caller touches too.

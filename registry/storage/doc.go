@@ -12,6 +12,9 @@
 //	                                                  descriptor of a manifest whose subject is <subject>
 //	<root>/uploads/<id>/data, info                    uploads in progress
 //	<root>/tmp/                                       temp files, renamed into place when complete
+//	<root>/gc/lease-<generation>                      the GC lease: who collects, until when (gclease.go)
+//	<root>/gc.done                                    time of the last collection
+//	<root>/gc.lock                                    the flock pushes and the sweep share (filesystem)
 //
 // A name component of a repository can never start with "_", so the
 // bookkeeping directories never collide with nested names such as lab/base.

@@ -1,6 +1,8 @@
 package storage
 
-// SetGCHook lets tests act at fixed points of a collection: after a
-// repository's untagged manifests are listed ("untagged-listed") and after
+// SetGCHook lets tests act at fixed points of a collection: once it holds
+// the GC lease ("lease-taken") and just before it releases it
+// ("lease-release"), once every reachable blob is marked ("marked"), after
+// a repository's untagged manifests are listed ("untagged-listed") and after
 // each batch of deletions released the lock ("untagged-batch").
 func SetGCHook(s *Store, fn func(event string)) { s.gcHook = fn }

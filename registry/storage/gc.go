@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +22,12 @@ type GCOptions struct {
 	DryRun         bool          // report what would go, change nothing
 	DeleteUntagged bool          // also delete manifests no tag reaches
 	Grace          time.Duration // keep anything touched this long before the start
+	// Holder names this collector in the GC lease (default: host/pid/random).
+	Holder string
+	// LeaseTTL is how long the lease lasts unless renewed (default
+	// DefaultGCLeaseTTL); Wait is how long to wait for a running collection
+	// to end before failing with ErrGCRunning (default: do not wait).
+	LeaseTTL, Wait time.Duration
 }
 
 // GCBlob is a blob swept (or, in a dry run, to be swept).
@@ -54,10 +61,46 @@ type GCResult struct {
 // GC marks every blob reachable from a manifest of any repository (image
 // manifests, indexes and their children, referrers), then sweeps the rest.
 // It is safe while the registry serves: see gclock.go for the protocol.
-func (s *Store) GC(ctx context.Context, opts GCOptions) (*GCResult, error) {
+// A collection that deletes holds the GC lease (gclease.go): when another
+// holds it, GC fails with an error wrapping ErrGCRunning.
+func (s *Store) GC(ctx context.Context, opts GCOptions) (res *GCResult, err error) {
 	if opts.Grace < 0 { // a cutoff in the future would sweep what was just pushed
 		return nil, fmt.Errorf("grace %s: must not be negative", opts.Grace)
 	}
+	if !opts.DryRun {
+		ttl := cmp.Or(opts.LeaseTTL, DefaultGCLeaseTTL)
+		h, lerr := s.acquireGCLease(ctx, cmp.Or(opts.Holder, gcHolder()), ttl, opts.Wait)
+		if lerr != nil && s.root != "" && storeFull(lerr) {
+			// A full disk is what a collection is for: on the filesystem the
+			// flock protocol (gclock.go) keeps even two collections safe.
+			return s.collect(ctx, opts)
+		}
+		if lerr != nil {
+			return nil, lerr
+		}
+		if !s.lease.CompareAndSwap(nil, h) { // this store collects already (its lease lost, say)
+			close(h.done) // never renewed
+			h.release(ctx)
+			return nil, &GCRunningError{Lease: GCLease{Holder: "another collection of this process", Acquired: time.Now()}}
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		go h.keep(ctx, cancel)
+		s.hook("lease-taken")
+		defer func() {
+			s.hook("lease-release")
+			h.release(ctx)
+			cancel()
+			s.lease.Store(nil)
+			if err != nil && h.isLost() {
+				err = fmt.Errorf("%w (%v)", ErrGCLeaseLost, err)
+			}
+		}()
+	}
+	return s.collect(ctx, opts)
+}
+
+func (s *Store) collect(ctx context.Context, opts GCOptions) (*GCResult, error) {
 	res := &GCResult{DryRun: opts.DryRun, Started: time.Now(), DeletedManifests: []GCManifest{}, DeletedBlobs: []GCBlob{}, RemovedRepos: []string{}}
 	cutoff := res.Started.Add(-opts.Grace)
 	if !opts.DryRun {
@@ -104,6 +147,7 @@ func (s *Store) GC(ctx context.Context, opts GCOptions) (*GCResult, error) {
 		}
 	}
 	res.MarkedBlobs = len(marked)
+	s.hook("marked")
 	candidates := []GCBlob{}
 	err = s.eachBlob(ctx, func(d digest.Digest, info driver.Info) {
 		switch {
@@ -136,6 +180,9 @@ func (s *Store) GC(ctx context.Context, opts GCOptions) (*GCResult, error) {
 			return res, err
 		}
 	}
+	if err := s.checkLease(); err != nil {
+		return res, err
+	}
 	if res.RemovedTemp, res.RemovedTempBytes, err = s.sweepTemp(ctx, cutoff, opts.DryRun); err != nil {
 		return res, err
 	}
@@ -154,7 +201,17 @@ func (s *Store) sweep(ctx context.Context, candidates []GCBlob, repos []string, 
 	const batch = 256
 	_, touchable := s.d.(driver.Toucher)
 	for len(candidates) > 0 {
+		if err := s.checkLease(); err != nil {
+			return err
+		}
 		n := min(batch, len(candidates))
+		if !touchable { // a repository created since the mark may link a candidate now
+			fresh, err := s.repoDirs(ctx)
+			if err != nil {
+				return err
+			}
+			repos = fresh
+		}
 		unlock, err := s.lockGC(true)
 		if err != nil {
 			return err
@@ -180,12 +237,14 @@ func (s *Store) sweep(ctx context.Context, candidates []GCBlob, repos []string, 
 	return nil
 }
 
-// linkedSince reports whether a repository's link to d was written at or
-// after t.
+// linkedSince reports whether a repository's link to d, as a layer or as
+// a manifest, was written at or after t.
 func (s *Store) linkedSince(ctx context.Context, repos []string, d digest.Digest, t time.Time) bool {
 	for _, name := range repos {
-		if info, err := s.d.Stat(ctx, layerLinkKey(name, d)); err == nil && !info.ModTime.Before(t) {
-			return true
+		for _, key := range []string{layerLinkKey(name, d), revisionKey(name, d)} {
+			if info, err := s.d.Stat(ctx, key); err == nil && !info.ModTime.Before(t) {
+				return true
+			}
 		}
 	}
 	return false
@@ -194,6 +253,9 @@ func (s *Store) linkedSince(ctx context.Context, repos []string, d digest.Digest
 // removeDanglingLinks removes repository links to blobs that no longer
 // exist, under the exclusive lock so no link being made right now is lost.
 func (s *Store) removeDanglingLinks(ctx context.Context, repos []string) (int, error) {
+	if err := s.checkLease(); err != nil {
+		return 0, err
+	}
 	unlock, err := s.lockGC(true)
 	if err != nil {
 		return 0, err
@@ -229,6 +291,9 @@ func (s *Store) removeDanglingLinks(ctx context.Context, repos []string) (int, e
 // tag whose blob links are all older than cutoff (a push in flight links
 // its blobs before its manifest arrives: those stay).
 func (s *Store) removeEmptyRepos(ctx context.Context, repos []string, cutoff time.Time) ([]string, error) {
+	if err := s.checkLease(); err != nil {
+		return nil, err
+	}
 	unlock, err := s.lockGC(true)
 	if err != nil {
 		return nil, err

@@ -103,6 +103,9 @@ func (s *Store) untaggedManifests(ctx context.Context, name string, cutoff time.
 // were listed saves what it reaches.
 func (s *Store) deleteUntagged(ctx context.Context, name string, candidates []digest.Digest, cutoff time.Time, g *refGraph, res *GCResult) error {
 	for len(candidates) > 0 {
+		if err := s.checkLease(); err != nil {
+			return err
+		}
 		n := min(untaggedBatch, len(candidates))
 		unlock, err := s.lockGC(true)
 		if err != nil {

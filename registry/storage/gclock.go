@@ -22,7 +22,8 @@ import (
 //
 // On a driver without a shared directory (S3) the lock is this process's
 // alone: a collection in another process relies on the dates alone (see
-// gc.go).
+// gc.go). Collectors exclude one another on every driver with the GC
+// lease (gclease.go).
 
 // lockGC takes the GC lock, shared or exclusive, and returns its release.
 func (s *Store) lockGC(exclusive bool) (func(), error) {

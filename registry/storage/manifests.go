@@ -125,7 +125,7 @@ func (s *Store) validateReferences(ctx context.Context, name string, m *Manifest
 		if size != b.Size {
 			return fmt.Errorf("descriptor of %s says %d bytes, the blob has %d: %w", b.Digest, b.Size, size, ErrManifestInvalid)
 		}
-		if err := s.touchBlob(ctx, b.Digest); err != nil {
+		if err := s.touchReferenced(ctx, name, b.Digest); err != nil {
 			return err
 		}
 	}

@@ -16,6 +16,8 @@ import (
 //	repositories/<name>/_manifests/tags/<tag>
 //	repositories/<name>/_referrers/<alg>/<subject-hex>/<alg>-<hex>
 //	uploads/<id>/...
+//	gc/lease-<generation>   (gclease.go)
+//	gc.done
 //
 // The values come from callers, so the store checks them itself (checkName,
 // checkTag, checkDigest, ValidUploadID) before a key is made: nobody can make

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"sync"
+	"sync/atomic"
 
 	"github.com/opencontainers/go-digest"
 
@@ -39,7 +40,8 @@ type Store struct {
 	gcMu      sync.RWMutex            // the GC lock where no lock file can be shared
 	stats     counters
 	manifests manifestCache
-	gcHook    func(event string) // tests: where a collection stands
+	gcHook    func(event string)        // tests: where a collection stands
+	lease     atomic.Pointer[heldLease] // the GC lease while this store collects
 }
 
 // Open returns a Store on opts.Driver, or on the filesystem driver rooted

@@ -287,6 +287,20 @@ func (s *Store) finishUpload(ctx context.Context, name, id string, want digest.D
 	}
 	defer s.release(sess)
 	sameAlg := want.Algorithm().String() == sess.info.Algorithm
+	if r != nil && sess.up.Size() == 0 && s.root == "" && start <= 0 {
+		// The whole blob in the closing PUT, its digest known up front: on
+		// object storage it goes straight to its key, not into the session
+		// and then copied (the filesystem's commit is a link: no copy).
+		n, err := s.PutBlob(ctx, name, want, length, r)
+		if err != nil {
+			return 0, err
+		}
+		if err := sess.up.Cancel(ctx); err != nil && !errors.Is(err, driver.ErrNotFound) {
+			return n, err
+		}
+		s.ended(ctx, id, sess)
+		return n, nil
+	}
 	if r != nil {
 		if start >= 0 && start != sess.up.Size() {
 			return sess.up.Size(), fmt.Errorf("chunk starts at %d, upload holds %d bytes: %w", start, sess.up.Size(), ErrRangeInvalid)

@@ -5,6 +5,7 @@
 //
 //	go run ./scripts/bench [-rounds 3] [-quick] [-only a,b,c,d,e,f,mirror] [-ref=false] [-access-log=false] [-out bin/bench-results.json]
 //	go run ./scripts/bench -only scale [-scale-sizes 10000,100000] [-quick] [-out bin/bench-scale.json]
+//	go run ./scripts/bench -only s3    # on a local SeaweedFS instead: see s3.go
 //
 // -only mirror measures the pull-through cache (mirror.go); -only scale the
 // costs at 10,000 and 100,000 repositories (scale.go).
@@ -26,7 +27,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -90,7 +90,7 @@ func cleanup() {
 func main() {
 	rounds := flag.Int("rounds", 3, "rounds; medians are reported")
 	quick := flag.Bool("quick", false, "smoke mode: small sizes, one round, short load")
-	only := flag.String("only", "a,b,c,d,e,f", "benchmarks to run (a,b share their runs; mirror: the pull-through cache; scale: the scale benchmark alone)")
+	only := flag.String("only", "a,b,c,d,e,f", "benchmarks to run (a,b share their runs; mirror: the pull-through cache; scale: the scale benchmark alone; s3: both registries on a local SeaweedFS)")
 	scaleSizes := flag.String("scale-sizes", "10000,100000", "scale: the numbers of repositories to fill and measure")
 	withRef := flag.Bool("ref", true, "also measure the reference registry")
 	versus := flag.String("versus", "", "measure this build of our registry (a binary) in place of the reference: A/B for tuning")
@@ -132,6 +132,13 @@ func main() {
 		*withRef = false
 	}
 	oursBin, refBin := buildBinaries(*withRef && *versus == "")
+	if *only == "s3" { // its own report: see s3.go
+		if *out == "bin/bench-results.json" {
+			*out = "bin/bench-s3-results.json"
+		}
+		benchS3(oursBin, refBin, *rounds, *quick, *accessLog, *out)
+		return
+	}
 	level := "info"
 	if !*accessLog {
 		level = "error"
@@ -347,46 +354,8 @@ func report(res samples, regs []registry, ceil map[string]float64, sz sizes, rou
 		sz.bigBlob>>20, sz.chunk>>20, sz.smallCount, sz.loadFor, sz.fanClients, sz.fanBlob>>20, map[bool]string{true: "on", false: "off"}[accessLogOn])
 	fmt.Printf("machine ceilings: sha256 one core %.0f MiB/s, loopback HTTP sendfile %.0f MiB/s, disk write+fsync %.0f MiB/s\n\n",
 		ceil["sha256"], ceil["sendfile"], ceil["disk"])
-	tw := tabwriter.NewWriter(os.Stdout, 2, 8, 2, ' ', tabwriter.AlignRight)
-	header := "benchmark\tunit\t"
-	for _, r := range regs {
-		header += r.name + "\t"
-	}
-	if len(regs) > 1 {
-		header += "advantage\t"
-	}
-	fmt.Fprintln(tw, header+"of ceiling\t")
-	var rows []jsonRow
-	for _, m := range metrics {
-		if res[m.id] == nil {
-			continue
-		}
-		row := jsonRow{ID: m.id, Title: m.title, Unit: m.unit, HigherIsBetter: m.higherIsBetter, Medians: map[string]float64{}, Samples: res[m.id]}
-		line := m.title + "\t" + m.unit + "\t"
-		for _, r := range regs {
-			row.Medians[r.name] = median(res[m.id][r.name])
-			line += fmt.Sprintf("%.1f\t", row.Medians[r.name])
-		}
-		if len(regs) > 1 {
-			a, b := row.Medians[regs[0].name], row.Medians[regs[1].name]
-			if m.higherIsBetter && b > 0 {
-				row.Advantage = a / b
-			} else if !m.higherIsBetter && a > 0 {
-				row.Advantage = b / a
-			}
-			line += fmt.Sprintf("%.2f×\t", row.Advantage)
-		}
-		if m.ceiling != "" && ceil[m.ceiling] > 0 {
-			row.CeilingName, row.CeilingMiBPerSec = m.ceiling, ceil[m.ceiling]
-			row.CeilingFraction = row.Medians[regs[0].name] / ceil[m.ceiling]
-			line += fmt.Sprintf("%.0f%% %s\t", 100*row.CeilingFraction, m.ceiling)
-		} else {
-			line += "\t"
-		}
-		fmt.Fprintln(tw, line)
-		rows = append(rows, row)
-	}
-	tw.Flush()
+	rows := printTable(metrics, res, regs, ceil, func(c string) string { return c },
+		func(v []float64) string { return fmt.Sprintf("%.1f", median(v)) })
 	fmt.Println("\nadvantage: how many times better ours is (higher throughput, or lower time and memory); of ceiling: ours as a fraction of the machine's ceiling")
 	os.MkdirAll(filepath.Dir(out), 0o755)
 	b, _ := json.MarshalIndent(map[string]any{"time": time.Now().UTC(), "rounds": rounds, "sizes": sz, "ceilings_mib_per_s": ceil,

@@ -42,28 +42,34 @@ func ours(bin, logLevel string) registry {
 func reference(bin string) registry {
 	return registry{name: "distribution", start: func(root, addr, logFile string) *exec.Cmd {
 		cfg := filepath.Join(filepath.Dir(root), "config.yml")
-		os.WriteFile(cfg, []byte(fmt.Sprintf(`version: 0.1
+		os.WriteFile(cfg, distributionConfig(addr, "  filesystem:\n    rootdirectory: "+root+"\n"), 0o644)
+		cmd := exec.Command(bin, "serve", cfg)
+		cmd.Stdout = openLog(logFile)
+		cmd.Stderr = cmd.Stdout
+		return cmd
+	}}
+}
+
+// distributionConfig is the reference registry's configuration with the
+// given storage driver section (indented under storage:).
+func distributionConfig(addr, driver string) []byte {
+	return fmt.Appendf(nil, `version: 0.1
 log:
   level: info
   formatter: json
   accesslog:
     disabled: false
 storage:
-  filesystem:
-    rootdirectory: %s
-  delete:
+%s  delete:
     enabled: true
+  redirect:
+    disable: true
   cache:
     blobdescriptor: inmemory
 http:
   addr: %s
   secret: bench-only
-`, root, addr)), 0o644)
-		cmd := exec.Command(bin, "serve", cfg)
-		cmd.Stdout = openLog(logFile)
-		cmd.Stderr = cmd.Stdout
-		return cmd
-	}}
+`, driver, addr)
 }
 
 func openLog(path string) *os.File {

@@ -5,6 +5,7 @@
 package registrytest
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -148,4 +149,24 @@ func TempFiles(t testing.TB, root string) []string {
 		out = append(out, e.Name())
 	}
 	return out
+}
+
+// WantError sends method url with body and checks the answer is status
+// with one OCI error of the given code.
+func WantError(t testing.TB, method, url string, body io.Reader, status int, code string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env struct{ Errors []struct{ Code string } }
+	json.NewDecoder(resp.Body).Decode(&env)
+	resp.Body.Close()
+	if resp.StatusCode != status || len(env.Errors) != 1 || env.Errors[0].Code != code {
+		t.Errorf("%s %s: %d %+v; want %d %s", method, url, resp.StatusCode, env, status, code)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"strconv"
 	"testing"
 
 	"github.com/layerlab/layerlab/registry/storage/driver"
@@ -16,6 +17,13 @@ import (
 // the bucket, emptied when the test ends. Without a server the test is
 // skipped, or fails when LAYERLAB_S3_REQUIRED is set (as in CI).
 func S3(t testing.TB, name string) func() driver.Driver {
+	t.Helper()
+	_, newDriver := S3Config(t, name)
+	return newDriver
+}
+
+// S3Config is S3 with the configuration of its prefix as well.
+func S3Config(t testing.TB, name string) (s3.Config, func() driver.Driver) {
 	t.Helper()
 	endpoint := os.Getenv("LAYERLAB_S3_ENDPOINT")
 	if endpoint == "" {
@@ -40,7 +48,16 @@ func S3(t testing.TB, name string) func() driver.Driver {
 		return d
 	}
 	t.Cleanup(func() { Empty(newDriver()) })
-	return newDriver
+	return cfg, newDriver
+}
+
+// S3Args are the flags and environment that start a registry process
+// (registry serve, gc, du) on cfg's bucket and prefix.
+func S3Args(cfg s3.Config) (args, env []string) {
+	args = []string{"--storage", "s3", "--s3-endpoint", cfg.Endpoint, "--s3-bucket", cfg.Bucket,
+		"--s3-region", cfg.Region, "--s3-prefix", cfg.Prefix, "--s3-path-style", "--s3-part-size", strconv.FormatInt(cfg.PartSize, 10)}
+	env = []string{"AWS_ACCESS_KEY_ID=" + cfg.AccessKey, "AWS_SECRET_ACCESS_KEY=" + cfg.SecretKey}
+	return args, env
 }
 
 // Empty deletes every key a driver holds.

@@ -39,7 +39,7 @@
 //	uploads/<id>/info                                  session info (the store's)
 //	uploads/<id>/data…, uploads/<id>/state             session bytes and state (the driver's)
 //	gc.done                                            time of the last collection
-//	gc.lease                                           the running collector (new)
+//	gc/lease-<generation>                              the GC lease (holder, expiry)
 //
 // How each operation maps (S3 round trips in brackets):
 //
@@ -93,8 +93,9 @@
 //     their modification times) and reads manifests; the sweep deletes an
 //     unmarked blob older than the grace only if no link to it is younger
 //     either. On the filesystem the flock protocol of gclock.go stays. On
-//     S3 there is no shared lock: one collector at a time holds gc.lease
-//     (Put IfNotExists; holder and expiry inside, a stale one replaced), and
+//     every driver one collector at a time holds the GC lease,
+//     gc/lease-<generation> (Put IfNotExists of the next generation; holder
+//     and expiry inside; see storage/gclease.go). On S3, with no shared lock,
 //     "touching" a blob (KeepFresh, validateReferences, LinkBlob) rewrites
 //     the repository's layer link, a small PUT that dates it now, since an
 //     object's date cannot be changed in place; the sweep re-reads the
