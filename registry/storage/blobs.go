@@ -85,11 +85,11 @@ func (s *Store) LinkBlob(ctx context.Context, name string, d digest.Digest) erro
 	if err := s.touchBlob(ctx, d); err != nil {
 		return err
 	}
-	defer s.changed(ctx)
 	link := layerLinkKey(name, d)
 	if err := s.touch(ctx, link); !errors.Is(err, driver.ErrNotFound) {
-		return err
+		return err // linked already (nothing changed but a date), or failed
 	}
+	defer s.changed(ctx)
 	return s.put(ctx, link, d.String())
 }
 

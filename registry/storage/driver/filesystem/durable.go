@@ -13,24 +13,31 @@ import (
 )
 
 // mkdirAll creates dir and its missing parents, and makes each new
-// directory's entry durable by syncing the directory that holds it.
+// directory's entry durable by syncing the directory that holds it. A
+// directory another commit is creating at the same moment is synced in its
+// parent too, before anything is put in it — unless this process already
+// made that entry durable (durableDirs; prune forgets what it removes).
 func (d *Driver) mkdirAll(dir string) error {
-	var created []string
-	for p := dir; p != filepath.Dir(p); p = filepath.Dir(p) {
-		if _, err := os.Lstat(p); err == nil {
-			break
+	err := syscall.Mkdir(dir, 0o755)
+	if err == syscall.EEXIST {
+		if _, ok := d.durableDirs.Load(dir); ok {
+			return nil
 		}
-		created = append(created, p)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for _, p := range created {
-		if err := d.syncDir(filepath.Dir(p)); err != nil {
+	switch {
+	case err == nil || err == syscall.EEXIST:
+		if err := d.syncDir(filepath.Dir(dir), ""); err != nil {
 			return err
 		}
+		d.durableDirs.Store(dir, struct{}{})
+		return nil
+	case err == syscall.ENOENT && len(dir) > len(d.root):
+		if err := d.mkdirAll(filepath.Dir(dir)); err != nil {
+			return err
+		}
+		return d.mkdirAll(dir)
 	}
-	return nil
+	return &fs.PathError{Op: "mkdir", Path: dir, Err: err}
 }
 
 // Touch dates the object at key now, without rewriting it: the store marks
