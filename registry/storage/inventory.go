@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -179,8 +180,7 @@ func (s *Store) Generation(ctx context.Context) string {
 // milliseconds on ext4, which flushes the new file's data). A reader may
 // catch a mix of the two tokens while the write is in flight — a value that
 // differs from both, so a cache rebuilds, as it must once the write
-// completes. The file is opened once and never replaced, in any process.
-// Lost in a crash, a change of generation is made up for by the
+// completes. Lost in a crash, a change of generation is made up for by the
 // caches' maximum age. Elsewhere (S3) it is a small object replaced whole.
 func (s *Store) changed(ctx context.Context) {
 	var b [12]byte
@@ -190,10 +190,11 @@ func (s *Store) changed(ctx context.Context) {
 		s.put(context.WithoutCancel(ctx), generationKey, token)
 		return
 	}
-	s.genOnce.Do(func() { // kept open: one pwrite per change
-		s.genFile, _ = os.OpenFile(filepath.Join(s.root, generationKey), os.O_WRONLY|os.O_CREATE, 0o644)
-	})
-	if s.genFile != nil {
-		s.genFile.WriteAt([]byte(token), 0)
+	// Plain system calls: an *os.File costs four more.
+	fd, err := syscall.Open(filepath.Join(s.root, generationKey), syscall.O_WRONLY|syscall.O_CREAT|syscall.O_CLOEXEC, 0o644)
+	if err != nil {
+		return
 	}
+	syscall.Pwrite(fd, []byte(token), 0)
+	syscall.Close(fd)
 }

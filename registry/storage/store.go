@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"os"
 	"sync"
 
 	"github.com/opencontainers/go-digest"
@@ -41,8 +40,6 @@ type Store struct {
 	stats     counters
 	manifests manifestCache
 	gcHook    func(event string) // tests: where a collection stands
-	genOnce   sync.Once
-	genFile   *os.File // the generation file, written in place (filesystem only)
 }
 
 // Open returns a Store on opts.Driver, or on the filesystem driver rooted
