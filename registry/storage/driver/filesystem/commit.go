@@ -57,26 +57,8 @@ func (d *Driver) placeWith(dst, key string, exclusive bool, place func() (bool, 
 // name links or renames the temp file to dst and reports whether dst was
 // created (it did not exist).
 func (d *Driver) name(t *tempFile, dst string, exclusive bool) (bool, error) {
-	if t.path == "" { // unnamed: a link, which never replaces
-		err := linkUnnamed(t.fd, dst)
-		if err == nil || exclusive || !errors.Is(err, fs.ErrExist) {
-			return err == nil, err
-		}
-		// Replacing an object: name the file in tmp/, then rename it over.
-		p := tempName(filepath.Join(d.root, tmpDir), "tmp-")
-		if err := linkUnnamed(t.fd, p); err != nil {
-			return false, err
-		}
-		t.path = p
-	}
 	if exclusive {
-		err := renameNoReplace(t.path, dst)
-		if errors.Is(err, errUnnamedUnsupported) {
-			return true, os.Link(t.path, dst) // the temp name is removed by discard
-		}
-		if err == nil {
-			t.path = ""
-		}
+		err := syscall.Link(t.path, dst) // the temp name is removed by discard
 		return err == nil, err
 	}
 	if err := syscall.Rename(t.path, dst); err != nil {

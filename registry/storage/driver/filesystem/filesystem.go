@@ -25,7 +25,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 
 	"github.com/layerlab/layerlab/registry/storage/driver"
@@ -54,8 +53,7 @@ type Driver struct {
 	fault     func() error
 	dirSynced func(dir string)
 	syncFault func(path string) error
-	unnamed   atomic.Bool // temp files are unnamed (O_TMPFILE)
-	flush     flusher     // group commit of directory flushes
+	flush     flusher // group commit of directory flushes
 	// durableDirs holds the directories whose entries this process synced
 	// in their parents (keys: paths).
 	durableDirs sync.Map
@@ -72,7 +70,6 @@ func New(root string, opts Options) (*Driver, error) {
 		return nil, fmt.Errorf("filesystem driver: %w", err)
 	}
 	d := &Driver{root: filepath.Clean(root), sync: !opts.NoSync, fault: opts.WriteFault, dirSynced: opts.DirSynced, syncFault: opts.SyncFault}
-	d.unnamed.Store(unnamedUsable())
 	return d, nil
 }
 

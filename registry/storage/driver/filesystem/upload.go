@@ -171,8 +171,8 @@ func (u *upload) Reader(ctx context.Context) (io.ReadCloser, error) {
 }
 
 // Commit fsyncs the data, dates it now (a new object is young to garbage
-// collection), and renames it to dst (without replacing anything when
-// exclusive).
+// collection), and links it to dst (which never replaces anything) when
+// exclusive, or renames it.
 func (u *upload) Commit(ctx context.Context, dst string, opts driver.PutOptions) error {
 	p, err := u.d.path(ctx, dst)
 	if err != nil {
@@ -199,17 +199,13 @@ func (u *upload) Commit(ctx context.Context, dst string, opts driver.PutOptions)
 	}
 	moved := false
 	err = u.d.placeWith(p, dst, opts.IfNotExists, func() (bool, error) {
-		if !opts.IfNotExists {
-			err := syscall.Rename(u.dataPath(), p)
-			moved = err == nil
-			return false, err
+		if opts.IfNotExists {
+			err := syscall.Link(u.dataPath(), p)
+			return err == nil, err
 		}
-		err := renameNoReplace(u.dataPath(), p)
-		if errors.Is(err, errUnnamedUnsupported) {
-			return true, os.Link(u.dataPath(), p)
-		}
+		err := syscall.Rename(u.dataPath(), p)
 		moved = err == nil
-		return moved, err
+		return false, err
 	})
 	if err != nil {
 		return err
