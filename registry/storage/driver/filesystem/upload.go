@@ -32,6 +32,10 @@ type upload struct {
 	state []byte
 }
 
+// maxStateFile bounds what ResumeUpload reads of a state file: the JSON
+// of a size and a caller's state of a few hundred bytes.
+const maxStateFile = 1 << 20
+
 type stateFile struct {
 	Size  int64  `json:"size"`
 	State []byte `json:"state"`
@@ -76,9 +80,11 @@ func (d *Driver) ResumeUpload(ctx context.Context, key string) (driver.Upload, e
 		return nil, d.notFound(key, err)
 	}
 	u := &upload{d: d, key: key, dir: dir, size: st.Size()}
-	b, err := os.ReadFile(filepath.Join(dir, "state"))
+	b, err := readSmall(filepath.Join(dir, "state"), maxStateFile)
 	switch {
 	case errors.Is(err, fs.ErrNotExist): // a session from before the driver
+	case errors.Is(err, driver.ErrTooLarge):
+		return nil, driver.NotFound(key) // not a state this driver wrote: unusable
 	case err != nil:
 		return nil, err
 	default:
