@@ -2,8 +2,12 @@
 
 .PHONY: bench bench-smoke bench-index bench-scale bench-s3
 
-bench: ## benchmark against the reference registry (several minutes; results in bin/bench-results.json), then on S3, then the index
-	$(GO) run ./scripts/bench -rounds 3
+# BENCH_FLAGS adds flags to `make bench`: peers, -compare, -only, for example
+#   make bench BENCH_FLAGS="-peer 'olareg=/path/to/olareg serve --addr 127.0.0.1 --port {port} --dir {dir}'"
+BENCH_FLAGS ?=
+
+bench: ## benchmark against the reference registry and any -peer in BENCH_FLAGS (several minutes; results in bin/bench-results.json), then on S3, then the index
+	$(GO) run ./scripts/bench -rounds 3 $(BENCH_FLAGS)
 	$(GO) run ./scripts/bench -rounds 3 -only s3
 	$(GO) run ./scripts/benchindex
 

@@ -35,22 +35,32 @@ func (a *API) getBlob(w http.ResponseWriter, r *http.Request) error {
 	}
 	h := w.Header()
 	if r.Method == http.MethodHead {
-		size, err := a.store.StatBlob(r.Context(), name, d)
+		var size int64
+		var fresh error
+		if a.opts.ReadOnly { // no push follows in read-only mode
+			size, err = a.store.StatBlob(r.Context(), name, d)
+		} else {
+			size, fresh, err = a.store.StatBlobFresh(r.Context(), name, d)
+		}
+		events := eventsWanted(r)
 		if err != nil {
-			accesslog.Event(r.Context(), "blob_missing", "blob not here yet — the client will upload it",
-				logrus.Fields{"digest": d.String()})
+			if events {
+				accesslog.Event(r.Context(), "blob_missing", "blob not here yet — the client will upload it",
+					logrus.Fields{"digest": d.String()})
+			}
 			return err
 		}
-		if !a.opts.ReadOnly { // no push follows in read-only mode
-			if err := a.store.KeepFresh(r.Context(), name, d); err != nil {
-				// The answer stands (pulls HEAD blobs too); a push relying on
-				// it re-marks the blob when its manifest arrives, or fails.
-				accesslog.From(r.Context()).ErrDetail = "could not mark the blob fresh for garbage collection: " + err.Error()
-			}
+		if fresh != nil {
+			// The answer stands (pulls HEAD blobs too); a push relying on
+			// it re-marks the blob when its manifest arrives, or fails.
+			accesslog.From(r.Context()).ErrDetail = "could not mark the blob fresh for garbage collection: " + fresh.Error()
 		}
 		blobHeaders(h, d)
 		h.Set("Content-Length", strconv.FormatInt(size, 10))
 		h.Set("Accept-Ranges", "bytes")
+		if !events {
+			return nil
+		}
 		if _, just := a.recent.take(clientBlobKey(r, name, d.String())); just {
 			accesslog.Event(r.Context(), "blob_checked", "client checks the blob it just pushed — it is here",
 				logrus.Fields{"digest": d.String(), "size": accesslog.HumanSize(size)})
@@ -81,6 +91,9 @@ func (a *API) getBlob(w http.ResponseWriter, r *http.Request) error {
 	size := f.Info().Size
 	blobHeaders(h, d)
 	http.ServeContent(w, r, "", time.Time{}, copied{f})
+	if !eventsWanted(r) {
+		return nil
+	}
 	ev := logrus.Fields{"digest": d.String(), "size": accesslog.HumanSize(size)}
 	if rg := r.Header.Get("Range"); rg != "" {
 		ev["range"] = rg
@@ -88,6 +101,11 @@ func (a *API) getBlob(w http.ResponseWriter, r *http.Request) error {
 	accesslog.Event(r.Context(), "blob_pulled", "blob pulled", ev)
 	return nil
 }
+
+// eventsWanted reports whether anyone reads the learner's events of this
+// request (debug logging, or a watcher of the live feed): the hot paths
+// build none otherwise.
+func eventsWanted(r *http.Request) bool { return accesslog.From(r.Context()).EventsWanted() }
 
 // copied hides the *os.File from net/http so blobs go out with read and
 // write (32 KiB at a time) instead of sendfile. Measured on loopback, a

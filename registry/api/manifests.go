@@ -51,8 +51,10 @@ func (a *API) getManifest(w http.ResponseWriter, r *http.Request) error {
 	if r.Method == http.MethodHead {
 		return nil
 	}
-	accesslog.Event(r.Context(), "manifest_pulled", "manifest pulled: "+name+":"+ref,
-		logrus.Fields{"digest": d.String(), "media_type": mt})
+	if eventsWanted(r) {
+		accesslog.Event(r.Context(), "manifest_pulled", "manifest pulled: "+name+":"+ref,
+			logrus.Fields{"digest": d.String(), "media_type": mt})
+	}
 	w.Write(body)
 	return nil
 }

@@ -43,9 +43,11 @@ func (a *API) startUpload(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		a.recent.put(clientBlobKey(r, name, d.String()), "")
-		accesslog.Event(r.Context(), "blob_committed", "blob committed in one request (monolithic upload)",
-			logrus.Fields{"digest": ds, "size": accesslog.HumanSize(n)})
+		if eventsWanted(r) {
+			a.recent.put(clientBlobKey(r, name, d.String()), "")
+			accesslog.Event(r.Context(), "blob_committed", "blob committed in one request (monolithic upload)",
+				logrus.Fields{"digest": ds, "size": accesslog.HumanSize(n)})
+		}
 		return blobCreated(w, name, d)
 	}
 	alg := digest.Canonical
@@ -69,8 +71,10 @@ func (a *API) startUpload(w http.ResponseWriter, r *http.Request) error {
 			logrus.Fields{"upload_id": id, "from": from, "digest": q.Get("mount")})
 		return a.uploadAccepted(w, name, id, 0, http.StatusAccepted)
 	}
-	accesslog.Event(r.Context(), "upload_started", "upload session started — the client will send the blob's bytes to the Location",
-		logrus.Fields{"upload_id": id, "algorithm": alg.String()})
+	if eventsWanted(r) {
+		accesslog.Event(r.Context(), "upload_started", "upload session started — the client will send the blob's bytes to the Location",
+			logrus.Fields{"upload_id": id, "algorithm": alg.String()})
+	}
 	return a.uploadAccepted(w, name, id, 0, http.StatusAccepted)
 }
 
@@ -188,11 +192,13 @@ func (a *API) patchUpload(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return rangeError(w, name, id, size, err)
 	}
-	f := logrus.Fields{"upload_id": id, "total": accesslog.HumanSize(size)}
-	if cr := r.Header.Get("Content-Range"); cr != "" {
-		f["content_range"] = cr
+	if eventsWanted(r) {
+		f := logrus.Fields{"upload_id": id, "total": accesslog.HumanSize(size)}
+		if cr := r.Header.Get("Content-Range"); cr != "" {
+			f["content_range"] = cr
+		}
+		accesslog.Event(r.Context(), "chunk_received", fmt.Sprintf("chunk received, upload now holds bytes %s", rangeHeader(size)), f)
 	}
-	accesslog.Event(r.Context(), "chunk_received", fmt.Sprintf("chunk received, upload now holds bytes %s", rangeHeader(size)), f)
 	return a.uploadAccepted(w, name, id, size, http.StatusAccepted)
 }
 
@@ -220,9 +226,11 @@ func (a *API) putUpload(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return rangeError(w, name, id, size, err)
 	}
-	a.recent.put(clientBlobKey(r, name, d.String()), "")
-	accesslog.Event(r.Context(), "blob_committed", "blob committed, digest verified",
-		logrus.Fields{"digest": ds, "size": accesslog.HumanSize(size)})
+	if eventsWanted(r) {
+		a.recent.put(clientBlobKey(r, name, d.String()), "")
+		accesslog.Event(r.Context(), "blob_committed", "blob committed, digest verified",
+			logrus.Fields{"digest": ds, "size": accesslog.HumanSize(size)})
+	}
 	return blobCreated(w, name, d)
 }
 

@@ -22,16 +22,7 @@ func BenchmarkManifestGet(b *testing.B) {
 		{"log=text", "info", "text"},
 	} {
 		b.Run(mode.name, func(b *testing.B) {
-			cfg := config.Defaults()
-			cfg.Root = b.TempDir()
-			log, err := accesslog.New(io.Discard, mode.level, mode.format)
-			if err != nil {
-				b.Fatal(err)
-			}
-			srv, err := server.New(cfg, log)
-			if err != nil {
-				b.Fatal(err)
-			}
+			srv := benchServer(b, mode.level, mode.format)
 			h := srv.Handler()
 			d, _, err := srv.Store().PutManifest(b.Context(), "bench/app", "latest", v1.MediaTypeImageIndex,
 				[]byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`), nil)
@@ -52,4 +43,21 @@ func BenchmarkManifestGet(b *testing.B) {
 			})
 		})
 	}
+}
+
+// benchServer is a server on a fresh root, logging at level in format to
+// nowhere.
+func benchServer(b *testing.B, level, format string) *server.Server {
+	b.Helper()
+	cfg := config.Defaults()
+	cfg.Root = b.TempDir()
+	log, err := accesslog.New(io.Discard, level, format)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := server.New(cfg, log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return srv
 }

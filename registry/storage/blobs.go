@@ -85,11 +85,11 @@ func (s *Store) LinkBlob(ctx context.Context, name string, d digest.Digest) erro
 	if err := s.touchBlob(ctx, d); err != nil {
 		return err
 	}
-	defer s.changed(ctx)
 	link := layerLinkKey(name, d)
 	if err := s.touch(ctx, link); !errors.Is(err, driver.ErrNotFound) {
-		return err
+		return err // linked already (nothing changed but a date), or failed
 	}
+	defer s.changed(ctx)
 	return s.put(ctx, link, d.String())
 }
 
@@ -97,17 +97,36 @@ func (s *Store) LinkBlob(ctx context.Context, name string, d digest.Digest) erro
 // that will skip uploading it), and the repository's link to it, unless
 // touched within the last minute, so a collection running now keeps both.
 func (s *Store) KeepFresh(ctx context.Context, name string, d digest.Digest) error {
-	if err := checkBlob(name, d); err != nil {
+	_, fresh, err := s.StatBlobFresh(ctx, name, d)
+	if err != nil && !errors.Is(err, ErrBlobUnknown) {
 		return err
 	}
-	for _, key := range []string{blobKey(d), layerLinkKey(name, d)} {
-		if info, err := s.d.Stat(ctx, key); err == nil && time.Since(info.ModTime) > time.Minute {
-			if err := s.touch(ctx, key); err != nil && !errors.Is(err, driver.ErrNotFound) {
-				return err
+	return fresh
+}
+
+// StatBlobFresh is StatBlob and KeepFresh in one: it returns the size of a
+// blob the repository may serve and, separately, the error of keeping it
+// fresh (the answer stands without it), looking each object up once.
+func (s *Store) StatBlobFresh(ctx context.Context, name string, d digest.Digest) (size int64, fresh, err error) {
+	if err := checkBlob(name, d); err != nil {
+		return 0, nil, err
+	}
+	link, err := s.d.Stat(ctx, layerLinkKey(name, d))
+	if err != nil {
+		return 0, nil, notFound(err, ErrBlobUnknown, d.String()+" in "+name)
+	}
+	blob, err := s.d.Stat(ctx, blobKey(d))
+	if err != nil {
+		return 0, nil, notFound(err, ErrBlobUnknown, d.String())
+	}
+	for _, info := range []driver.Info{blob, link} {
+		if time.Since(info.ModTime) > time.Minute {
+			if err := s.touch(ctx, info.Key); err != nil && !errors.Is(err, driver.ErrNotFound) {
+				return blob.Size, err, nil
 			}
 		}
 	}
-	return nil
+	return blob.Size, nil, nil
 }
 
 // touchBlob marks a blob as just used, so that a garbage collection running

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -189,10 +190,11 @@ func (s *Store) changed(ctx context.Context) {
 		s.put(context.WithoutCancel(ctx), generationKey, token)
 		return
 	}
-	f, err := os.OpenFile(filepath.Join(s.root, generationKey), os.O_WRONLY|os.O_CREATE, 0o644)
+	// Plain system calls: an *os.File costs four more.
+	fd, err := syscall.Open(filepath.Join(s.root, generationKey), syscall.O_WRONLY|syscall.O_CREAT|syscall.O_CLOEXEC, 0o644)
 	if err != nil {
 		return
 	}
-	f.WriteAt([]byte(token), 0)
-	f.Close()
+	syscall.Pwrite(fd, []byte(token), 0)
+	syscall.Close(fd)
 }

@@ -64,13 +64,16 @@ func (s *Store) putManifest(ctx context.Context, name, ref, contentType string, 
 	unlock := s.repoLocks.lock(name)
 	defer unlock()
 	_, err = s.d.Stat(ctx, revisionKey(name, d))
-	newRevision, firstManifest := err != nil, !s.hasManifests(ctx, name)
-	if !newRevision { // pushed again: young again to garbage collection
-		if err := s.touch(ctx, revisionKey(name, d)); err != nil {
-			return "", nil, err
+	newRevision := err != nil
+	firstManifest := newRevision && !s.hasManifests(ctx, name) // a stored revision is a manifest
+	if newRevision {
+		err = s.put(ctx, revisionKey(name, d), m.MediaType)
+	} else { // pushed again: young again to garbage collection
+		if err = s.touch(ctx, revisionKey(name, d)); err == nil {
+			err = s.writeLink(ctx, revisionKey(name, d), m.MediaType)
 		}
 	}
-	if err := s.writeLink(ctx, revisionKey(name, d), m.MediaType); err != nil {
+	if err != nil {
 		return "", nil, err
 	}
 	if newRevision {

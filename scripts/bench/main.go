@@ -4,9 +4,15 @@
 // `make bench-smoke` runs a short version.
 //
 //	go run ./scripts/bench [-rounds 3] [-quick] [-only a,b,c,d,e,f,mirror] [-ref=false] [-access-log=false] [-out bin/bench-results.json]
+//	        [-peer 'NAME=COMMAND {port} {dir}']... [-compare bin/previous.json]
 //	go run ./scripts/bench -only scale [-scale-sizes 10000,100000] [-quick] [-out bin/bench-scale.json]
 //	go run ./scripts/bench -only s3    # on a local SeaweedFS instead: see s3.go
 //
+// Every registry runs in every round, one after the other (interleaved);
+// each table cell is the median with [min–max] over the rounds. After each
+// push a sync(2) is timed: the data the registry left unflushed; the
+// "+ flush" rows count it in. -compare prints every figure more than 10%
+// worse than in a previous run's JSON and then exits with status 3.
 // -only mirror measures the pull-through cache (mirror.go); -only scale the
 // costs at 10,000 and 100,000 repositories (scale.go).
 package main
@@ -44,9 +50,15 @@ var metrics = []metric{
 	{"a.monolithic", "a) push 1 blob, monolithic", "MiB/s", true, "sha256"},
 	{"a.chunked", "a) push 1 blob, chunked PATCHes", "MiB/s", true, "sha256"},
 	{"a.streamed", "a) push 1 blob, streamed PATCH", "MiB/s", true, "sha256"},
+	{"a.monolithic.flushed", "a) monolithic push + flush", "MiB/s", true, ""},
+	{"a.chunked.flushed", "a) chunked push + flush", "MiB/s", true, ""},
+	{"a.streamed.flushed", "a) streamed push + flush", "MiB/s", true, ""},
+	{"a.sync", "a) sync after a monolithic push", "s", false, ""},
 	{"b.verified", "b) pull it, digest verified", "MiB/s", true, "sendfile"},
 	{"b.raw", "b) pull it, raw", "MiB/s", true, "sendfile"},
 	{"c.small", "c) small images, 16 clients", "images/s", true, ""},
+	{"c.small.flushed", "c) small images + flush", "images/s", true, ""},
+	{"c.sync", "c) sync after the small images", "s", false, ""},
 	{"d.get", "d) manifest GET, 32 clients", "req/s", true, ""},
 	{"d.get.p50", "d) manifest GET p50", "ms", false, ""},
 	{"d.get.p99", "d) manifest GET p99", "ms", false, ""},
@@ -96,6 +108,9 @@ func main() {
 	versus := flag.String("versus", "", "measure this build of our registry (a binary) in place of the reference: A/B for tuning")
 	out := flag.String("out", "bin/bench-results.json", "JSON results file")
 	accessLog := flag.Bool("access-log", true, "our registry writes its JSON access log (false: logging off)")
+	var peers peerFlags
+	flag.Var(&peers, "peer", "NAME=COMMAND: also measure this registry, started by COMMAND with {port}, {addr} and {dir} filled in (repeatable)")
+	compare := flag.String("compare", "", "compare with a previous run's JSON: flag figures more than 10% worse (exit status 3)")
 	flag.Parse()
 
 	sz := sizes{bigBlob: 512 << 20, chunk: 8 << 20, smallCount: 200, loadFor: 10 * time.Second, fanBlob: 32 << 20, fanClients: 64}
@@ -152,6 +167,9 @@ func main() {
 	case *withRef:
 		regs = append(regs, reference(refBin))
 	}
+	for _, p := range peers {
+		regs = append(regs, peer(p))
+	}
 
 	fmt.Fprintln(os.Stderr, "preparing data and measuring the machine's ceilings…")
 	big := makePayload(workDir, sz.bigBlob)
@@ -186,9 +204,13 @@ func main() {
 		}
 	}
 	accessLogOn = *accessLog
-	report(res, regs, ceil, sz, *rounds, *out)
+	rows := report(res, regs, ceil, sz, *rounds, *out)
 	if want["mirror"] {
 		reportMirror(mres, big, *rounds, *out)
+	}
+	if *compare != "" && compareWith(*compare, rows) > 0 {
+		cleanup()
+		os.Exit(3)
 	}
 }
 
@@ -205,21 +227,35 @@ func launched(r registry) *running {
 
 func benchAB(r registry, big payload, sz sizes, res samples) {
 	p := launched(r)
-	res.add("a.monolithic", r.name, mibps(big.size, pushMonolithic(p.addr, big)))
+	push := pushMonolithic(p.addr, big)
+	flush := flushTime()
+	res.add("a.monolithic", r.name, mibps(big.size, push))
+	res.add("a.monolithic.flushed", r.name, withFlush(big.size, push, flush))
+	res.add("a.sync", r.name, flush.Seconds())
 	res.add("b.verified", r.name, mibps(big.size, pull(p.addr, "bench/big", big, true)))
 	res.add("b.raw", r.name, mibps(big.size, pull(p.addr, "bench/big", big, false)))
 	peak := p.stop()
 	p = launched(r)
-	res.add("a.chunked", r.name, mibps(big.size, pushChunked(p.addr, big, sz.chunk)))
+	push = pushChunked(p.addr, big, sz.chunk)
+	flush = flushTime()
+	res.add("a.chunked", r.name, mibps(big.size, push))
+	res.add("a.chunked.flushed", r.name, withFlush(big.size, push, flush))
 	peak = max(peak, p.stop())
 	p = launched(r)
-	res.add("a.streamed", r.name, mibps(big.size, pushStreamed(p.addr, big)))
+	push = pushStreamed(p.addr, big)
+	flush = flushTime()
+	res.add("a.streamed", r.name, mibps(big.size, push))
+	res.add("a.streamed.flushed", r.name, withFlush(big.size, push, flush))
 	res.add("g.rss.ab", r.name, max(peak, p.stop()))
 }
 
 func benchC(r registry, imgs []v1.Image, res samples) {
 	p := launched(r)
-	res.add("c.small", r.name, pushSmall(p.addr, imgs, 16))
+	push := pushSmall(p.addr, imgs, 16)
+	flush := flushTime()
+	res.add("c.small", r.name, float64(len(imgs))/push.Seconds())
+	res.add("c.small.flushed", r.name, float64(len(imgs))/(push+flush).Seconds())
+	res.add("c.sync", r.name, flush.Seconds())
 	res.add("g.rss.c", r.name, p.stop())
 }
 
@@ -342,21 +378,21 @@ type jsonRow struct {
 	HigherIsBetter   bool
 	Medians          map[string]float64
 	Samples          map[string][]float64
-	Advantage        float64 `json:",omitempty"` // ours vs reference, >1 is better for us
+	Advantage        float64 `json:",omitempty"` // ours vs the best other registry, >1 is better for us
+	Best             string  `json:",omitempty"` // that registry
 	CeilingFraction  float64 `json:",omitempty"`
 	CeilingMiBPerSec float64 `json:",omitempty"`
 	CeilingName      string  `json:",omitempty"`
 }
 
-func report(res samples, regs []registry, ceil map[string]float64, sz sizes, rounds int, out string) {
+func report(res samples, regs []registry, ceil map[string]float64, sz sizes, rounds int, out string) []jsonRow {
 	fmt.Printf("\nlayerlab registry benchmark — %d round(s), medians; %s, %d cores\n", rounds, runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU())
 	fmt.Printf("blob %d MiB, chunks %d MiB, %d small images, load %s, fan-out %d × %d MiB; ours with its JSON access log %s\n\n",
 		sz.bigBlob>>20, sz.chunk>>20, sz.smallCount, sz.loadFor, sz.fanClients, sz.fanBlob>>20, map[bool]string{true: "on", false: "off"}[accessLogOn])
 	fmt.Printf("machine ceilings: sha256 one core %.0f MiB/s, loopback HTTP sendfile %.0f MiB/s, disk write+fsync %.0f MiB/s\n\n",
 		ceil["sha256"], ceil["sendfile"], ceil["disk"])
-	rows := printTable(metrics, res, regs, ceil, func(c string) string { return c },
-		func(v []float64) string { return fmt.Sprintf("%.1f", median(v)) })
-	fmt.Println("\nadvantage: how many times better ours is (higher throughput, or lower time and memory); of ceiling: ours as a fraction of the machine's ceiling")
+	rows := printTable(metrics, res, regs, ceil, func(c string) string { return c }, cell)
+	fmt.Println("\nmedian [min–max] over the rounds; vs best: how many times better ours is than the best other registry's median (higher throughput, or lower time and memory); of ceiling: ours as a fraction of the machine's ceiling; + flush: the push's time plus a sync(2) timed right after it (the data it left unflushed)")
 	os.MkdirAll(filepath.Dir(out), 0o755)
 	b, _ := json.MarshalIndent(map[string]any{"time": time.Now().UTC(), "rounds": rounds, "sizes": sz, "ceilings_mib_per_s": ceil,
 		"cores": runtime.NumCPU(), "results": rows}, "", "  ")
@@ -364,4 +400,5 @@ func report(res samples, regs []registry, ceil map[string]float64, sz sizes, rou
 		fatal(err)
 	}
 	fmt.Println("JSON:", out)
+	return rows
 }

@@ -236,7 +236,7 @@ func reportS3(res samples, regs []registry, ceil map[string]float64, big, rssSiz
 		func(v []float64) string {
 			return fmt.Sprintf("%.1f [%.1f–%.1f]", median(v), slices.Min(v), slices.Max(v))
 		})
-	fmt.Println("\nadvantage: how many times better ours is; of ceiling: ours as a fraction of the endpoint's own PUT or GET")
+	fmt.Println("\nvs best: how many times better ours is than the best other registry; of ceiling: ours as a fraction of the endpoint's own PUT or GET")
 	os.MkdirAll(filepath.Dir(out), 0o755)
 	b, _ := json.MarshalIndent(map[string]any{"time": time.Now().UTC(), "rounds": rounds, "blob_bytes": big, "rss_blob_bytes": rssSize,
 		"part_bytes": s3PartSize, "ceilings_mib_per_s": ceil, "cores": runtime.NumCPU(), "results": rows}, "", "  ")

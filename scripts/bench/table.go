@@ -17,7 +17,7 @@ func printTable(ms []metric, res samples, regs []registry, ceil map[string]float
 		header += r.name + "\t"
 	}
 	if len(regs) > 1 {
-		header += "advantage\t"
+		header += "vs best\t"
 	}
 	fmt.Fprintln(tw, header+"of ceiling\t")
 	var rows []jsonRow
@@ -32,7 +32,9 @@ func printTable(ms []metric, res samples, regs []registry, ceil map[string]float
 			line += cell(res[m.id][r.name]) + "\t"
 		}
 		if len(regs) > 1 {
-			a, b := row.Medians[regs[0].name], row.Medians[regs[1].name]
+			var b float64
+			row.Best, b = bestOther(row.Medians, regs[0].name, m.higherIsBetter)
+			a := row.Medians[regs[0].name]
 			if m.higherIsBetter && b > 0 {
 				row.Advantage = a / b
 			} else if !m.higherIsBetter && a > 0 {

@@ -191,8 +191,8 @@ func ref(addr, s string) name.Reference {
 
 var noRetry = remote.WithRetryPredicate(func(error) bool { return false })
 
-// pushSmall pushes the images from clients concurrent clients: images/s.
-func pushSmall(addr string, imgs []v1.Image, clients int) float64 {
+// pushSmall pushes the images from clients concurrent clients: the time it took.
+func pushSmall(addr string, imgs []v1.Image, clients int) time.Duration {
 	work := make(chan int, len(imgs))
 	for i := range imgs {
 		work <- i
@@ -212,7 +212,7 @@ func pushSmall(addr string, imgs []v1.Image, clients int) float64 {
 		}()
 	}
 	wg.Wait()
-	return float64(len(imgs)) / time.Since(start).Seconds()
+	return time.Since(start)
 }
 
 // load hits one manifest by tag from clients clients for d: req/s, p50, p99 (ms).

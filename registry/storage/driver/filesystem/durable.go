@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -13,24 +14,56 @@ import (
 )
 
 // mkdirAll creates dir and its missing parents, and makes each new
-// directory's entry durable by syncing the directory that holds it.
+// directory's entry durable by syncing the directory that holds it — all
+// of them at once, after the last mkdir: concurrent flushes share the
+// journal's commits, where one after the other each waits for its own. A
+// directory another commit is creating at the same moment is synced in its
+// parent too, before anything is put in it — unless this process already
+// made that entry durable (durableDirs; prune forgets what it removes).
 func (d *Driver) mkdirAll(dir string) error {
-	var created []string
-	for p := dir; p != filepath.Dir(p); p = filepath.Dir(p) {
-		if _, err := os.Lstat(p); err == nil {
-			break
-		}
-		created = append(created, p)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	var made []string
+	if err := d.mkdirs(dir, &made); err != nil {
 		return err
 	}
-	for _, p := range created {
-		if err := d.syncDir(filepath.Dir(p)); err != nil {
-			return err
+	errs := make([]error, len(made))
+	var wg sync.WaitGroup
+	for i, p := range made[1:] {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i+1] = d.syncDir(filepath.Dir(p), "") }()
+	}
+	if len(made) > 0 {
+		errs[0] = d.syncDir(filepath.Dir(made[0]), "")
+	}
+	wg.Wait()
+	for i, p := range made {
+		if errs[i] != nil {
+			return errs[i]
 		}
+		d.durableDirs.Store(p, struct{}{})
 	}
 	return nil
+}
+
+// mkdirs creates dir and its missing parents, adding to made each one
+// whose entry must be synced in its parent.
+func (d *Driver) mkdirs(dir string, made *[]string) error {
+	err := syscall.Mkdir(dir, 0o755)
+	if err == syscall.EEXIST {
+		if _, ok := d.durableDirs.Load(dir); ok {
+			return nil
+		}
+	}
+	switch {
+	case err == nil || err == syscall.EEXIST:
+		*made = append(*made, dir)
+		return nil
+	case err == syscall.ENOENT && len(dir) > len(d.root):
+		if err := d.mkdirs(filepath.Dir(dir), made); err != nil {
+			return err
+		}
+		return d.mkdirs(dir, made)
+	}
+	return &fs.PathError{Op: "mkdir", Path: dir, Err: err}
 }
 
 // Touch dates the object at key now, without rewriting it: the store marks

@@ -40,6 +40,10 @@ type Options struct {
 	// DirSynced, when set, is told every directory the driver syncs (tests
 	// check that no directory change is left unsynced).
 	DirSynced func(dir string)
+	// SyncFault, when set, is asked before every fsync of a file or a
+	// directory (the path, or "unnamed temp file"); the error it returns
+	// fails that flush (tests inject EIO with it).
+	SyncFault func(path string) error
 }
 
 // Driver stores objects as files under a root directory.
@@ -49,6 +53,11 @@ type Driver struct {
 	fault     func() error
 	dirSynced func(dir string)
 	dirs      dirCache // sorted entries of large directories
+	syncFault func(path string) error
+	flush     flusher // group commit of directory flushes
+	// durableDirs holds the directories whose entries this process synced
+	// in their parents (keys: paths).
+	durableDirs sync.Map
 }
 
 var _ driver.Driver = (*Driver)(nil)
@@ -61,7 +70,8 @@ func New(root string, opts Options) (*Driver, error) {
 	if err := os.MkdirAll(filepath.Join(root, tmpDir), 0o755); err != nil {
 		return nil, fmt.Errorf("filesystem driver: %w", err)
 	}
-	return &Driver{root: filepath.Clean(root), sync: !opts.NoSync, fault: opts.WriteFault, dirSynced: opts.DirSynced}, nil
+	d := &Driver{root: filepath.Clean(root), sync: !opts.NoSync, fault: opts.WriteFault, dirSynced: opts.DirSynced, syncFault: opts.SyncFault}
+	return d, nil
 }
 
 const tmpDir = "tmp"
@@ -159,23 +169,21 @@ func (d *Driver) Put(ctx context.Context, key string, r io.Reader, opts driver.P
 	if err != nil {
 		return 0, err
 	}
-	f, err := d.createTemp()
+	t, err := d.createTemp()
 	if err != nil {
 		return 0, err
 	}
-	n, err := d.copy(newFlushBehind(f, 0), driver.ContextReader(ctx, r))
+	defer t.discard()
+	n, err := d.copy(newFlushBehind(t, t.fd, 0), driver.ContextReader(ctx, r))
 	if err == nil && opts.Verify != nil {
 		err = opts.Verify(n)
 	}
 	if err == nil {
-		err = d.closeSynced(f)
-	} else {
-		f.Close()
+		err = d.syncFile(t.fd, t.name())
 	}
 	if err == nil {
-		err = d.place(f.Name(), dst, key, opts.IfNotExists)
+		err = d.commit(t, dst, key, opts.IfNotExists)
 	}
-	os.Remove(f.Name()) // after a link, or a failure; gone already after a rename
 	return n, err
 }
 
@@ -209,76 +217,6 @@ func (f faultWriter) Write(p []byte) (int, error) {
 	return f.w.Write(p)
 }
 
-func (d *Driver) createTemp() (*os.File, error) {
-	dir := filepath.Join(d.root, tmpDir)
-	f, err := os.CreateTemp(dir, "tmp-")
-	if errors.Is(err, fs.ErrNotExist) {
-		if err = os.MkdirAll(dir, 0o755); err == nil {
-			f, err = os.CreateTemp(dir, "tmp-")
-		}
-	}
-	return f, err
-}
-
-// closeSynced fsyncs (unless NoSync) and closes f.
-func (d *Driver) closeSynced(f *os.File) error {
-	var err error
-	if d.sync {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// place moves the complete file src to dst: rename (atomic replace), or
-// with exclusive a hard link that fails if dst exists. It creates dst's
-// directory (again, if a concurrent Delete pruned it) and syncs it.
-func (d *Driver) place(src, dst, key string, exclusive bool) error {
-	dir := filepath.Dir(dst)
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		if exclusive {
-			err = os.Link(src, dst)
-		} else {
-			err = os.Rename(src, dst)
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			break
-		}
-		if err = d.mkdirAll(dir); err != nil {
-			return err
-		}
-	}
-	if errors.Is(err, fs.ErrExist) {
-		return driver.Exists(key)
-	}
-	if err != nil {
-		return err
-	}
-	return d.syncDir(dir)
-}
-
-// syncDir makes the entries of a directory durable (unless NoSync).
-func (d *Driver) syncDir(dir string) error {
-	if !d.sync {
-		return nil
-	}
-	if d.dirSynced != nil {
-		d.dirSynced(dir)
-	}
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
 // Delete implements driver.Driver.
 func (d *Driver) Delete(ctx context.Context, key string) error {
 	p, err := d.path(ctx, key)
@@ -291,7 +229,7 @@ func (d *Driver) Delete(ctx context.Context, key string) error {
 	if err := os.Remove(p); err != nil {
 		return d.notFound(key, err)
 	}
-	if err := d.syncDir(filepath.Dir(p)); err != nil {
+	if err := d.syncDir(filepath.Dir(p), ""); err != nil {
 		return err
 	}
 	return d.prune(filepath.Dir(p), true)
@@ -302,7 +240,8 @@ func (d *Driver) Delete(ctx context.Context, key string) error {
 func (d *Driver) prune(dir string, durable bool) error {
 	removed := false
 	for len(dir) > len(d.root) && strings.HasPrefix(dir, d.root) {
-		if os.Remove(dir) != nil {
+		d.durableDirs.Delete(dir)
+		if syscall.Rmdir(dir) != nil {
 			break
 		}
 		removed = true
@@ -311,7 +250,7 @@ func (d *Driver) prune(dir string, durable bool) error {
 	if !removed || !durable {
 		return nil
 	}
-	if err := d.syncDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := d.syncDir(dir, ""); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	return nil

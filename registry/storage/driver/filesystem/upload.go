@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/layerlab/layerlab/registry/storage/driver"
@@ -31,6 +32,10 @@ type upload struct {
 	state []byte
 }
 
+// maxStateFile bounds what ResumeUpload reads of a state file: the JSON
+// of a size and a caller's state of a few hundred bytes.
+const maxStateFile = 1 << 20
+
 type stateFile struct {
 	Size  int64  `json:"size"`
 	State []byte `json:"state"`
@@ -42,17 +47,19 @@ func (d *Driver) StartUpload(ctx context.Context, key string, state []byte) (dri
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+	if err := syscall.Mkdir(dir, 0o755); err != nil && err != syscall.EEXIST {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
 	}
-	f, err := os.OpenFile(filepath.Join(dir, "data"), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	fd, err := openFile(filepath.Join(dir, "data"), syscall.O_CREAT|syscall.O_EXCL|syscall.O_WRONLY, 0o644)
 	if errors.Is(err, fs.ErrExist) {
 		return nil, driver.Exists(key)
 	}
 	if err != nil {
 		return nil, err
 	}
-	f.Close()
+	syscall.Close(fd)
 	u := &upload{d: d, key: key, dir: dir}
 	if err := u.saveState(0, state); err != nil {
 		os.Remove(filepath.Join(dir, "data"))
@@ -73,9 +80,11 @@ func (d *Driver) ResumeUpload(ctx context.Context, key string) (driver.Upload, e
 		return nil, d.notFound(key, err)
 	}
 	u := &upload{d: d, key: key, dir: dir, size: st.Size()}
-	b, err := os.ReadFile(filepath.Join(dir, "state"))
+	b, err := readSmall(filepath.Join(dir, "state"), maxStateFile)
 	switch {
 	case errors.Is(err, fs.ErrNotExist): // a session from before the driver
+	case errors.Is(err, driver.ErrTooLarge):
+		return nil, driver.NotFound(key) // not a state this driver wrote: unusable
 	case err != nil:
 		return nil, err
 	default:
@@ -94,29 +103,27 @@ func (u *upload) State() []byte { return u.state }
 
 func (u *upload) dataPath() string { return filepath.Join(u.dir, "data") }
 
-// saveState replaces the state file by rename.
+// saveState replaces the state file by rename, from a temp file in the
+// session's own directory (no shared directory to contend for).
 func (u *upload) saveState(size int64, state []byte) error {
 	b, err := json.Marshal(stateFile{Size: size, State: state})
 	if err != nil {
 		return err
 	}
-	f, err := u.d.createTemp()
+	p := tempName(u.dir, "state.new-")
+	fd, err := openFile(p, syscall.O_CREAT|syscall.O_EXCL|syscall.O_WRONLY, 0o644)
 	if err != nil {
-		return err
-	}
-	if _, err := u.d.copy(f, bytes.NewReader(b)); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	if err := os.Rename(f.Name(), filepath.Join(u.dir, "state")); err != nil {
-		os.Remove(f.Name())
 		return u.d.notFound(u.key, err)
 	}
+	t := &tempFile{fd: fd, path: p}
+	defer t.discard()
+	if _, err := u.d.copy(t, bytes.NewReader(b)); err != nil {
+		return err
+	}
+	if err := syscall.Rename(p, filepath.Join(u.dir, "state")); err != nil {
+		return u.d.notFound(u.key, err)
+	}
+	t.path = ""
 	return nil
 }
 
@@ -126,18 +133,19 @@ func (u *upload) Append(ctx context.Context, r io.Reader, state func(n int64) ([
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	f, err := os.OpenFile(u.dataPath(), os.O_WRONLY, 0)
+	fd, err := openFile(u.dataPath(), syscall.O_WRONLY, 0)
 	if err != nil {
 		return 0, u.d.notFound(u.key, err)
 	}
-	defer f.Close()
-	if err := f.Truncate(u.size); err != nil {
+	f := &tempFile{fd: fd}
+	defer f.discard()
+	if err := syscall.Ftruncate(fd, u.size); err != nil {
 		return 0, err
 	}
-	if _, err := f.Seek(u.size, io.SeekStart); err != nil {
+	if _, err := syscall.Seek(fd, u.size, io.SeekStart); err != nil {
 		return 0, err
 	}
-	n, err := u.d.copy(newFlushBehind(f, u.size), driver.ContextReader(ctx, r))
+	n, err := u.d.copy(newFlushBehind(f, fd, u.size), driver.ContextReader(ctx, r))
 	var st []byte
 	if err == nil {
 		st, err = state(n)
@@ -146,7 +154,7 @@ func (u *upload) Append(ctx context.Context, r io.Reader, state func(n int64) ([
 		err = u.saveState(u.size+n, st)
 	}
 	if err != nil {
-		f.Truncate(u.size)
+		syscall.Ftruncate(fd, u.size)
 		return n, err
 	}
 	u.size += n
@@ -169,25 +177,25 @@ func (u *upload) Reader(ctx context.Context) (io.ReadCloser, error) {
 }
 
 // Commit fsyncs the data, dates it now (a new object is young to garbage
-// collection), and links or renames it to dst.
+// collection), and links it to dst (which never replaces anything) when
+// exclusive, or renames it.
 func (u *upload) Commit(ctx context.Context, dst string, opts driver.PutOptions) error {
 	p, err := u.d.path(ctx, dst)
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(u.dataPath(), os.O_RDWR, 0)
+	fd, err := openFile(u.dataPath(), syscall.O_RDWR, 0)
 	if err != nil {
 		return u.d.notFound(u.key, err)
 	}
-	err = f.Truncate(u.size)
+	err = syscall.Ftruncate(fd, u.size)
 	if err == nil && opts.Verify != nil {
 		err = opts.Verify(u.size)
 	}
 	if err == nil {
-		err = u.d.closeSynced(f)
-	} else {
-		f.Close()
+		err = u.d.syncFile(fd, u.dataPath())
 	}
+	syscall.Close(fd)
 	if err != nil {
 		return err
 	}
@@ -195,10 +203,20 @@ func (u *upload) Commit(ctx context.Context, dst string, opts driver.PutOptions)
 	if err := os.Chtimes(u.dataPath(), now, now); err != nil {
 		return err
 	}
-	if err := u.d.place(u.dataPath(), p, dst, opts.IfNotExists); err != nil {
+	moved := false
+	err = u.d.placeWith(p, dst, opts.IfNotExists, func() (bool, error) {
+		if opts.IfNotExists {
+			err := syscall.Link(u.dataPath(), p)
+			return err == nil, err
+		}
+		err := syscall.Rename(u.dataPath(), p)
+		moved = err == nil
+		return false, err
+	})
+	if err != nil {
 		return err
 	}
-	return u.remove()
+	return u.remove(moved)
 }
 
 func (u *upload) Cancel(ctx context.Context) error {
@@ -208,13 +226,17 @@ func (u *upload) Cancel(ctx context.Context) error {
 	if _, err := os.Lstat(u.dataPath()); err != nil {
 		return u.d.notFound(u.key, err)
 	}
-	return u.remove()
+	return u.remove(false)
 }
 
-// remove deletes the session's files and its directory once empty (the
-// caller's own files there stay).
-func (u *upload) remove() error {
-	for _, name := range []string{"state", "data"} {
+// remove deletes the session's files (data unless moved to its object
+// already) and its directory once empty (the caller's own files there stay).
+func (u *upload) remove(moved bool) error {
+	names := []string{"state", "data"}
+	if moved {
+		names = names[:1]
+	}
+	for _, name := range names {
 		if err := os.Remove(filepath.Join(u.dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}

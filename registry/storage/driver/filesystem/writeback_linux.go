@@ -4,7 +4,6 @@ package filesystem
 
 import (
 	"io"
-	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,22 +17,23 @@ const writeBehind = 8 << 20
 // each full window as soon as it is written (sync_file_range, which does
 // not wait). Durability still comes from the fsync at commit.
 type flushBehind struct {
-	f          *os.File
+	w          io.Writer
+	fd         int
 	start, off int64 // window start, current offset
 }
 
 // newFlushBehind starts at offset off, where the next write lands (a file
 // opened with O_APPEND reports offset 0 until it is written to, so the
 // caller says).
-func newFlushBehind(f *os.File, off int64) io.Writer {
-	return &flushBehind{f: f, start: off, off: off}
+func newFlushBehind(w io.Writer, fd int, off int64) io.Writer {
+	return &flushBehind{w: w, fd: fd, start: off, off: off}
 }
 
 func (w *flushBehind) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
+	n, err := w.w.Write(p)
 	w.off += int64(n)
 	if w.off-w.start >= writeBehind {
-		unix.SyncFileRange(int(w.f.Fd()), w.start, w.off-w.start, unix.SYNC_FILE_RANGE_WRITE)
+		unix.SyncFileRange(w.fd, w.start, w.off-w.start, unix.SYNC_FILE_RANGE_WRITE)
 		w.start = w.off
 	}
 	return n, err
