@@ -46,6 +46,7 @@ type Config struct {
 	MinRate        int64
 	RateWindow     time.Duration
 	Storage        Storage // where the bytes live: storage.go
+	Instance       string  // this replica's name in its log and metrics: instance.go
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -70,6 +71,7 @@ func Defaults() Config {
 		MinRate:       1024,
 		RateWindow:    time.Minute,
 		Storage:       storageDefaults(),
+		Instance:      defaultInstance(),
 	}
 }
 
@@ -113,6 +115,7 @@ func (c *Config) settings() []setting {
 		{"ui", "REGISTRY_UI", "serve the web layer explorer at /ui/ (--ui=false: off)", &c.UI},
 		{"cors-origins", "REGISTRY_CORS_ORIGINS", "comma-separated origins a browser UI may call the API from ('*': any; empty: CORS off)", &c.CORSOrigins},
 		{"shutdown-grace", "REGISTRY_SHUTDOWN_GRACE", "how long in-flight requests may finish on SIGINT/SIGTERM", &c.ShutdownGrace},
+		{"instance", "REGISTRY_INSTANCE", "this replica's name, on every access-log line and in the metrics (default: the host name)", &c.Instance},
 	}, c.storageSettings()...)
 }
 
@@ -224,6 +227,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("bearer tokens need the token server's URL (auth-token-realm)")
 	}
 	if err := c.validateStorage(); err != nil {
+		return err
+	}
+	if err := validInstance(c.Instance); err != nil {
 		return err
 	}
 	if !strings.Contains(c.Addr, ":") {

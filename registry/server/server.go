@@ -58,6 +58,7 @@ func New(cfg config.Config, log *logrus.Logger) (*Server, error) {
 func NewWithStore(cfg config.Config, log *logrus.Logger, store *storage.Store) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, store: store, metrics: metrics.New(store), index: index.NewCache(store),
 		live: accesslog.NewLive(ui.MaxLiveSubscribers)}
+	s.metrics.NameInstance(cfg.Instance)
 	if err := s.setupAuth(); err != nil {
 		return nil, err
 	}
@@ -121,7 +122,7 @@ func (s *Server) Handler() http.Handler {
 		h = s.live.Middleware(h)
 	}
 	h = api.Transfers(s.cfg.MinRate, s.cfg.RateWindow)(h)
-	h = accesslog.Middleware(s.log, s.metrics.Observe)(h)
+	h = accesslog.InstanceMiddleware(s.log, s.cfg.Instance, s.metrics.Observe)(h)
 	if s.cfg.CORSOrigins != "" {
 		h = cors(strings.Split(s.cfg.CORSOrigins, ","), h)
 	}
@@ -266,7 +267,7 @@ func (s *Server) Run(ctx context.Context) error {
 
 // Serve is Run on a listener the caller opened.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	f := logrus.Fields{"addr": ln.Addr().String(), "root": s.cfg.Root, "storage": s.cfg.Storage.Driver, "tls": s.certs != nil,
+	f := logrus.Fields{"instance": s.cfg.Instance, "addr": ln.Addr().String(), "root": s.cfg.Root, "storage": s.cfg.Storage.Driver, "tls": s.certs != nil,
 		"auth": s.authMode(), "delete_enabled": s.cfg.DeleteEnabled, "read_only": s.cfg.ReadOnly}
 	if s.basic != nil {
 		f["access"] = s.basic.Describe()
