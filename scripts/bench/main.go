@@ -3,7 +3,7 @@
 // rounds, and against this machine's ceilings. `make bench` runs it;
 // `make bench-smoke` runs a short version.
 //
-//	go run ./scripts/bench [-rounds 3] [-quick] [-only a,b,c,d,e,f] [-ref=false] [-access-log=false] [-out bin/bench-results.json]
+//	go run ./scripts/bench [-rounds 3] [-quick] [-only a,b,c,d,e,f|replicas] [-ref=false] [-access-log=false] [-out bin/bench-results.json]
 package main
 
 import (
@@ -92,6 +92,10 @@ func main() {
 	out := flag.String("out", "bin/bench-results.json", "JSON results file")
 	accessLog := flag.Bool("access-log", true, "our registry writes its JSON access log (false: logging off)")
 	flag.Parse()
+	if *only == "replicas" { // the scale lab, on its own: replicas.go
+		benchReplicas(*rounds, *quick, "bin/bench-replicas.json")
+		return
+	}
 
 	sz := sizes{bigBlob: 512 << 20, chunk: 8 << 20, smallCount: 200, loadFor: 10 * time.Second, fanBlob: 32 << 20, fanClients: 64}
 	if *quick {
