@@ -29,6 +29,9 @@ cd "$LAB_ROOT"
 export PATH="$LAB_ROOT/.tools/bin:$PATH"
 need_tools docker crane skopeo jq curl
 
+if scale_answers; then
+	die "the scale lab already answers at $SCALE_URL: this test starts and deletes its own — stop that one first (make down)"
+fi
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/layerlab-scale-e2e.XXXXXX")"
 export DOCKER_CONFIG="$WORK/docker"
 mkdir -p "$DOCKER_CONFIG"

@@ -47,6 +47,7 @@ type Config struct {
 	RateWindow     time.Duration
 	Storage        Storage // where the bytes live: storage.go
 	Instance       string  // this replica's name in its log and metrics: instance.go
+	TrustedProxies string  // load balancers whose X-Forwarded-For names the client
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -115,6 +116,7 @@ func (c *Config) settings() []setting {
 		{"ui", "REGISTRY_UI", "serve the web layer explorer at /ui/ (--ui=false: off)", &c.UI},
 		{"cors-origins", "REGISTRY_CORS_ORIGINS", "comma-separated origins a browser UI may call the API from ('*': any; empty: CORS off)", &c.CORSOrigins},
 		{"shutdown-grace", "REGISTRY_SHUTDOWN_GRACE", "how long in-flight requests may finish on SIGINT/SIGTERM", &c.ShutdownGrace},
+		{"trusted-proxies", "REGISTRY_TRUSTED_PROXIES", "load balancers (IP addresses or CIDR prefixes, comma-separated) whose X-Forwarded-For names the client: for the access log, the per-client upload limit and login throttling", &c.TrustedProxies},
 		{"instance", "REGISTRY_INSTANCE", "this replica's name, on every access-log line and in the metrics (default: the host name)", &c.Instance},
 	}, c.storageSettings()...)
 }

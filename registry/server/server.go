@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -42,6 +43,7 @@ type Server struct {
 	certs   *certReloader
 	index   *index.Cache // derived data for the /api/ queries
 	live    *accesslog.Live
+	proxies []netip.Prefix // load balancers whose X-Forwarded-For is believed: proxy.go
 }
 
 // New opens the store and builds the handler chain.
@@ -59,6 +61,10 @@ func NewWithStore(cfg config.Config, log *logrus.Logger, store *storage.Store) (
 	s := &Server{cfg: cfg, log: log, store: store, metrics: metrics.New(store), index: index.NewCache(store),
 		live: accesslog.NewLive(ui.MaxLiveSubscribers)}
 	s.metrics.NameInstance(cfg.Instance)
+	var err error
+	if s.proxies, err = parseProxies(cfg.TrustedProxies); err != nil {
+		return nil, err
+	}
 	if err := s.setupAuth(); err != nil {
 		return nil, err
 	}
@@ -126,7 +132,7 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.CORSOrigins != "" {
 		h = cors(strings.Split(s.cfg.CORSOrigins, ","), h)
 	}
-	return api.CommonHeaders(h)
+	return forwardedFor(s.proxies, api.CommonHeaders(h))
 }
 
 // authMode names the authentication in force, for the start-up line.
