@@ -16,15 +16,15 @@
 # collections since SINCE that ran at the same time, "" when none) and
 # GC_PUSH_FAILED (pushes that failed after their retries).
 
-# gc_runs SINCE: one JSON object a line, {r, start, end, deleted} in
+# gc_runs SINCE: one JSON object a line, {r, start, stop, deleted} in
 # milliseconds since the epoch, for every collection since SINCE.
 gc_runs() {
 	local r
 	for r in "${SCALE_REPLICAS[@]}"; do
 		scale_log "$r" "$1" | cut -d' ' -f2- | jq -c --arg r "$r" '
 			select(.msg? == "garbage collection done")
-			| ((.time[0:19] + "Z" | fromdateiso8601) * 1000 + (.time[20:23] | tonumber)) as $end
-			| {r: $r, start: ($end - .duration_ms), end: $end, deleted: .deleted_blobs}' 2>/dev/null || true
+			| ((.time[0:19] + "Z" | fromdateiso8601) * 1000 + (.time[20:23] | tonumber)) as $stop
+			| {r: $r, start: ($stop - .duration_ms), stop: $stop, deleted: .deleted_blobs}' 2>/dev/null || true
 	done
 }
 
@@ -49,9 +49,9 @@ gc_under_pushes() {
 	GC_DURING="$(jq -s --argjson t "$start" '[.[] | select(.start >= $t)] | length' "$WORK/gc-runs")"
 	GC_SWEPT="$(jq -s '[.[].deleted] | add // 0' "$WORK/gc-runs")"
 	GC_RUNS="$(jq -rs '[group_by(.r)[] | "\(.[0].r): \(length)"] | join(", ")' "$WORK/gc-runs")"
-	GC_OVERLAPS="$(jq -rs 'sort_by(.start) | reduce .[] as $g ({end: 0, r: "", out: []};
-		(if $g.start < .end then .out += ["\(.r) and \($g.r) at \($g.start / 1000 | floor | todate)"] else . end)
-		| if $g.end > .end then .end = $g.end | .r = $g.r else . end) | .out | join("; ")' "$WORK/gc-runs")"
+	GC_OVERLAPS="$(jq -rs 'sort_by(.start) | reduce .[] as $g ({stop: 0, r: "", out: []};
+		(if $g.start < .stop then .out += ["\(.r) and \($g.r) at \($g.start / 1000 | floor | todate)"] else . end)
+		| if $g.stop > .stop then .stop = $g.stop | .r = $g.r else . end) | .out | join("; ")' "$WORK/gc-runs")"
 	GC_PUSH_FAILED=0
 	[[ ! -f "$WORK/gc-failed" ]] || GC_PUSH_FAILED="$(wc -l <"$WORK/gc-failed")"
 }
