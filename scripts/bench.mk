@@ -1,15 +1,19 @@
 # Benchmarks: ours against the reference registry and this machine's ceilings.
 
-.PHONY: bench bench-smoke bench-index bench-scale bench-s3
+.PHONY: bench bench-smoke bench-index bench-scale bench-s3 bench-replicas
 
 # BENCH_FLAGS adds flags to `make bench`: peers, -compare, -only, for example
 #   make bench BENCH_FLAGS="-peer 'olareg=/path/to/olareg serve --addr 127.0.0.1 --port {port} --dir {dir}'"
 BENCH_FLAGS ?=
 
-bench: ## benchmark against the reference registry and any -peer in BENCH_FLAGS (several minutes; results in bin/bench-results.json), then on S3, then the index
+bench: ## benchmark against the reference registry and any -peer in BENCH_FLAGS (several minutes; results in bin/bench-results.json), then on S3, then the index, then the scale lab
 	$(GO) run ./scripts/bench -rounds 3 $(BENCH_FLAGS)
 	$(GO) run ./scripts/bench -rounds 3 -only s3
 	$(GO) run ./scripts/benchindex
+	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory bench-replicas; else echo "no Docker engine answers: the scale lab is not measured"; fi
+
+bench-replicas: ## the scale lab: 1 vs 3 replicas behind the balancer, and the balancer's hop (bin/bench-replicas.json)
+	$(GO) run ./scripts/bench -only replicas -rounds 3
 
 bench-s3: ## both registries on a local SeaweedFS, and the endpoint's own PUT/GET (results in bin/bench-s3-results.json)
 	$(GO) run ./scripts/bench -rounds 3 -only s3

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make down: stops every variant of the lab — plain (compose.yaml), secure
-# (+ compose.secure.yaml), token (+ compose.token.yaml) and mirror
-# (+ compose.mirror.yaml) — and deletes
-# what they stored (down -v). With --clean (make clean-lab) it also removes
+# (+ compose.secure.yaml), token (+ compose.token.yaml), mirror
+# (+ compose.mirror.yaml) and scale (compose.scale.yaml, on its own) — and
+# deletes what they stored (down -v). With --clean (make clean-lab) it also removes
 # every image the lab built (the lab's images, the registry image and its
 # build stage, the base stand-ins), the certificates in certs/, the files
 # the tutorials kept in lab-work/ and docker's logins to the lab; and says
@@ -35,6 +35,12 @@ down "$LAB_PROJECT"
 down "$LAB_PROJECT-secure" compose.secure.yaml
 down "$LAB_PROJECT-token" compose.secure.yaml compose.token.yaml
 down "$LAB_PROJECT-mirror" compose.mirror.yaml
+# shellcheck source=scripts/scale-lib.sh disable=SC1091
+. scripts/scale-lib.sh
+if [[ -n "$(docker ps -aq --filter "label=com.docker.compose.project=$SCALE_PROJECT")$(docker volume ls -q --filter "label=com.docker.compose.project=$SCALE_PROJECT")" ]]; then
+	say "stopping $SCALE_PROJECT: $SCALE_CMD down -v"
+	scale_compose down -v --remove-orphans 2>&1 | sed 's/^/  /'
+fi
 [[ "$clean" == yes ]] || exit 0
 
 # remove WHAT IMAGE...: docker rmi, saying what went.
@@ -49,6 +55,8 @@ mapfile -t lab < <(docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E
 remove "the lab's images" "${lab[@]}"
 mapfile -t reg < <(docker image ls --format '{{.Repository}}:{{.Tag}}' 'layerlab/registry' | grep -v ':<none>$' || true)
 remove "the registry image" "${reg[@]}"
+mapfile -t scale < <(docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E '^layerlab/(seaweedfs|caddy):' | grep -v ':<none>$' || true)
+remove "the scale lab's images" "${scale[@]}"
 mapfile -t stage < <(docker image ls -q --filter label=org.layerlab.part=build-stage | sort -u)
 remove "the registry's build stage" "${stage[@]}"
 mapfile -t old < <(docker image ls -q --filter dangling=true --filter 'label=org.opencontainers.image.title=layerlab registry' | sort -u)

@@ -4,7 +4,8 @@
 # when a pull fails, local stand-ins are made (scripts/make-base-images.sh).
 # A start that fails leaves nothing behind (down -v).
 #
-#   bash scripts/lab-up.sh     (or: make up)
+#   bash scripts/lab-up.sh                 (or: make up)
+#   bash scripts/lab-up.sh --base-images   only the base images (other variants)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -24,6 +25,7 @@ if ((${#missing[@]} > 0)); then
 			die "the stand-ins could not be made"
 		}
 fi
+[[ "${1:-}" != --base-images ]] || exit 0
 
 failed() {
 	compose logs --no-color --tail 30 registry >&2 2>/dev/null || true

@@ -2,12 +2,15 @@
 # with `docker compose` (v2) and `docker-compose` (v1) alike: scripts/lib.sh
 # picks whichever this machine has.
 
-.PHONY: up down clean-lab logs tutorials replay e2e base-images
+.PHONY: up up-scale down clean-lab logs tutorials replay e2e e2e-scale base-images
 
 up: ## build and start the lab in the background, wait until healthy (makes base images when Docker Hub is out of reach)
 	@bash scripts/lab-up.sh
 
-down: ## stop every variant of the lab (plain, secure, token) and delete what they stored
+up-scale: ## start the scale lab: 3 replicas on a SeaweedFS cluster behind Caddy on 127.0.0.1:5080 (compose.scale.yaml)
+	@bash scripts/scale-up.sh
+
+down: ## stop every variant of the lab (plain, secure, token, scale) and delete what they stored
 	@bash scripts/lab-down.sh
 
 clean-lab: ## make down, then remove every image, certificate and file the lab made, saying what
@@ -24,6 +27,9 @@ replay: ## run again the commands the tutorials printed, compare with what they 
 
 e2e: ## the lab end to end on Docker: base images, up, all tutorials, replay, checks, down
 	bash scripts/e2e.sh
+
+e2e-scale: ## the scale lab end to end: clients through the balancer, a replica killed, a volume server stopped, GC on all three
+	bash scripts/scale-e2e.sh
 
 base-images: ## create local stand-ins for debian:bookworm-slim and golang (no pull needed)
 	bash scripts/make-base-images.sh

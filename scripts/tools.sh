@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real registry clients used by scripts/clients-e2e.sh into
 # .tools/bin (crane, regctl, oras) and, via apt, skopeo, podman, shellcheck,
-# shfmt, jq, curl, sqlite3 (opens `registry sql --export` files) and chromium
+# shfmt, jq, curl, sqlite3 (opens `registry sql --export` files), s3cmd (looks
+# into the scale lab's bucket, tutorial 13) and chromium
 # (the explorer's browser tests, registry/server/explorer_browser_test.go).
 # Idempotent: already-installed tools are left alone.
 #
@@ -76,6 +77,7 @@ apt_tool jq jq
 apt_tool curl curl
 apt_tool shfmt shfmt
 apt_tool sqlite3 sqlite3
+apt_tool s3cmd s3cmd
 apt_tool chromium chromium
 
 say "versions:"

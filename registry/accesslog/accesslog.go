@@ -23,6 +23,7 @@ import (
 // what they learn (repository, digest, error) through From.
 type Record struct {
 	ID         string
+	Instance   string // the replica that served the request ("": unnamed)
 	Route      string
 	Repository string
 	Reference  string
@@ -62,9 +63,16 @@ var discard = func() *logrus.Logger { l := logrus.New(); l.SetOutput(io.Discard)
 // Middleware wraps next with request ids, byte counting and the access
 // log. observe, when not nil, sees every finished request (metrics).
 func Middleware(log *logrus.Logger, observe func(*http.Request, *Record, time.Duration)) func(http.Handler) http.Handler {
+	return InstanceMiddleware(log, "", observe)
+}
+
+// InstanceMiddleware is Middleware whose access lines name the instance
+// that served each request (a field "instance"), so that the lines of
+// several replicas behind one load balancer can be told apart.
+func InstanceMiddleware(log *logrus.Logger, instance string, observe func(*http.Request, *Record, time.Duration)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			rec := &Record{ID: requestID(r.Header.Get("X-Request-Id")), Start: time.Now(), log: log}
+			rec := &Record{ID: requestID(r.Header.Get("X-Request-Id")), Instance: instance, Start: time.Now(), log: log}
 			w.Header().Set("X-Request-Id", rec.ID)
 			rec.respHeader = w.Header()
 			cw := &countingWriter{ResponseWriter: w, rec: rec}
@@ -111,6 +119,7 @@ func (rec *Record) write(r *http.Request, elapsed time.Duration) {
 	str("error_code", rec.ErrCode)
 	str("error_detail", clip(rec.ErrDetail, maxValue))
 	str("error_message", rec.ErrMessage)
+	str("instance", rec.Instance)
 	fs = append(fs, field{key: "method", str: clip(r.Method, maxMethod)}, field{key: "path", str: clip(r.URL.Path, maxValue)})
 	str("reference", rec.Reference)
 	fs = append(fs, field{key: "remote_addr", str: r.RemoteAddr})

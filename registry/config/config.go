@@ -47,6 +47,8 @@ type Config struct {
 	RateWindow     time.Duration
 	Storage        Storage // where the bytes live: storage.go
 	Mirror         Mirror  // the pull-through cache: mirror.go
+	Instance       string  // this replica's name in its log and metrics: instance.go
+	TrustedProxies string  // load balancers whose X-Forwarded-For names the client
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -72,6 +74,7 @@ func Defaults() Config {
 		RateWindow:    time.Minute,
 		Storage:       storageDefaults(),
 		Mirror:        mirrorDefaults(),
+		Instance:      defaultInstance(),
 	}
 }
 
@@ -115,6 +118,8 @@ func (c *Config) settings() []setting {
 		{"ui", "REGISTRY_UI", "serve the web layer explorer at /ui/ (--ui=false: off)", &c.UI},
 		{"cors-origins", "REGISTRY_CORS_ORIGINS", "comma-separated origins a browser UI may call the API from ('*': any; empty: CORS off)", &c.CORSOrigins},
 		{"shutdown-grace", "REGISTRY_SHUTDOWN_GRACE", "how long in-flight requests may finish on SIGINT/SIGTERM", &c.ShutdownGrace},
+		{"trusted-proxies", "REGISTRY_TRUSTED_PROXIES", "load balancers (IP addresses or CIDR prefixes, comma-separated) whose X-Forwarded-For names the client: for the access log, the per-client upload limit and login throttling", &c.TrustedProxies},
+		{"instance", "REGISTRY_INSTANCE", "this replica's name, on every access-log line and in the metrics (default: the host name)", &c.Instance},
 	}, append(c.storageSettings(), c.mirrorSettings()...)...)
 }
 
@@ -233,6 +238,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateMirror(); err != nil {
+		return err
+	}
+	if err := validInstance(c.Instance); err != nil {
 		return err
 	}
 	if !strings.Contains(c.Addr, ":") {

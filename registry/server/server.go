@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -45,6 +46,7 @@ type Server struct {
 	du      *storage.UsageCache // the storage report behind /api/du
 	live    *accesslog.Live
 	mirror  *mirror.Mirror // nil: nothing mirrored
+	proxies []netip.Prefix // load balancers whose X-Forwarded-For is believed: proxy.go
 }
 
 // New opens the store and builds the handler chain.
@@ -61,6 +63,11 @@ func New(cfg config.Config, log *logrus.Logger) (*Server, error) {
 func NewWithStore(cfg config.Config, log *logrus.Logger, store *storage.Store) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, store: store, metrics: metrics.New(store), index: index.NewCache(store), du: storage.NewUsageCache(store),
 		live: accesslog.NewLive(ui.MaxLiveSubscribers)}
+	s.metrics.NameInstance(cfg.Instance)
+	var err error
+	if s.proxies, err = parseProxies(cfg.TrustedProxies); err != nil {
+		return nil, err
+	}
 	if err := s.setupAuth(); err != nil {
 		return nil, err
 	}
@@ -128,11 +135,11 @@ func (s *Server) Handler() http.Handler {
 		h = s.live.Middleware(h)
 	}
 	h = api.Transfers(s.cfg.MinRate, s.cfg.RateWindow)(h)
-	h = accesslog.Middleware(s.log, s.metrics.Observe)(h)
+	h = accesslog.InstanceMiddleware(s.log, s.cfg.Instance, s.metrics.Observe)(h)
 	if s.cfg.CORSOrigins != "" {
 		h = cors(strings.Split(s.cfg.CORSOrigins, ","), h)
 	}
-	return api.CommonHeaders(h)
+	return forwardedFor(s.proxies, api.CommonHeaders(h))
 }
 
 // authMode names the authentication in force, for the start-up line.
@@ -273,7 +280,7 @@ func (s *Server) Run(ctx context.Context) error {
 
 // Serve is Run on a listener the caller opened.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	f := logrus.Fields{"addr": ln.Addr().String(), "root": s.cfg.Root, "storage": s.cfg.Storage.Driver, "tls": s.certs != nil,
+	f := logrus.Fields{"instance": s.cfg.Instance, "addr": ln.Addr().String(), "root": s.cfg.Root, "storage": s.cfg.Storage.Driver, "tls": s.certs != nil,
 		"auth": s.authMode(), "delete_enabled": s.cfg.DeleteEnabled, "read_only": s.cfg.ReadOnly}
 	if s.basic != nil {
 		f["access"] = s.basic.Describe()

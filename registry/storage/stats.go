@@ -23,6 +23,7 @@ type counters struct {
 	blobs, blobBytes, manifests, repos atomic.Int64
 	gcSeen                             atomic.Int64 // mtime of gc.done when last counted
 	recounting                         atomic.Bool
+	shared                             sharedCount // replicas on one bucket: stats_shared.go
 }
 
 // Stats returns the current totals. A collection run by another process
@@ -33,6 +34,11 @@ func (s *Store) Stats() Stats {
 	if info, err := s.d.Stat(ctx, gcDoneKey); err == nil && info.ModTime.UnixNano() != s.stats.gcSeen.Load() &&
 		s.stats.recounting.CompareAndSwap(false, true) {
 		s.stats.gcSeen.Store(info.ModTime.UnixNano())
+		go func() {
+			defer s.stats.recounting.Store(false)
+			s.recount(ctx)
+		}()
+	} else if s.othersWrote(ctx) && s.stats.recounting.CompareAndSwap(false, true) {
 		go func() {
 			defer s.stats.recounting.Store(false)
 			s.recount(ctx)

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -9,6 +10,7 @@ import (
 	"hash"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 
@@ -27,6 +29,9 @@ type Options struct {
 	// store; the error it returns fails that write. Tests use it to inject
 	// ENOSPC or EIO where they cannot fill a real filesystem.
 	WriteFault func() error
+	// Recount bounds how often the running totals are counted again when
+	// other processes write to the same bucket (0: DefaultRecount).
+	Recount time.Duration
 }
 
 // Store is the registry's content-addressable store over one driver.
@@ -59,10 +64,12 @@ func Open(root string, opts Options) (*Store, error) {
 		d = fsd
 	}
 	s := &Store{d: d, uploads: map[string]*uploadState{}, manifests: manifestCache{max: manifestCacheBytes}}
+	s.stats.shared.every = cmp.Or(opts.Recount, DefaultRecount)
 	if fsd, ok := d.(*filesystem.Driver); ok {
 		s.root = fsd.Root()
 	}
 	ctx := context.Background()
+	s.stats.shared.counted(s.Generation(ctx))
 	if err := s.countAll(ctx); err != nil {
 		return nil, fmt.Errorf("count stored objects: %w", err)
 	}

@@ -90,11 +90,12 @@ func (s *Store) StartUploadFor(ctx context.Context, name string, alg digest.Algo
 	// Count and reserve at once: concurrent starts cannot all see room.
 	s.mu.Lock()
 	if max > 0 && client != "" {
-		open := 0
-		for _, other := range s.uploads {
-			if other.client == client {
-				open++
-			}
+		open := s.openFor(client)
+		if open >= max { // replicas: some may have ended elsewhere (uploads_replicas.go)
+			s.mu.Unlock()
+			s.forgetGoneFor(ctx, client)
+			s.mu.Lock()
+			open = s.openFor(client)
 		}
 		if open >= max {
 			s.mu.Unlock()

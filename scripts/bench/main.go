@@ -3,7 +3,7 @@
 // rounds, and against this machine's ceilings. `make bench` runs it;
 // `make bench-smoke` runs a short version.
 //
-//	go run ./scripts/bench [-rounds 3] [-quick] [-only a,b,c,d,e,f,mirror] [-ref=false] [-access-log=false] [-out bin/bench-results.json]
+//	go run ./scripts/bench [-rounds 3] [-quick] [-only a,b,c,d,e,f,mirror|replicas] [-ref=false] [-access-log=false] [-out bin/bench-results.json]
 //	        [-peer 'NAME=COMMAND {port} {dir}']... [-compare bin/previous.json]
 //	go run ./scripts/bench -only scale [-scale-sizes 10000,100000] [-quick] [-out bin/bench-scale.json]
 //	go run ./scripts/bench -only s3    # on a local SeaweedFS instead: see s3.go
@@ -112,6 +112,10 @@ func main() {
 	flag.Var(&peers, "peer", "NAME=COMMAND: also measure this registry, started by COMMAND with {port}, {addr} and {dir} filled in (repeatable)")
 	compare := flag.String("compare", "", "compare with a previous run's JSON: flag figures more than 10% worse (exit status 3)")
 	flag.Parse()
+	if *only == "replicas" { // the scale lab, on its own: replicas.go
+		benchReplicas(*rounds, *quick, "bin/bench-replicas.json")
+		return
+	}
 
 	sz := sizes{bigBlob: 512 << 20, chunk: 8 << 20, smallCount: 200, loadFor: 10 * time.Second, fanBlob: 32 << 20, fanClients: 64}
 	if *quick {
