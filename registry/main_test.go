@@ -175,10 +175,10 @@ func TestCommandFlags(t *testing.T) {
 	serve := []string{"addr", "auth-anonymous-pull", "auth-htpasswd", "auth-realm", "auth-rules", "auth-token-issuer",
 		"auth-token-keys", "auth-token-realm", "auth-token-service", "auth-token-signing-key", "auth-token-ttl",
 		"chunk-min-length", "cors-origins", "debug-addr", "delete-enabled", "gc-grace", "gc-interval", "header-timeout",
-		"idle-timeout", "log-format", "log-level", "max-uploads-per-client", "min-transfer-rate", "mirror", "mirror-ca",
+		"idle-timeout", "instance", "log-format", "log-level", "max-uploads-per-client", "min-transfer-rate", "mirror", "mirror-ca",
 		"mirror-credentials", "mirror-max-age", "mirror-ttl", "read-only", "root",
 		"s3-bucket", "s3-endpoint", "s3-insecure-skip-verify", "s3-part-size", "s3-path-style", "s3-prefix", "s3-redirect",
-		"s3-region", "shutdown-grace", "storage", "tls-cert", "tls-key", "transfer-window", "ui", "upload-max-age", "verbose"}
+		"s3-region", "shutdown-grace", "storage", "tls-cert", "tls-key", "transfer-window", "trusted-proxies", "ui", "upload-max-age", "verbose"}
 	store := []string{"root", "s3-bucket", "s3-endpoint", "s3-insecure-skip-verify", "s3-part-size", "s3-path-style",
 		"s3-prefix", "s3-region", "storage"}
 	with := func(own ...string) []string { out := append(own, store...); slices.Sort(out); return out }

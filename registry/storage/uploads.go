@@ -56,9 +56,10 @@ type uploadInfo struct {
 // its own requests from interleaving, and who opened it (for the limit per
 // client).
 type uploadState struct {
-	mu     sync.Mutex
-	client string // set when the session starts here; read under s.mu
-	gone   bool   // finished or cancelled here
+	mu      sync.Mutex
+	client  string // set when the session starts here; read under s.mu
+	started bool   // its session exists in the store (set under s.mu)
+	gone    bool   // finished or cancelled here
 }
 
 // session is a session resumed for one request.
@@ -112,6 +113,9 @@ func (s *Store) StartUploadFor(ctx context.Context, name string, alg digest.Algo
 		s.forget(id)
 		return "", err
 	}
+	s.mu.Lock()
+	st.started = true
+	s.mu.Unlock()
 	return id, nil
 }
 

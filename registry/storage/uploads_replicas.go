@@ -34,7 +34,7 @@ func (s *Store) forgetGoneFor(ctx context.Context, client string) {
 	s.mu.Lock()
 	var ids []string
 	for id, st := range s.uploads {
-		if st.client == client {
+		if st.client == client && st.started { // a start still in flight is not in the store yet
 			ids = append(ids, id)
 		}
 	}
@@ -45,7 +45,7 @@ func (s *Store) forgetGoneFor(ctx context.Context, client string) {
 			continue // still there, or unknown: it counts
 		}
 		s.mu.Lock()
-		if st := s.uploads[id]; st != nil && st.client == client && st.mu.TryLock() {
+		if st := s.uploads[id]; st != nil && st.client == client && st.started && st.mu.TryLock() {
 			delete(s.uploads, id)
 			st.mu.Unlock()
 		}
