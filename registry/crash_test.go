@@ -128,8 +128,12 @@ func crashLoop(t *testing.T, cycles int, serve func() (*exec.Cmd, string)) (*exe
 	// Kills land at random within the time four pushes take: measured in
 	// the first cycle, which lets them finish (a loaded machine pushes
 	// slower, and kills timed for an idle one would all come too early).
+	// A cycle whose kill came before any push was acknowledged widens the
+	// window by half: a restarted registry's first pushes may be slower than
+	// the first cycle's (on S3, its first requests to the bucket).
 	window, ackedFirst := 250*time.Millisecond, 0
 	for cycle := 0; cycle < cycles; cycle++ {
+		ackedBefore := len(acked)
 		// Images are made before the registry starts, so the kill lands
 		// while bytes move, not while the client computes.
 		imgs := make([]v1.Image, 4)
@@ -183,6 +187,9 @@ func crashLoop(t *testing.T, cycles int, serve func() (*exec.Cmd, string)) (*exe
 		cmd.Wait()
 		kills++
 		wg.Wait()
+		if cycle > 0 && len(acked) == ackedBefore {
+			window += window / 2
+		}
 	}
 	cmd, addr := serve()
 	resumed += verifyUploads(t, addr, uploads)
