@@ -110,6 +110,19 @@ func (s *Store) CurrentGCLease(ctx context.Context) (*GCLease, error) {
 }
 
 func (s *Store) currentLease(ctx context.Context) (*GCLease, uint64, error) {
+	// The highest generation listed may be gone when it is read: a
+	// collector removes a stale generation it recreated, and the holder of
+	// a newer one removes the older. Then the listing is read again.
+	for attempt := 0; ; attempt++ {
+		l, top, err := s.readTopLease(ctx)
+		if errors.Is(err, driver.ErrNotFound) && attempt < 10 {
+			continue
+		}
+		return l, top, err
+	}
+}
+
+func (s *Store) readTopLease(ctx context.Context) (*GCLease, uint64, error) {
 	var top uint64
 	found := false
 	err := s.d.List(ctx, gcLeasePrefix, driver.ListOptions{}, func(e driver.Entry) error {
