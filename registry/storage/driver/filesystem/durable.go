@@ -25,15 +25,16 @@ func (d *Driver) mkdirAll(dir string) error {
 	if err := d.mkdirs(dir, &made); err != nil {
 		return err
 	}
+	if len(made) == 0 { // made durable already, by another commit of this process
+		return nil
+	}
 	errs := make([]error, len(made))
 	var wg sync.WaitGroup
 	for i, p := range made[1:] {
 		wg.Add(1)
 		go func() { defer wg.Done(); errs[i+1] = d.syncDir(filepath.Dir(p), "") }()
 	}
-	if len(made) > 0 {
-		errs[0] = d.syncDir(filepath.Dir(made[0]), "")
-	}
+	errs[0] = d.syncDir(filepath.Dir(made[0]), "")
 	wg.Wait()
 	for i, p := range made {
 		if errs[i] != nil {

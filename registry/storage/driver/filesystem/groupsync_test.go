@@ -136,3 +136,25 @@ func waitUsers(t *testing.T, d *Driver, dir string, n int) {
 	}
 	t.Fatalf("%d commits never reached the flush of %s", n, dir)
 }
+
+// TestMkdirAllOfADurableDirectory: a commit that found its directory
+// missing and then finds it made durable meanwhile (by a concurrent commit
+// of this process) has nothing to create or flush, and goes on. A push of
+// small images under load panicked here (an empty list sliced from 1).
+func TestMkdirAllOfADurableDirectory(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	d, err := New(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "repositories", "lab", "app")
+	for i := range 2 {
+		if err := d.mkdirAll(dir); err != nil {
+			t.Fatalf("mkdirAll #%d: %v", i+1, err)
+		}
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		t.Fatalf("%s: %v", dir, err)
+	}
+}
