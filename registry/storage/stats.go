@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,13 +25,20 @@ type counters struct {
 	gcSeen                             atomic.Int64 // mtime of gc.done when last counted
 	recounting                         atomic.Bool
 	shared                             sharedCount // replicas on one bucket: stats_shared.go
+	first                              sync.Once   // the first count
 }
 
-// Stats returns the current totals. A collection run by another process
-// (`registry gc`) leaves its mark in gc.done; seeing a new one, the totals
-// are counted again in the background.
+// Stats returns the current totals. They are first counted when first
+// asked for, not when the store opens: the count walks the whole tree
+// (minutes at 100,000 repositories), which would hold up a registry's
+// start and a command that never reads them (gc, du). That first call
+// waits for the count; writes made meanwhile are counted as a recount
+// counts them (below). A collection run by another process (`registry
+// gc`) leaves its mark in gc.done; seeing a new one, the totals are
+// counted again in the background.
 func (s *Store) Stats() Stats {
 	ctx := context.Background()
+	s.stats.first.Do(func() { s.recount(ctx) })
 	if info, err := s.d.Stat(ctx, gcDoneKey); err == nil && info.ModTime.UnixNano() != s.stats.gcSeen.Load() &&
 		s.stats.recounting.CompareAndSwap(false, true) {
 		s.stats.gcSeen.Store(info.ModTime.UnixNano())
@@ -66,8 +74,11 @@ func (s *Store) markGCDone(ctx context.Context) {
 	}
 }
 
-// recount replaces the totals by a fresh count.
+// recount replaces the totals by a fresh count. Writes made while it
+// walks are in it or not, depending on where the walk stood: the totals
+// are exact again at the next count.
 func (s *Store) recount(ctx context.Context) {
+	s.stats.shared.counted(s.Generation(ctx))
 	fresh := &Store{d: s.d}
 	if fresh.countAll(ctx) != nil {
 		return
@@ -78,7 +89,8 @@ func (s *Store) recount(ctx context.Context) {
 	s.stats.repos.Store(fresh.stats.repos.Load())
 }
 
-// countAll walks the tree once, when the store opens.
+// countAll walks the tree once: every blob, and the manifests of every
+// repository (one holding at least one is counted as a repository).
 func (s *Store) countAll(ctx context.Context) error {
 	err := s.eachBlob(ctx, func(_ digest.Digest, info driver.Info) {
 		s.stats.blobs.Add(1)
@@ -87,17 +99,13 @@ func (s *Store) countAll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	repos, err := s.Repositories(ctx)
-	if err != nil {
-		return err
-	}
-	s.stats.repos.Store(int64(len(repos)))
-	for _, name := range repos {
-		revs, err := s.revisions(ctx, name)
-		if err != nil {
-			return err
+	return s.walkRepos(ctx, func(name string, _ []string) error {
+		n := int64(0)
+		err := s.eachRevision(ctx, name, func(digest.Digest, driver.Entry) { n++ })
+		if n > 0 {
+			s.stats.repos.Add(1)
+			s.stats.manifests.Add(n)
 		}
-		s.stats.manifests.Add(int64(len(revs)))
-	}
-	return nil
+		return err
+	})
 }

@@ -69,10 +69,6 @@ func Open(root string, opts Options) (*Store, error) {
 		s.root = fsd.Root()
 	}
 	ctx := context.Background()
-	s.stats.shared.counted(s.Generation(ctx))
-	if err := s.countAll(ctx); err != nil {
-		return nil, fmt.Errorf("count stored objects: %w", err)
-	}
 	if info, err := s.d.Stat(ctx, gcDoneKey); err == nil {
 		s.stats.gcSeen.Store(info.ModTime.UnixNano())
 	}
