@@ -2,7 +2,8 @@ package filesystem
 
 import (
 	"os"
-	"sort"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -14,19 +15,44 @@ import (
 // directories are kept, keyed by the directory's modification time, which
 // every entry created, renamed or removed in it moves.
 //
-// A modification time has a granularity (a clock tick): a change in the
-// same tick as the listing would leave it unmoved. So a listing is kept
-// only when the directory had not changed for racyWindow before it was
-// read; one changed more recently is read afresh on every call until it
-// settles. Only one-level listings (the repositories' directories, read
-// by catalog pages and repository walks) fill the cache; recursive ones
-// (the blobs, read whole by du and gc) would only make it hold them all.
+// A modification time has a granularity: a change in the same tick as
+// the listing would leave it unmoved. So a listing is kept only when the
+// directory had not changed for a while (settled) before it was read; one
+// changed more recently is read afresh on every call until it settles.
+// Only a directory already kept is looked at (stat) before it is read: the
+// small ones, a repository's own, cost no more than their read, and a
+// large one is looked at after it was read, its modification time then
+// older than the read's start if nothing changed since. Only one-level
+// listings (the repositories' directories, read by catalog pages and
+// repository walks) fill the cache; recursive ones (the blobs, read whole
+// by du and gc) would only make it hold them all.
+//
+// Concurrent one-level listings of one directory wait for the read under
+// way, then take what it kept: the first catalog page of a registry that
+// has just started waits for the read its warm-up began (storage's
+// WarmCatalog), instead of reading 100,000 entries beside it.
 
 const (
 	dirCacheMin     = 512     // entries: smaller directories are read each time
 	dirCacheEntries = 500_000 // entries kept across all directories, at most (~40 MiB)
-	racyWindow      = 2 * time.Second
+	// A time with a sub-millisecond part comes from a filesystem that
+	// keeps nanoseconds and a kernel clock that ticks every 10 ms at most
+	// (HZ >= 100); other times may be whole seconds (ext3's 128-byte
+	// inodes) or even ones (FAT).
+	fineWindow   = 50 * time.Millisecond
+	coarseWindow = 2 * time.Second
 )
+
+// settled reports whether a directory whose modification time is mtime
+// could not have changed, unseen, after the moment at: its time would
+// have moved past mtime.
+func settled(mtime, at time.Time) bool {
+	window := coarseWindow
+	if mtime.Nanosecond()%int(time.Millisecond) != 0 {
+		window = fineWindow
+	}
+	return mtime.Before(at.Add(-window))
+}
 
 type dirItem struct {
 	key     string // the entry's key (a directory's ends in "/")
@@ -44,24 +70,86 @@ type dirCache struct {
 	m       map[string]*dirListing
 	order   []string // oldest first
 	entries int
+	reading map[string]chan struct{} // one-level reads under way, closed when done
 }
 
 // sortedDir returns the entries of the directory at path (key prefix
 // prefix) in key order, from the cache when the directory is unchanged.
 // Only a one-level listing (keep) adds to the cache.
 func (d *Driver) sortedDir(path, prefix string, keep bool) ([]dirItem, error) {
-	fi, err := os.Stat(path)
+	c := &d.dirs
+	for {
+		c.mu.Lock()
+		l := c.m[path]
+		c.mu.Unlock()
+		if l != nil {
+			fi, err := os.Stat(path)
+			if err != nil {
+				return nil, err
+			}
+			if l.mtime.Equal(fi.ModTime()) {
+				return l.items, nil
+			}
+		}
+		if !keep || c.startRead(path) {
+			break
+		}
+	}
+	defer c.done(path, keep)
+	start := time.Now()
+	items, err := readSorted(path, prefix)
 	if err != nil {
 		return nil, err
 	}
-	c := &d.dirs
+	if keep && len(items) >= dirCacheMin {
+		// A change since the read started moved the time past start.
+		if fi, err := os.Stat(path); err == nil && settled(fi.ModTime(), start) {
+			c.put(path, &dirListing{mtime: fi.ModTime(), items: items})
+		}
+	}
+	return items, nil
+}
+
+// startRead registers a one-level read of path and reports true, or,
+// when another is under way, waits for it to end and reports false: the
+// caller looks at what it kept, then tries again.
+func (c *dirCache) startRead(path string) bool {
 	c.mu.Lock()
-	if l := c.m[path]; l != nil && l.mtime.Equal(fi.ModTime()) {
-		c.mu.Unlock()
-		return l.items, nil
+	busy := c.reading[path]
+	if busy == nil {
+		if c.reading == nil {
+			c.reading = map[string]chan struct{}{}
+		}
+		c.reading[path] = make(chan struct{})
 	}
 	c.mu.Unlock()
-	entries, err := os.ReadDir(path)
+	if busy == nil {
+		return true
+	}
+	<-busy
+	return false
+}
+
+// done ends this call's read of path (mine: it had registered one).
+func (c *dirCache) done(path string, mine bool) {
+	if !mine {
+		return
+	}
+	c.mu.Lock()
+	close(c.reading[path])
+	delete(c.reading, path)
+	c.mu.Unlock()
+}
+
+// readSorted reads the directory at path (key prefix prefix): its
+// directories and regular files, in key order.
+func readSorted(path, prefix string) ([]dirItem, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := f.ReadDir(-1) // unsorted: os.ReadDir would sort them by name first
+	f.Close()
 	if err != nil {
 		return nil, err
 	}
@@ -78,10 +166,7 @@ func (d *Driver) sortedDir(path, prefix string, keep bool) ([]dirItem, error) {
 		}
 		items = append(items, it)
 	}
-	sort.Slice(items, func(i, j int) bool { return items[i].key < items[j].key })
-	if keep && len(items) >= dirCacheMin && time.Since(fi.ModTime()) > racyWindow {
-		c.put(path, &dirListing{mtime: fi.ModTime(), items: items})
-	}
+	slices.SortFunc(items, func(a, b dirItem) int { return strings.Compare(a.key, b.key) })
 	return items, nil
 }
 

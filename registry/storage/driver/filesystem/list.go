@@ -80,7 +80,12 @@ func (d *Driver) list(ctx context.Context, prefix string, opts driver.ListOption
 }
 
 // empty reports whether dir holds no entry (left by a race with a prune).
+// A directory holding directories (a repository's, its _manifests) is
+// known not to be from its link count alone.
 func empty(dir string) bool {
+	if holdsDirs(dir) {
+		return false
+	}
 	f, err := os.Open(dir)
 	if err != nil {
 		return true
