@@ -44,3 +44,25 @@ func (s *Server) storageReady(ctx context.Context) error {
 	}
 	return checkWritable(s.store.Root())
 }
+
+// warmUpWait bounds how long a starting registry waits for the catalog's
+// warm-up before it listens.
+const warmUpWait = time.Second
+
+// warmCatalog reads the large directories of repositories (a few tens of
+// milliseconds for 100,000 of them) before the registry listens, so that
+// the first catalog page does not wait for them; past warmUpWait the
+// registry listens anyway and the warm-up goes on beside it.
+func (s *Server) warmCatalog(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.store.WarmCatalog(ctx)
+	}()
+	t := time.NewTimer(warmUpWait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+}

@@ -109,3 +109,40 @@ func (h *itemHeap) Pop() any {
 	*h = old[:len(old)-1]
 	return x
 }
+
+// WarmCatalog reads, in the background of a registry that has just
+// started, the directories a catalog page would otherwise be the first to
+// read whole. On the filesystem a large directory's sorted entries are
+// kept (the driver's dircache.go); the first page that reads the 100,000
+// entries of one, unkept, waits some 50 ms for them, and with this it
+// waits at most for the read under way. It descends from repositories/
+// through small directories (namespaces such as "lab/"), at most
+// warmDirs of them, and not into large ones: those are what it is for,
+// and what they hold are repositories. Other drivers list from any key
+// natively: there it does nothing.
+func (s *Store) WarmCatalog(ctx context.Context) {
+	if s.root == "" {
+		return
+	}
+	queue := []string{reposPrefix}
+	for read := 0; len(queue) > 0 && read < warmDirs && ctx.Err() == nil; read++ {
+		var subdirs []string
+		n := 0
+		s.d.List(ctx, queue[0], driver.ListOptions{}, func(e driver.Entry) error {
+			if n++; n >= warmFew {
+				subdirs = nil // a large one: read, and kept
+				return driver.ErrStop
+			}
+			if e.Dir && !strings.HasPrefix(lastComponent(e.Key), "_") {
+				subdirs = append(subdirs, e.Key)
+			}
+			return nil
+		})
+		queue = append(queue[1:], subdirs[:min(len(subdirs), warmDirs-read-len(queue))]...)
+	}
+}
+
+const (
+	warmDirs = 1000 // directories WarmCatalog reads, at most
+	warmFew  = 512  // entries: a directory this small costs little to read on demand
+)

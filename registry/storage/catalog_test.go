@@ -138,3 +138,34 @@ func TestCatalogLargeDirectory(t *testing.T) {
 	}
 	check("after a repository was removed")
 }
+
+// TestCatalogManifestsOfEitherDigest: a repository whose only manifest was
+// pushed by its sha512 digest is listed (a sha256 one is looked for first,
+// and its absence proves nothing), and one whose manifests were all
+// deleted is not, on the filesystem and on the memory driver.
+func TestCatalogManifestsOfEitherDigest(t *testing.T) {
+	for name, s := range map[string]*storage.Store{"filesystem": open(t, t.TempDir()), "memory": onDriver(t, memory.New())} {
+		t.Run(name, func(t *testing.T) {
+			putImage(t, s, "lab/a", "v1", nil)
+			im := putImage(t, s, "lab/b", "v1", nil) // then by sha512 alone
+			if _, _, err := s.PutManifest(t.Context(), "lab/b", digest.SHA512.FromBytes(im.body).String(),
+				storage.MediaTypeOCIManifest, im.body, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.DeleteManifest(t.Context(), "lab/b", im.d); err != nil {
+				t.Fatal(err)
+			}
+			gone := putImage(t, s, "lab/c", "v1", nil)
+			if err := s.DeleteManifest(t.Context(), "lab/c", gone.d); err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"lab/a", "lab/b"}
+			if got, _, err := s.Catalog(t.Context(), "", 10); err != nil || !slices.Equal(got, want) {
+				t.Errorf("catalog %v, %v; want %v", got, err, want)
+			}
+			if got, err := s.Repositories(t.Context()); err != nil || !slices.Equal(got, want) {
+				t.Errorf("repositories %v, %v; want %v", got, err, want)
+			}
+		})
+	}
+}

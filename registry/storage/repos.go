@@ -13,12 +13,26 @@ import (
 // a listing stopped at the first revision link. A listing that fails
 // answers yes: no caller may take a repository it could not read for empty
 // (garbage collection would remove it).
+//
+// Nearly every revision is a sha256 one, so a link there is looked for
+// first, in that one directory: on the filesystem this reads one directory
+// where the whole listing reads two (each catalog page does this for every
+// repository it holds). Only a link proves it — a directory found there is
+// no answer — and without one the whole listing decides, as before.
 func (s *Store) hasManifests(ctx context.Context, name string) bool {
 	found := false
-	err := s.d.List(ctx, revisionsPrefix(name), driver.ListOptions{Recursive: true}, func(driver.Entry) error {
+	stopAtLink := func(e driver.Entry) error {
+		if e.Dir {
+			return nil
+		}
 		found = true
 		return driver.ErrStop
-	})
+	}
+	err := s.d.List(ctx, revisionsPrefix(name)+digest.SHA256.String()+"/", driver.ListOptions{}, stopAtLink)
+	if found || err != nil {
+		return true
+	}
+	err = s.d.List(ctx, revisionsPrefix(name), driver.ListOptions{Recursive: true}, stopAtLink)
 	return found || err != nil
 }
 
