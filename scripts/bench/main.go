@@ -104,6 +104,7 @@ func main() {
 	quick := flag.Bool("quick", false, "smoke mode: small sizes, one round, short load")
 	only := flag.String("only", "a,b,c,d,e,f", "benchmarks to run (a,b share their runs; mirror: the pull-through cache; scale: the scale benchmark alone; s3: both registries on a local SeaweedFS)")
 	scaleSizes := flag.String("scale-sizes", "10000,100000", "scale: the numbers of repositories to fill and measure")
+	scaleKeep := flag.String("scale-keep", "", "scale: keep each size's filled store in this directory and reuse it in later runs (their fill shows 0)")
 	withRef := flag.Bool("ref", true, "also measure the reference registry")
 	versus := flag.String("versus", "", "measure this build of our registry (a binary) in place of the reference: A/B for tuning")
 	out := flag.String("out", "bin/bench-results.json", "JSON results file")
@@ -140,7 +141,7 @@ func main() {
 			*out = "bin/bench-scale.json"
 		}
 		bin, _ := buildBinaries(false)
-		runScale(bin, parseSizes(*scaleSizes), loadFor, *out)
+		runScale(bin, parseSizes(*scaleSizes), loadFor, *scaleKeep, *out)
 		return
 	}
 	want := map[string]bool{}

@@ -62,17 +62,25 @@ func parseSizes(s string) []int {
 }
 
 // benchScale measures one size: figures by metric id.
-func benchScale(bin string, n int, loadFor time.Duration) map[string]float64 {
+func benchScale(bin string, n int, loadFor time.Duration, kept string) map[string]float64 {
 	res := map[string]float64{}
 	root, err := os.MkdirTemp(workDir, "scale-")
 	if err != nil {
 		fatal(err)
 	}
 	store := filepath.Join(root, "store") // removed with workDir, after the report
-	fmt.Fprintf(os.Stderr, "scale %d: filling…\n", n)
+	if kept != "" {
+		store = filepath.Join(kept, strconv.Itoa(n))
+	}
 	t0 := time.Now()
-	fillStore(store, 0, n, 4)
-	res["fill"] = time.Since(t0).Seconds()
+	if refillKept(store, n) {
+		fmt.Fprintf(os.Stderr, "scale %d: reusing the store kept in %s (fill shows 0)\n", n, store)
+	} else {
+		fmt.Fprintf(os.Stderr, "scale %d: filling…\n", n)
+		fillStore(store, 0, n, 4, 1)
+		res["fill"] = time.Since(t0).Seconds()
+		markFilled(store, kept != "")
+	}
 	syscall.Sync()
 
 	t0 = time.Now()
@@ -254,15 +262,35 @@ func deleteTenth(addr string, n int) {
 }
 
 // runChild runs the registry binary to its end: wall time and peak RSS.
+//
+// The peak is the child's VmHWM, read every 5 ms while it runs (it cannot
+// be read once the process has exited). Its rusage cannot tell: Go starts
+// a child with vfork, so until its exec the child shares this process's
+// memory, and the kernel records that (the benchmark's own, hundreds of
+// MiB after a fill) as the child's maximum RSS.
 func runChild(bin string, args ...string) (time.Duration, float64) {
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout = io.Discard
 	cmd.Stderr = os.Stderr
 	t0 := time.Now()
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Start(); err != nil {
 		fatal(fmt.Errorf("registry %s: %w", strings.Join(args, " "), err))
 	}
-	return time.Since(t0), float64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) / 1024
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	peak, tick := 0.0, time.NewTicker(5*time.Millisecond)
+	defer tick.Stop()
+	for {
+		peak = max(peak, peakRSS(cmd.Process.Pid))
+		select {
+		case err := <-done:
+			if err != nil {
+				fatal(fmt.Errorf("registry %s: %w", strings.Join(args, " "), err))
+			}
+			return time.Since(t0), peak
+		case <-tick.C:
+		}
+	}
 }
 
 func decode(resp *http.Response, v any) {

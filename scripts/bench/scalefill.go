@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 
@@ -38,8 +39,9 @@ func sharedLayer(k int) layer {
 	return layer{blobDesc{"application/vnd.oci.image.layer.v1.tar", digest.FromBytes(data), int64(len(data))}, data}
 }
 
-// fillStore writes repositories [from, to) into the store at root.
-func fillStore(root string, from, to, workers int) {
+// fillStore writes every step-th repository of [from, to) into the store
+// at root.
+func fillStore(root string, from, to, workers, step int) {
 	ctx := context.Background()
 	st, err := storage.Open(root, storage.Options{NoSync: true})
 	if err != nil {
@@ -56,12 +58,39 @@ func fillStore(root string, from, to, workers int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < to; i = int(next.Add(1) - 1) {
+			for i := int(next.Add(int64(step)) - int64(step)); i < to; i = int(next.Add(int64(step)) - int64(step)) {
 				fillRepo(ctx, st, layers, i)
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+// With -scale-keep, a size's store is filled once and kept: a later run
+// reuses it. The run deletes every tenth image (and gc removes what only
+// they referenced), so a reused store first gets those images again; the
+// fill is deterministic, so they come back with the same digests.
+
+const filledMark = ".filled"
+
+// refillKept reports whether a store filled before is kept at root, and
+// writes again the images a previous run deleted.
+func refillKept(root string, n int) bool {
+	if _, err := os.Stat(root + filledMark); err != nil {
+		os.RemoveAll(root) // a fill that did not finish
+		return false
+	}
+	fillStore(root, 0, n, 4, 10)
+	return true
+}
+
+// markFilled records that the store at root is complete, when it is kept.
+func markFilled(root string, kept bool) {
+	if kept {
+		if err := os.WriteFile(root+filledMark, nil, 0o644); err != nil {
+			fatal(err)
+		}
+	}
 }
 
 func fillRepo(ctx context.Context, st *storage.Store, layers []layer, i int) {

@@ -12,10 +12,10 @@ import (
 
 // runScale measures every size and prints the growth table: each figure
 // per size, and how it grew from one size to the next (size ratio beside).
-func runScale(bin string, sizes []int, loadFor time.Duration, out string) {
+func runScale(bin string, sizes []int, loadFor time.Duration, kept, out string) {
 	results := make([]map[string]float64, len(sizes))
 	for i, n := range sizes {
-		results[i] = benchScale(bin, n, loadFor)
+		results[i] = benchScale(bin, n, loadFor, kept)
 	}
 	fmt.Printf("\nlayerlab scale benchmark — filesystem store, one tiny image per repository, %d shared layers; %s, %d cores\n\n",
 		sharedLayers, runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU())
