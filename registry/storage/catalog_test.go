@@ -169,3 +169,44 @@ func TestCatalogManifestsOfEitherDigest(t *testing.T) {
 		})
 	}
 }
+
+// TestWarmCatalog: the warm-up keeps the listing of a large directory of
+// repositories below a namespace. Seen from outside: an entry added while
+// the directory's time is then set back, a change its time cannot show, is
+// missing from the listing kept, and present in a first read.
+func TestWarmCatalog(t *testing.T) {
+	for _, warm := range []bool{true, false} {
+		t.Run(fmt.Sprint("warm=", warm), func(t *testing.T) {
+			root := t.TempDir()
+			s := open(t, root)
+			dir := filepath.Join(root, "repositories", "lab", "big")
+			for i := range 600 {
+				if err := os.MkdirAll(filepath.Join(dir, fmt.Sprintf("r%03d", i), "_layers"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			old := time.Now().Add(-time.Minute)
+			if err := os.Chtimes(dir, old, old); err != nil {
+				t.Fatal(err)
+			}
+			if warm {
+				s.WarmCatalog(t.Context())
+			}
+			if err := os.MkdirAll(filepath.Join(dir, "zzz", "_layers"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(dir, old, old); err != nil {
+				t.Fatal(err)
+			}
+			seen := false
+			err := s.Driver().List(t.Context(), "repositories/lab/big/", driver.ListOptions{StartAfter: "repositories/lab/big/r599/"},
+				func(e driver.Entry) error {
+					seen = seen || e.Key == "repositories/lab/big/zzz/"
+					return nil
+				})
+			if err != nil || seen == warm {
+				t.Fatalf("zzz listed: %v, %v; want %v", seen, err, !warm)
+			}
+		})
+	}
+}

@@ -71,6 +71,7 @@ type dirCache struct {
 	order   []string // oldest first
 	entries int
 	reading map[string]chan struct{} // one-level reads under way, closed when done
+	reads   int                      // one-level reads made
 }
 
 // sortedDir returns the entries of the directory at path (key prefix
@@ -121,6 +122,7 @@ func (c *dirCache) startRead(path string) bool {
 			c.reading = map[string]chan struct{}{}
 		}
 		c.reading[path] = make(chan struct{})
+		c.reads++
 	}
 	c.mu.Unlock()
 	if busy == nil {
