@@ -25,7 +25,8 @@ type counters struct {
 	gcSeen                             atomic.Int64 // mtime of gc.done when last counted
 	recounting                         atomic.Bool
 	shared                             sharedCount // replicas on one bucket: stats_shared.go
-	first                              sync.Once   // the first count
+	firstMu                            sync.Mutex
+	counted                            atomic.Bool // the first count is done
 }
 
 // Stats returns the current totals. They are first counted when first
@@ -38,7 +39,7 @@ type counters struct {
 // counted again in the background.
 func (s *Store) Stats() Stats {
 	ctx := context.Background()
-	s.stats.first.Do(func() { s.recount(ctx) })
+	s.countFirst(ctx)
 	if info, err := s.d.Stat(ctx, gcDoneKey); err == nil && info.ModTime.UnixNano() != s.stats.gcSeen.Load() &&
 		s.stats.recounting.CompareAndSwap(false, true) {
 		s.stats.gcSeen.Store(info.ModTime.UnixNano())
@@ -74,19 +75,33 @@ func (s *Store) markGCDone(ctx context.Context) {
 	}
 }
 
-// recount replaces the totals by a fresh count. Writes made while it
-// walks are in it or not, depending on where the walk stood: the totals
-// are exact again at the next count.
-func (s *Store) recount(ctx context.Context) {
+// countFirst makes the first count, once it succeeds: a count that
+// failed (the bucket unreachable, say) is made again at the next call.
+func (s *Store) countFirst(ctx context.Context) {
+	if s.stats.counted.Load() {
+		return
+	}
+	s.stats.firstMu.Lock()
+	defer s.stats.firstMu.Unlock()
+	if !s.stats.counted.Load() && s.recount(ctx) {
+		s.stats.counted.Store(true)
+	}
+}
+
+// recount replaces the totals by a fresh count and reports whether it
+// could make one. Writes made while it walks are in it or not, depending
+// on where the walk stood: the totals are exact again at the next count.
+func (s *Store) recount(ctx context.Context) bool {
 	s.stats.shared.counted(s.Generation(ctx))
 	fresh := &Store{d: s.d}
 	if fresh.countAll(ctx) != nil {
-		return
+		return false
 	}
 	s.stats.blobs.Store(fresh.stats.blobs.Load())
 	s.stats.blobBytes.Store(fresh.stats.blobBytes.Load())
 	s.stats.manifests.Store(fresh.stats.manifests.Load())
 	s.stats.repos.Store(fresh.stats.repos.Load())
+	return true
 }
 
 // countAll walks the tree once: every blob, and the manifests of every
