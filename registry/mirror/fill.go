@@ -12,6 +12,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/layerlab/layerlab/registry/storage"
+	"github.com/layerlab/layerlab/registry/storage/driver"
 )
 
 // A fill copies one blob from the upstream into the store. Three stages run
@@ -22,7 +23,8 @@ import (
 // a few chunks are in flight: the blob is never whole in memory. The
 // client gets each chunk one behind the store, and the last one only once
 // the store verified the digest (before the fsync that makes it durable):
-// a blob that fails verification never reaches a client whole. The fill
+// a blob that fails verification never reaches a client whole, and its
+// stream ends then: the client is not kept waiting for the disk. The fill
 // does not depend on that client: when it goes away, the fill goes on for
 // the others waiting.
 const (
@@ -107,7 +109,9 @@ func (m *Mirror) runFill(ctx context.Context, cancel func(), rt *Route, d digest
 	toStore := make(chan []byte, inFlight)
 	stored := make(chan error, 1)
 	go func() {
-		_, err := m.store.AppendUpload(ctx, rt.Name, id, -1, -1, &chunkReader{ch: toStore})
+		// Nobody waits for these writes to reach the disk: the client
+		// is served as the bytes arrive, the flush comes at the commit.
+		_, err := m.store.AppendUpload(driver.WithoutWriteBehind(ctx), rt.Name, id, -1, -1, &chunkReader{ch: toStore})
 		if err != nil {
 			cancel() // stop reading the upstream
 		}
@@ -150,12 +154,13 @@ func (m *Mirror) runFill(ctx context.Context, cancel func(), rt *Route, d digest
 		err = fmt.Errorf("%w: %s sent %d bytes of %d", ErrUpstream, rt.up.URL, n, size)
 	}
 	if err == nil {
-		// The client gets the last chunk once the digest matched, while the
-		// store makes the blob durable.
+		// The client gets the last chunk, and the end of its stream, once
+		// the digest matched, while the store makes the blob durable.
 		_, err = m.store.FinishVerified(ctx, rt.Name, id, d, func() {
 			if pending != nil {
 				fl.client.send(pending)
 			}
+			fl.client.end(nil)
 		})
 		if errors.Is(err, storage.ErrDigestInvalid) {
 			err = fmt.Errorf("%w: %s sent a blob that does not hash to %s", ErrUpstream, rt.up.URL, d)
@@ -193,6 +198,7 @@ type clientStream struct {
 	gone     chan struct{} // closed by Close: the client left
 	goneOnce sync.Once
 	err      error // set before ch closes
+	endOnce  sync.Once
 	cur      []byte
 	stalled  bool // left behind by the fill (set by the fill before ch closes)
 }
@@ -224,12 +230,19 @@ func (c *clientStream) send(b []byte) {
 	}
 }
 
+// end closes the stream, with err (nil: the whole blob was sent). Only
+// the first call counts.
 func (c *clientStream) end(err error) {
-	if err == nil && c.stalled {
-		err = errClientStalled
+	if c == nil {
+		return
 	}
-	c.err = err
-	close(c.ch)
+	c.endOnce.Do(func() {
+		if err == nil && c.stalled {
+			err = errClientStalled
+		}
+		c.err = err
+		close(c.ch)
+	})
 }
 
 func (c *clientStream) next() ([]byte, error) {

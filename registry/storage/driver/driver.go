@@ -224,3 +224,22 @@ type Toucher interface {
 	// ErrNotFound.
 	Touch(ctx context.Context, key string) error
 }
+
+// A driver may hand the bytes of a long write to its backing store while
+// they arrive (the filesystem driver starts their writeback), so that the
+// flush which commits them finds little left to do: what a client waiting
+// for that commit wants. WithoutWriteBehind marks a context whose writes
+// nobody waits on (a mirror's fill, whose client is served as the bytes
+// arrive): they go at the speed of memory, and the flush at commit does
+// the rest.
+func WithoutWriteBehind(ctx context.Context) context.Context {
+	return context.WithValue(ctx, writeBehindKey{}, false)
+}
+
+// WriteBehind reports whether writes under ctx should be written behind.
+func WriteBehind(ctx context.Context) bool {
+	v, ok := ctx.Value(writeBehindKey{}).(bool)
+	return !ok || v
+}
+
+type writeBehindKey struct{}

@@ -174,7 +174,7 @@ func (d *Driver) Put(ctx context.Context, key string, r io.Reader, opts driver.P
 		return 0, err
 	}
 	defer t.discard()
-	n, err := d.copy(newFlushBehind(t, t.fd, 0), driver.ContextReader(ctx, r))
+	n, err := d.copy(writeBehind(ctx, t, t.fd, 0), driver.ContextReader(ctx, r))
 	if err == nil && opts.Verify != nil {
 		err = opts.Verify(n)
 	}

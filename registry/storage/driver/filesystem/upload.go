@@ -145,7 +145,7 @@ func (u *upload) Append(ctx context.Context, r io.Reader, state func(n int64) ([
 	if _, err := syscall.Seek(fd, u.size, io.SeekStart); err != nil {
 		return 0, err
 	}
-	n, err := u.d.copy(newFlushBehind(f, fd, u.size), driver.ContextReader(ctx, r))
+	n, err := u.d.copy(writeBehind(ctx, f, fd, u.size), driver.ContextReader(ctx, r))
 	var st []byte
 	if err == nil {
 		st, err = state(n)

@@ -3,8 +3,9 @@
 package filesystem
 
 import (
+	"context"
 	"io"
 )
 
-// newFlushBehind is a plain file where sync_file_range does not exist.
-func newFlushBehind(w io.Writer, _ int, _ int64) io.Writer { return w }
+// writeBehind is the plain file where sync_file_range does not exist.
+func writeBehind(_ context.Context, w io.Writer, _ int, _ int64) io.Writer { return w }
