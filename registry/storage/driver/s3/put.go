@@ -55,7 +55,7 @@ func (d *Driver) Put(ctx context.Context, key string, r io.Reader, opts driver.P
 
 // putSmall writes data with one PutObject.
 func (d *Driver) putSmall(ctx context.Context, key, name string, data []byte, exclusive bool) error {
-	var po minio.PutObjectOptions
+	po := checkedPut(data)
 	if exclusive {
 		po.SetMatchETagExcept("*")
 	}
@@ -68,7 +68,7 @@ func (d *Driver) putSmall(ctx context.Context, key, name string, data []byte, ex
 // While one part is on the wire the next is read into a second buffer, so
 // a write holds two parts of memory and keeps the connection busy.
 func (d *Driver) putMultipart(ctx context.Context, key, name string, r io.Reader, first []byte, opts driver.PutOptions) (n int64, err error) {
-	id, err := d.core.NewMultipartUpload(ctx, d.bucket, name, minio.PutObjectOptions{})
+	id, err := d.core.NewMultipartUpload(ctx, d.bucket, name, checkedUpload())
 	if err != nil {
 		return 0, mapErr(key, err)
 	}
@@ -124,9 +124,10 @@ type partResult struct {
 func (d *Driver) sendPart(ctx context.Context, name, id string, num int, data []byte) <-chan partResult {
 	ch := make(chan partResult, 1)
 	go func() {
+		opts, sum := checkedPart(data)
 		p, err := d.core.PutObjectPart(ctx, d.bucket, name, id, num,
-			bytes.NewReader(data), int64(len(data)), minio.PutObjectPartOptions{})
-		ch <- partResult{minio.CompletePart{PartNumber: p.PartNumber, ETag: p.ETag}, err}
+			bytes.NewReader(data), int64(len(data)), opts)
+		ch <- partResult{minio.CompletePart{PartNumber: p.PartNumber, ETag: p.ETag, ChecksumCRC32C: sum}, err}
 	}()
 	return ch
 }
