@@ -13,6 +13,9 @@ const (
 	// streamed from small chunks plus a piece stays under S3's 5 GiB.
 	maxPieceSize   = 4 << 30
 	timeoutCleanup = 30 * time.Second
+	// composeCopies is how many server-side part copies of one upload's
+	// close run at once.
+	composeCopies = 4
 )
 
 // piece is a byte range of a chunk object.

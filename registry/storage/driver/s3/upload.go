@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/minio/minio-go/v7"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/layerlab/layerlab/registry/storage/driver"
 )
@@ -185,23 +186,35 @@ func (u *upload) compose(ctx context.Context, dst, name string, exclusive bool) 
 			d.abort(name, id)
 		}
 	}()
-	var parts []minio.CompletePart
-	for i, p := range planParts(u.st.Chunks, minPartSize, maxPieceSize) {
-		var cp minio.CompletePart
+	// Parts copied server-side go concurrently, a few at a time (each is
+	// one request the service serves at its own pace); parts made of small
+	// pieces stream through this process one after the other.
+	plan := planParts(u.st.Chunks, minPartSize, maxPieceSize)
+	parts := make([]minio.CompletePart, len(plan))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(composeCopies)
+	for i, p := range plan {
+		num := i + 1
 		if p.copy {
 			src := p.pieces[0]
-			cp, err = d.core.CopyObjectPart(ctx, d.bucket, d.prefix+src.key, d.bucket, name, id, i+1, src.off, src.size, nil)
-		} else {
-			r := &pieceReader{ctx: ctx, d: d, pieces: p.pieces}
-			var op minio.ObjectPart
-			op, err = d.core.PutObjectPart(ctx, d.bucket, name, id, i+1, r, p.size, minio.PutObjectPartOptions{})
-			r.Close()
-			cp = minio.CompletePart{PartNumber: op.PartNumber, ETag: op.ETag}
+			g.Go(func() error {
+				cp, err := d.core.CopyObjectPart(gctx, d.bucket, d.prefix+src.key, d.bucket, name, id, num, src.off, src.size, nil)
+				parts[i] = minio.CompletePart{PartNumber: num, ETag: cp.ETag}
+				return err
+			})
+			continue
 		}
+		r := &pieceReader{ctx: gctx, d: d, pieces: p.pieces}
+		op, err := d.core.PutObjectPart(gctx, d.bucket, name, id, num, r, p.size, minio.PutObjectPartOptions{})
+		r.Close()
 		if err != nil {
+			g.Wait()
 			return mapErr(dst, err)
 		}
-		parts = append(parts, minio.CompletePart{PartNumber: i + 1, ETag: cp.ETag})
+		parts[i] = minio.CompletePart{PartNumber: num, ETag: op.ETag}
+	}
+	if err := g.Wait(); err != nil {
+		return mapErr(dst, err)
 	}
 	return d.complete(ctx, dst, name, id, parts, exclusive)
 }
