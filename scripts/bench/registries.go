@@ -142,28 +142,23 @@ func freeAddr() string {
 }
 
 // buildBinaries builds our registry and the reference one (from the Go
-// module proxy, into a cache directory outside the repository).
+// module proxy, by scripts/distribution.sh into its cache outside the
+// repository).
 func buildBinaries(withRef bool) (oursBin, refBin string) {
 	oursBin = "bin/registry"
 	run("go", "build", "-o", oursBin, "./registry")
 	if !withRef {
 		return oursBin, ""
 	}
-	cache, err := os.UserCacheDir()
+	// The same build, in the same cache, as the mirror's tests use.
+	cmd := exec.Command("bash", "scripts/distribution.sh")
+	cmd.Env = append(os.Environ(), "DISTRIBUTION_VERSION="+refVersion)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
 	if err != nil {
-		cache = os.TempDir()
+		fatal(fmt.Errorf("build the reference registry: %w", err))
 	}
-	dir := filepath.Join(cache, "layerlab-bench", "distribution-"+refVersion)
-	refBin = filepath.Join(dir, "registry")
-	if _, err := os.Stat(refBin); err != nil {
-		fmt.Fprintf(os.Stderr, "building the reference registry %s into %s\n", refVersion, dir)
-		cmd := exec.Command("go", "install", "github.com/distribution/distribution/v3/cmd/registry@"+refVersion)
-		cmd.Env = append(os.Environ(), "GOBIN="+dir, "CGO_ENABLED=0")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
-			fatal(fmt.Errorf("build the reference registry: %w", err))
-		}
-	}
+	refBin = strings.TrimSpace(string(out))
 	return oursBin, refBin
 }
 
