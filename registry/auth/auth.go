@@ -4,16 +4,17 @@
 package auth
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/layerlab/layerlab/registry/internal/lines"
 )
 
 // Errors the api package maps to UNAUTHORIZED, DENIED and TOOMANYREQUESTS.
@@ -55,24 +56,18 @@ func New(c Config) (*Basic, error) {
 	if b.realm == "" {
 		b.realm = "layerlab"
 	}
-	f, err := os.Open(c.HtpasswdFile)
-	if err != nil {
-		return nil, fmt.Errorf("htpasswd: %w", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
+	err := lines.Each(c.HtpasswdFile, func(n int, line string) error {
 		user, hash, ok := strings.Cut(line, ":")
 		if !ok || user == "" || !strings.HasPrefix(hash, "$2") {
-			return nil, fmt.Errorf("htpasswd line %d: want user:bcrypt-hash (htpasswd -B, or registry htpasswd)", n)
+			return fmt.Errorf("htpasswd line %d: want user:bcrypt-hash (htpasswd -B, or registry htpasswd)", n)
 		}
 		b.users[user] = []byte(hash)
+		return nil
+	})
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) { // the file could not be read
+		return nil, fmt.Errorf("htpasswd: %w", err)
 	}
-	if err := sc.Err(); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	if len(b.users) == 0 {

@@ -1,12 +1,14 @@
 package mirror
 
 import (
-	"bufio"
+	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/layerlab/layerlab/registry/internal/lines"
 )
 
 // readCredentials reads a file of PREFIX=USER:PASSWORD lines (blank lines
@@ -17,27 +19,21 @@ func readCredentials(path string) (map[string]authn.AuthConfig, error) {
 	if path == "" {
 		return out, nil
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("mirror credentials: %w", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
+	err := lines.Each(path, func(n int, line string) error {
 		prefix, userPass, ok := strings.Cut(line, "=")
 		user, pass, ok2 := strings.Cut(userPass, ":")
 		if !ok || !ok2 || user == "" {
 			// The line is not echoed: it may hold a password.
-			return nil, fmt.Errorf("mirror credentials %s line %d: want PREFIX=USER:PASSWORD", path, n)
+			return fmt.Errorf("mirror credentials %s line %d: want PREFIX=USER:PASSWORD", path, n)
 		}
 		if prefix != "" && !strings.HasSuffix(prefix, "/") {
 			prefix += "/"
 		}
 		out[prefix] = authn.AuthConfig{Username: user, Password: pass}
+		return nil
+	})
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) { // the file could not be read
+		return nil, fmt.Errorf("mirror credentials: %w", err)
 	}
-	return out, sc.Err()
+	return out, err
 }
