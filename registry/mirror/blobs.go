@@ -29,6 +29,14 @@ func (m *Mirror) StatBlob(ctx context.Context, rt *Route, d digest.Digest) (int6
 	if err == nil || !errors.Is(err, storage.ErrBlobUnknown) {
 		return size, err
 	}
+	if fl := m.filling(d); fl != nil { // being stored: its end decides
+		if err := follow(ctx, fl, d); err != nil {
+			return 0, err
+		}
+		if size, err := m.store.StatBlob(ctx, rt.Name, d); err == nil {
+			return size, nil
+		}
+	}
 	if err := m.linkKnown(ctx, rt, d); err == nil {
 		return m.store.StatBlob(ctx, rt.Name, d)
 	} else if !errors.Is(err, storage.ErrBlobUnknown) {
@@ -59,6 +67,15 @@ func (m *Mirror) OpenBlob(ctx context.Context, rt *Route, d digest.Digest, strea
 		if !errors.Is(err, storage.ErrBlobUnknown) {
 			return nil, err
 		}
+		// A fill may be storing it right now: its client has the whole
+		// blob before the store has linked it. Wait for that fill rather
+		// than ask the upstream again.
+		if fl := m.filling(d); fl != nil {
+			if err := follow(ctx, fl, d); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if err := m.linkKnown(ctx, rt, d); err == nil {
 			continue
 		} else if !errors.Is(err, storage.ErrBlobUnknown) {
@@ -68,9 +85,7 @@ func (m *Mirror) OpenBlob(ctx context.Context, rt *Route, d digest.Digest, strea
 		fl := m.fills[d.String()]
 		if fl != nil {
 			m.fillsMu.Unlock()
-			accesslog.Event(ctx, "mirror_follow", "blob already being fetched from upstream: waiting for that one fetch",
-				logrus.Fields{"digest": d.String()})
-			if err := fl.wait(ctx); err != nil {
+			if err := follow(ctx, fl, d); err != nil {
 				return nil, err
 			}
 			continue
@@ -114,6 +129,20 @@ func (m *Mirror) linkKnown(ctx context.Context, rt *Route, d digest.Digest) erro
 		return storage.ErrBlobUnknown // the copy here would not be what the upstream serves: fetch it
 	}
 	return m.store.LinkBlob(ctx, rt.Name, d)
+}
+
+// follow waits for the fill of d under way, saying so.
+func follow(ctx context.Context, fl *fill, d digest.Digest) error {
+	accesslog.Event(ctx, "mirror_follow", "blob already being fetched from upstream: waiting for that one fetch",
+		logrus.Fields{"digest": d.String()})
+	return fl.wait(ctx)
+}
+
+// filling returns the fill of d under way, or nil.
+func (m *Mirror) filling(d digest.Digest) *fill {
+	m.fillsMu.Lock()
+	defer m.fillsMu.Unlock()
+	return m.fills[d.String()]
 }
 
 // forget removes a finished fill from the table.
