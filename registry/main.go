@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -128,6 +129,7 @@ func serve(args []string, stderr io.Writer) int {
 var (
 	healthcheckSettings = []string{"addr", "tls-cert", "tls-key"}          // the key only pairs with the certificate
 	storageSettings     = append([]string{"root"}, config.StorageFlags...) // gc, du, sql
+	backgroundSettings  = slices.Concat(storageSettings, []string{"nice"}) // gc, du
 )
 
 // healthcheck asks the local registry's /readyz; for a container

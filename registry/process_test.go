@@ -29,8 +29,11 @@ var built struct {
 	err       error
 }
 
-// TestMain removes the binary the tests built.
+// TestMain removes the binary the tests built. The gc and du the tests
+// run in this process keep its priority (REGISTRY_NICE=0): lowered, it
+// could not be raised again.
 func TestMain(m *testing.M) {
+	os.Setenv("REGISTRY_NICE", "0")
 	code := m.Run()
 	if built.dir != "" {
 		os.RemoveAll(built.dir)

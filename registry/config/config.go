@@ -49,6 +49,7 @@ type Config struct {
 	Mirror         Mirror  // the pull-through cache: mirror.go
 	Instance       string  // this replica's name in its log and metrics: instance.go
 	TrustedProxies string  // load balancers whose X-Forwarded-For names the client
+	Nice           int64   // gc and du lower their CPU and I/O priority by this much
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -75,6 +76,7 @@ func Defaults() Config {
 		Storage:       storageDefaults(),
 		Mirror:        mirrorDefaults(),
 		Instance:      defaultInstance(),
+		Nice:          10,
 	}
 }
 
@@ -120,13 +122,18 @@ func (c *Config) settings() []setting {
 		{"shutdown-grace", "REGISTRY_SHUTDOWN_GRACE", "how long in-flight requests may finish on SIGINT/SIGTERM", &c.ShutdownGrace},
 		{"trusted-proxies", "REGISTRY_TRUSTED_PROXIES", "load balancers (IP addresses or CIDR prefixes, comma-separated) whose X-Forwarded-For names the client: for the access log, the per-client upload limit and login throttling", &c.TrustedProxies},
 		{"instance", "REGISTRY_INSTANCE", "this replica's name, on every access-log line and in the metrics (default: the host name)", &c.Instance},
+		{"nice", "REGISTRY_NICE", "run at this niceness, 0 to 19 (0: as started), and on Linux at the lowest best-effort I/O priority: the requests a registry serves beside this command get the CPU and the disk first", &c.Nice},
 	}, append(c.storageSettings(), c.mirrorSettings()...)...)
 }
 
+// backgroundOnly are the settings of the background commands (gc, du)
+// that serve does not take.
+var backgroundOnly = map[string]bool{"nice": true}
+
 // Load builds the configuration from defaults, the environment and args.
 // only names the settings a command takes (its flags and the REGISTRY_*
-// variables it reads); none means every setting (the serve command). It
-// returns the remaining arguments.
+// variables it reads); none means every setting but the background
+// commands' own (the serve command). It returns the remaining arguments.
 func Load(fs *flag.FlagSet, args []string, getenv func(string) string, only ...string) (Config, []string, error) {
 	c := Defaults()
 	all := c.settings()
@@ -163,7 +170,13 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string, only ...s
 // pick returns the settings named in only, or all of them when only is empty.
 func pick(all []setting, only []string) ([]setting, error) {
 	if len(only) == 0 {
-		return all, nil
+		var picked []setting
+		for _, s := range all {
+			if !backgroundOnly[s.flag] {
+				picked = append(picked, s)
+			}
+		}
+		return picked, nil
 	}
 	byFlag := make(map[string]setting, len(all))
 	for _, s := range all {
@@ -248,6 +261,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ChunkMinLength < 0 || c.MaxUploads < 0 || c.MinRate < 0 {
 		return fmt.Errorf("chunk-min-length, max-uploads-per-client and min-transfer-rate must not be negative")
+	}
+	if c.Nice < 0 || c.Nice > 19 {
+		return fmt.Errorf("--nice %d: want 0 to 19", c.Nice)
 	}
 	if c.MinRate > 0 && c.RateWindow < time.Second {
 		return fmt.Errorf("--transfer-window %s: must be at least 1s", c.RateWindow)

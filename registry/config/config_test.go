@@ -196,3 +196,40 @@ func TestUISwitch(t *testing.T) {
 		}
 	}
 }
+
+// --nice is gc's and du's: serve has no such flag and ignores
+// REGISTRY_NICE; the background commands take 0 to 19, 10 by default.
+func TestNice(t *testing.T) {
+	t.Parallel()
+	if _, _, err := load(t, nil, "--nice", "5"); err == nil || !strings.Contains(err.Error(), "nice") {
+		t.Errorf("serve --nice 5: %v, want the flag refused", err)
+	}
+	if _, _, err := load(t, map[string]string{"REGISTRY_NICE": "99"}); err != nil {
+		t.Errorf("serve with REGISTRY_NICE=99: %v, want it ignored", err)
+	}
+	for _, c := range []struct {
+		env  string
+		args []string
+		want int64
+		err  string
+	}{
+		{"", nil, 10, ""},
+		{"0", nil, 0, ""},
+		{"19", []string{"--nice", "3"}, 3, ""},
+		{"20", nil, 0, "--nice 20: want 0 to 19"},
+		{"", []string{"--nice", "-1"}, 0, "--nice -1: want 0 to 19"},
+	} {
+		fs := flag.NewFlagSet("gc", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		cfg, _, err := Load(fs, c.args, func(k string) string { return map[string]string{"REGISTRY_NICE": c.env}[k] }, "root", "nice")
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("REGISTRY_NICE=%q %v: %v, want %q", c.env, c.args, err, c.err)
+			}
+			continue
+		}
+		if err != nil || cfg.Nice != c.want {
+			t.Errorf("REGISTRY_NICE=%q %v: nice %d (%v), want %d", c.env, c.args, cfg.Nice, err, c.want)
+		}
+	}
+}

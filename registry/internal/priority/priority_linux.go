@@ -1,0 +1,113 @@
+package priority
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+)
+
+// I/O priorities as ioprio_set(2) takes them: a class in the top bits and
+// a level (0 first, 7 last) within it.
+const (
+	ioprioWhoProcess = 1 // who is a thread id
+	ioprioClassShift = 13
+	ioprioClassBE    = 2 // best effort: the class of every process by default
+	ioprioLowestBE   = ioprioClassBE<<ioprioClassShift | 7
+)
+
+// Lower gives every thread of this process the niceness nice (0 to
+// MaxNice; 0 leaves the priorities alone) and the lowest best-effort I/O
+// priority. On Linux both are a thread's, not the process's: each thread
+// the process has is set, and threads started later inherit them from the
+// thread that starts them. A thread already nicer than nice stays so (an
+// unprivileged process may not lower its niceness).
+//
+// The idle I/O class is not used: under steady I/O it may wait without
+// end, and a collection holds the GC lease meanwhile.
+func Lower(nice int) error {
+	if nice < 0 || nice > MaxNice {
+		return fmt.Errorf("niceness %d: want 0 to %d", nice, MaxNice)
+	}
+	if nice == 0 {
+		return nil
+	}
+	done := map[int]bool{}
+	for range 100 { // until a listing shows no thread that was not set
+		tids, err := threads()
+		if err != nil {
+			return err
+		}
+		fresh := false
+		for _, tid := range tids {
+			if done[tid] {
+				continue
+			}
+			fresh, done[tid] = true, true
+			if err := lowerThread(tid, nice); err != nil && !errors.Is(err, syscall.ESRCH) { // ESRCH: it has ended
+				return err
+			}
+		}
+		if !fresh {
+			return nil
+		}
+	}
+	return fmt.Errorf("lower the priority: the process keeps starting threads")
+}
+
+func lowerThread(tid, nice int) error {
+	cur, err := Nice(tid)
+	if err != nil {
+		return err
+	}
+	if cur < nice {
+		if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, nice); err != nil {
+			return fmt.Errorf("setpriority %d: %w", nice, err)
+		}
+	}
+	if _, _, e := syscall.Syscall(syscall.SYS_IOPRIO_SET, ioprioWhoProcess, uintptr(tid), ioprioLowestBE); e != 0 {
+		return fmt.Errorf("ioprio_set: %w", e)
+	}
+	return nil
+}
+
+// Nice is a thread's niceness.
+func Nice(tid int) (int, error) {
+	// The system call answers 20 - niceness, so that no answer is negative.
+	p, err := syscall.Getpriority(syscall.PRIO_PROCESS, tid)
+	if err != nil {
+		return 0, fmt.Errorf("getpriority: %w", err)
+	}
+	return 20 - p, nil
+}
+
+// IOPriority is a thread's I/O class and level, as ioprio_get(2) gives
+// them (class 0: none set, the level follows the niceness).
+func IOPriority(tid int) (class, level int, err error) {
+	r, _, e := syscall.Syscall(syscall.SYS_IOPRIO_GET, ioprioWhoProcess, uintptr(tid), 0)
+	if e != 0 {
+		return 0, 0, fmt.Errorf("ioprio_get: %w", e)
+	}
+	return int(r) >> ioprioClassShift, int(r) & (1<<ioprioClassShift - 1), nil
+}
+
+// threads lists the ids of this process's threads.
+func threads() ([]int, error) {
+	return Threads(os.Getpid())
+}
+
+// Threads lists the ids of a process's threads.
+func Threads(pid int) ([]int, error) {
+	entries, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	if err != nil {
+		return nil, err
+	}
+	var tids []int
+	for _, e := range entries {
+		if tid, err := strconv.Atoi(e.Name()); err == nil {
+			tids = append(tids, tid)
+		}
+	}
+	return tids, nil
+}
