@@ -30,10 +30,10 @@ var built struct {
 }
 
 // TestMain removes the binary the tests built. The gc and du the tests
-// run in this process keep its priority (REGISTRY_NICE=0): lowered, it
-// could not be raised again.
+// run in this process keep its priority (REGISTRY_PRIORITY=normal):
+// lowered, it could not be raised again.
 func TestMain(m *testing.M) {
-	os.Setenv("REGISTRY_NICE", "0")
+	os.Setenv("REGISTRY_PRIORITY", "normal")
 	code := m.Run()
 	if built.dir != "" {
 		os.RemoveAll(built.dir)

@@ -44,7 +44,7 @@ func openStore(fs *flag.FlagSet, args []string, stderr io.Writer) (*storage.Stor
 	if !ok {
 		return nil, code
 	}
-	if err := priority.Lower(int(cfg.Nice)); err != nil {
+	if err := priority.Lower(priority.Level(cfg.Priority)); err != nil {
 		fmt.Fprintln(stderr, "registry:", err)
 		return nil, 1
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"syscall"
+	"unsafe"
 )
 
 // I/O priorities as ioprio_set(2) takes them: a class in the top bits and
@@ -17,21 +18,19 @@ const (
 	ioprioLowestBE   = ioprioClassBE<<ioprioClassShift | 7
 )
 
-// Lower gives every thread of this process the niceness nice (0 to
-// MaxNice; 0 leaves the priorities alone) and the lowest best-effort I/O
-// priority. On Linux both are a thread's, not the process's: each thread
-// the process has is set, and threads started later inherit them from the
-// thread that starts them. A thread already nicer than nice stays so (an
-// unprivileged process may not lower its niceness).
+// Lower sets every thread of this process to the level: its niceness
+// (raised only: an unprivileged process may not lower it), at Idle the
+// SCHED_IDLE policy, and at Idle and Low the lowest best-effort I/O
+// priority. On Linux all three are a thread's, not the process's: each
+// thread the process has is set, and threads started later inherit them
+// from the thread that starts them.
 //
 // The idle I/O class is not used: under steady I/O it may wait without
 // end, and a collection holds the GC lease meanwhile.
-func Lower(nice int) error {
-	if nice < 0 || nice > MaxNice {
-		return fmt.Errorf("niceness %d: want 0 to %d", nice, MaxNice)
-	}
-	if nice == 0 {
-		return nil
+func Lower(l Level) error {
+	nice, err := l.niceness()
+	if err != nil || nice == 0 {
+		return err
 	}
 	done := map[int]bool{}
 	for range 100 { // until a listing shows no thread that was not set
@@ -45,7 +44,7 @@ func Lower(nice int) error {
 				continue
 			}
 			fresh, done[tid] = true, true
-			if err := lowerThread(tid, nice); err != nil && !errors.Is(err, syscall.ESRCH) { // ESRCH: it has ended
+			if err := lowerThread(tid, nice, l == Idle); err != nil && !errors.Is(err, syscall.ESRCH) { // ESRCH: it has ended
 				return err
 			}
 		}
@@ -56,7 +55,9 @@ func Lower(nice int) error {
 	return fmt.Errorf("lower the priority: the process keeps starting threads")
 }
 
-func lowerThread(tid, nice int) error {
+const schedIdle = 5 // SCHED_IDLE in sched_setscheduler(2)
+
+func lowerThread(tid, nice int, idle bool) error {
 	cur, err := Nice(tid)
 	if err != nil {
 		return err
@@ -66,10 +67,25 @@ func lowerThread(tid, nice int) error {
 			return fmt.Errorf("setpriority %d: %w", nice, err)
 		}
 	}
+	if idle {
+		var param int32 // sched_priority: 0, the only one SCHED_IDLE has
+		if _, _, e := syscall.Syscall(syscall.SYS_SCHED_SETSCHEDULER, uintptr(tid), schedIdle, uintptr(unsafe.Pointer(&param))); e != 0 {
+			return fmt.Errorf("sched_setscheduler SCHED_IDLE: %w", e)
+		}
+	}
 	if _, _, e := syscall.Syscall(syscall.SYS_IOPRIO_SET, ioprioWhoProcess, uintptr(tid), ioprioLowestBE); e != 0 {
 		return fmt.Errorf("ioprio_set: %w", e)
 	}
 	return nil
+}
+
+// Policy is a thread's scheduling policy (0: SCHED_OTHER, 5: SCHED_IDLE).
+func Policy(tid int) (int, error) {
+	r, _, e := syscall.Syscall(syscall.SYS_SCHED_GETSCHEDULER, uintptr(tid), 0, 0)
+	if e != 0 {
+		return 0, fmt.Errorf("sched_getscheduler: %w", e)
+	}
+	return int(r), nil
 }
 
 // Nice is a thread's niceness.

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,13 +21,12 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// helper lowers its priority to each niceness of a comma-separated list,
-// in turn, then starts threads, and prints every thread's niceness and
-// I/O class and level, a line each.
+// helper lowers its priority to each level of a comma-separated list, in
+// turn, then starts threads, and prints every thread's niceness,
+// scheduling policy and I/O class and level, a line each.
 func helper(list string) int {
 	for _, f := range strings.Split(list, ",") {
-		n, _ := strconv.Atoi(f)
-		if err := Lower(n); err != nil {
+		if err := Lower(Level(f)); err != nil {
 			fmt.Println("error:", err)
 			return 1
 		}
@@ -52,18 +50,19 @@ func helper(list string) int {
 	}
 	for _, tid := range tids {
 		nice, err := Nice(tid)
+		policy, perr := Policy(tid)
 		class, level, ioerr := IOPriority(tid)
-		if err != nil || ioerr != nil {
-			fmt.Println("error:", err, ioerr)
+		if err != nil || perr != nil || ioerr != nil {
+			fmt.Println("error:", err, perr, ioerr)
 			return 1
 		}
-		fmt.Printf("%d %d %d %d\n", tid, nice, class, level)
+		fmt.Printf("%d %d %d %d %d\n", tid, nice, policy, class, level)
 	}
 	stop.Done()
 	return 0
 }
 
-type thread struct{ tid, nice, class, level int }
+type thread struct{ tid, nice, policy, class, level int }
 
 func runHelper(t *testing.T, list string) []thread {
 	t.Helper()
@@ -76,7 +75,7 @@ func runHelper(t *testing.T, list string) []thread {
 	var ts []thread
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		var th thread
-		if _, err := fmt.Sscan(line, &th.tid, &th.nice, &th.class, &th.level); err != nil {
+		if _, err := fmt.Sscan(line, &th.tid, &th.nice, &th.policy, &th.class, &th.level); err != nil {
 			t.Fatalf("helper line %q: %v", line, err)
 		}
 		ts = append(ts, th)
@@ -87,49 +86,46 @@ func runHelper(t *testing.T, list string) []thread {
 	return ts
 }
 
+// own is this process's niceness, scheduling policy and I/O priority.
+func own(t *testing.T) thread {
+	t.Helper()
+	nice, err := Nice(0)
+	policy, perr := Policy(0)
+	class, level, ioerr := IOPriority(0)
+	if err != nil || perr != nil || ioerr != nil {
+		t.Fatal(err, perr, ioerr)
+	}
+	if nice >= 10 || policy != 0 {
+		t.Skipf("the tests run at niceness %d, policy %d already: they cannot tell whether a level was set", nice, policy)
+	}
+	return thread{nice: nice, policy: policy, class: class, level: level}
+}
+
 func TestLowerSetsEveryThread(t *testing.T) {
 	t.Parallel()
-	own, err := Nice(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if own >= 10 {
-		t.Skipf("this test runs at niceness %d already: it cannot tell whether 10 was set", own)
-	}
-	for _, th := range runHelper(t, "10") {
-		if th.nice != 10 || th.class != ioprioClassBE || th.level != 7 {
-			t.Errorf("thread %d: niceness %d, I/O class %d level %d; want 10, best effort (%d) level 7",
-				th.tid, th.nice, th.class, th.level, ioprioClassBE)
+	was := own(t)
+	for _, c := range []struct {
+		levels string
+		want   thread
+	}{
+		{"idle", thread{nice: 19, policy: schedIdle, class: ioprioClassBE, level: 7}},
+		{"low", thread{nice: 10, policy: 0, class: ioprioClassBE, level: 7}},
+		{"normal", was},
+		// Already lower than asked: stays so.
+		{"idle,low,normal", thread{nice: 19, policy: schedIdle, class: ioprioClassBE, level: 7}},
+	} {
+		for _, th := range runHelper(t, c.levels) {
+			if got := (thread{nice: th.nice, policy: th.policy, class: th.class, level: th.level}); got != c.want {
+				t.Errorf("%s: thread %d has niceness %d, policy %d, I/O class %d level %d; want %+v",
+					c.levels, th.tid, th.nice, th.policy, th.class, th.level, c.want)
+			}
 		}
 	}
 }
 
-// A process already nicer than asked stays as nice; 0 changes nothing.
-func TestLowerNeverRaises(t *testing.T) {
+func TestLowerRefusesAnUnknownLevel(t *testing.T) {
 	t.Parallel()
-	for _, th := range runHelper(t, "15,10,0") {
-		if th.nice != 15 || th.level != 7 {
-			t.Errorf("thread %d: niceness %d, I/O level %d after 15 then 10 then 0; want 15 and 7", th.tid, th.nice, th.level)
-		}
-	}
-	own, err := Nice(0)
-	class, level, ioerr := IOPriority(0)
-	if err != nil || ioerr != nil {
-		t.Fatal(err, ioerr)
-	}
-	for _, th := range runHelper(t, "0") {
-		if th.nice != own || th.class != class || th.level != level {
-			t.Errorf("thread %d: niceness %d, I/O class %d level %d after 0; want those it started with: %d, %d, %d",
-				th.tid, th.nice, th.class, th.level, own, class, level)
-		}
-	}
-}
-
-func TestLowerRefusesOutOfRange(t *testing.T) {
-	t.Parallel()
-	for _, n := range []int{-1, 20} {
-		if err := Lower(n); err == nil {
-			t.Errorf("Lower(%d): no error", n)
-		}
+	if err := Lower("lowest"); err == nil || !strings.Contains(err.Error(), "idle, low or normal") {
+		t.Errorf("Lower(lowest): %v, want the levels named", err)
 	}
 }

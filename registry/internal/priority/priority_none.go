@@ -2,13 +2,9 @@
 
 package priority
 
-import "fmt"
-
-// Lower checks nice and leaves the priority alone: this system has no
-// niceness to set.
-func Lower(nice int) error {
-	if nice < 0 || nice > MaxNice {
-		return fmt.Errorf("niceness %d: want 0 to %d", nice, MaxNice)
-	}
-	return nil
+// Lower checks the level and leaves the priority alone: this system has
+// no niceness to set.
+func Lower(l Level) error {
+	_, err := l.niceness()
+	return err
 }

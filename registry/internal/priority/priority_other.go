@@ -7,17 +7,15 @@ import (
 	"syscall"
 )
 
-// Lower gives the process the niceness nice (0 to MaxNice; 0 leaves it
-// alone). Here the niceness is the process's; its I/O priority is left
-// as it is.
-func Lower(nice int) error {
-	if nice < 0 || nice > MaxNice {
-		return fmt.Errorf("niceness %d: want 0 to %d", nice, MaxNice)
+// Lower gives the process the level's niceness (Idle: 19, Low: 10,
+// Normal: as it is). Here the niceness is the process's; its I/O priority
+// is left as it is.
+func Lower(l Level) error {
+	nice, err := l.niceness()
+	if err != nil || nice == 0 {
+		return err
 	}
-	if nice == 0 {
-		return nil
-	}
-	err := syscall.Setpriority(syscall.PRIO_PROCESS, 0, nice)
+	err = syscall.Setpriority(syscall.PRIO_PROCESS, 0, nice)
 	if err == syscall.EACCES || err == syscall.EPERM { // already nicer: only a privileged process may lower it
 		return nil
 	}

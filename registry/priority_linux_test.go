@@ -13,16 +13,18 @@ import (
 )
 
 // TestBackgroundCommandsLowerTheirPriority: gc (here waiting for a lease
-// another collector holds) runs every thread at niceness 10 and the lowest
-// best-effort I/O priority by default, at --nice's when given.
+// another collector holds) runs every thread under SCHED_IDLE at niceness
+// 19 by default, at niceness 10 with --priority low, and at the lowest
+// best-effort I/O priority in both.
 func TestBackgroundCommandsLowerTheirPriority(t *testing.T) {
 	t.Parallel()
 	own, err := priority.Nice(0)
-	if err != nil {
-		t.Fatal(err)
+	policy, perr := priority.Policy(0)
+	if err != nil || perr != nil {
+		t.Fatal(err, perr)
 	}
-	if own >= 10 {
-		t.Skipf("the tests run at niceness %d already: they cannot tell whether gc lowered its own", own)
+	if own >= 10 || policy != 0 {
+		t.Skipf("the tests run at niceness %d, policy %d already: they cannot tell whether gc lowered its own", own, policy)
 	}
 	bin := buildBinary(t)
 	root := t.TempDir()
@@ -32,16 +34,16 @@ func TestBackgroundCommandsLowerTheirPriority(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "gc", "lease-00000000000000000001"), []byte(lease), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var env []string // without the REGISTRY_NICE=0 of TestMain
+	var env []string // without the REGISTRY_PRIORITY=normal of TestMain
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "REGISTRY_") {
 			env = append(env, kv)
 		}
 	}
 	for _, c := range []struct {
-		args []string
-		want int
-	}{{nil, 10}, {[]string{"--nice", "13"}, 13}} {
+		args         []string
+		want, policy int
+	}{{nil, 19, 5}, {[]string{"--priority", "low"}, 10, 0}} {
 		cmd := exec.Command(bin, append([]string{"gc", "--root", root, "--wait", "1m"}, c.args...)...)
 		cmd.Env = env
 		if err := cmd.Start(); err != nil {
@@ -61,10 +63,11 @@ func TestBackgroundCommandsLowerTheirPriority(t *testing.T) {
 		}
 		for _, tid := range tids {
 			nice, err := priority.Nice(tid)
+			policy, perr := priority.Policy(tid)
 			class, level, ioerr := priority.IOPriority(tid)
-			if err != nil || ioerr != nil || nice != c.want || class != 2 || level != 7 {
-				t.Errorf("gc %v, thread %d: niceness %d, I/O class %d level %d (%v %v); want %d, best effort (2) level 7",
-					c.args, tid, nice, class, level, err, ioerr, c.want)
+			if err != nil || perr != nil || ioerr != nil || nice != c.want || policy != c.policy || class != 2 || level != 7 {
+				t.Errorf("gc %v, thread %d: niceness %d, policy %d, I/O class %d level %d (%v %v %v); want %d, %d, best effort (2) level 7",
+					c.args, tid, nice, policy, class, level, err, perr, ioerr, c.want, c.policy)
 			}
 		}
 		cmd.Process.Kill()
