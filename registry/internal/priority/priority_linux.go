@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"syscall"
 	"unsafe"
@@ -126,4 +127,28 @@ func Threads(pid int) ([]int, error) {
 		}
 	}
 	return tids, nil
+}
+
+// Run calls fn on a thread of its own set to the level, and waits for it:
+// work done inside a serving process (its scheduled collection) then
+// takes only what the level gives, and the requests keep the rest. The
+// thread ends with fn, and its priority with it. Goroutines fn starts run
+// on the process's other threads, at their priority. A thread that cannot
+// be set runs fn all the same, and Run returns why.
+func Run(l Level, fn func()) error {
+	nice, err := l.niceness()
+	if err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		var err error
+		if nice > 0 {
+			err = lowerThread(syscall.Gettid(), nice, l == Idle)
+		}
+		fn()
+		done <- err
+	}()
+	return <-done
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The tests lower the priority of a child process (this test binary run
@@ -128,4 +129,52 @@ func TestLowerRefusesAnUnknownLevel(t *testing.T) {
 	if err := Lower("lowest"); err == nil || !strings.Contains(err.Error(), "idle, low or normal") {
 		t.Errorf("Lower(lowest): %v, want the levels named", err)
 	}
+}
+
+// Run sets its own thread alone: fn sees the level, the caller keeps its
+// priority, and an error in the level leaves fn uncalled.
+func TestRunSetsItsThreadAlone(t *testing.T) {
+	was := own(t)
+	var inside thread
+	var err error
+	if rerr := Run(Idle, func() {
+		inside.nice, err = Nice(0)
+		inside.policy, _ = Policy(0)
+		inside.class, inside.level, _ = IOPriority(0)
+	}); rerr != nil || err != nil {
+		t.Fatal(rerr, err)
+	}
+	if want := (thread{nice: 19, policy: schedIdle, class: ioprioClassBE, level: 7}); inside != want {
+		t.Errorf("inside Run(Idle): %+v, want %+v", inside, want)
+	}
+	// The thread ends just after Run returns: look again for a while.
+	var left []string
+	for range 100 {
+		left = nil
+		for _, tid := range must(threads()) {
+			nice, _ := Nice(tid)
+			policy, _ := Policy(tid)
+			if nice != was.nice || policy != was.policy {
+				left = append(left, fmt.Sprintf("thread %d: niceness %d, policy %d", tid, nice, policy))
+			}
+		}
+		if len(left) == 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(left) > 0 {
+		t.Errorf("after Run(Idle), want every thread at niceness %d, policy %d (Run's has ended): %v", was.nice, was.policy, left)
+	}
+	called := false
+	if err := Run("lowest", func() { called = true }); err == nil || called {
+		t.Errorf("Run(lowest): %v, fn called %v; want an error and no call", err, called)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
