@@ -132,7 +132,9 @@ func Threads(pid int) ([]int, error) {
 // Run calls fn on a thread of its own set to the level, and waits for it:
 // work done inside a serving process (its scheduled collection) then
 // takes only what the level gives, and the requests keep the rest. The
-// thread ends with fn, and its priority with it. Goroutines fn starts run
+// thread ends with fn, and its priority with it (the process's main
+// thread, which the Go runtime never ends, it parks for good instead): no
+// other goroutine runs on it. Goroutines fn starts run
 // on the process's other threads, at their priority. A thread that cannot
 // be set runs fn all the same, and Run returns why.
 func Run(l Level, fn func()) error {

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -135,37 +136,60 @@ func TestLowerRefusesAnUnknownLevel(t *testing.T) {
 // priority, and an error in the level leaves fn uncalled.
 func TestRunSetsItsThreadAlone(t *testing.T) {
 	was := own(t)
+	lowered := func(tid int) bool {
+		nice, _ := Nice(tid)
+		policy, _ := Policy(tid)
+		return nice != was.nice || policy != was.policy
+	}
+	parked := map[int]bool{} // by an earlier run of this test in this process (-count)
+	for _, tid := range must(threads()) {
+		parked[tid] = lowered(tid)
+	}
 	var inside thread
 	var err error
 	if rerr := Run(Idle, func() {
+		inside.tid = syscall.Gettid()
 		inside.nice, err = Nice(0)
 		inside.policy, _ = Policy(0)
 		inside.class, inside.level, _ = IOPriority(0)
 	}); rerr != nil || err != nil {
 		t.Fatal(rerr, err)
 	}
-	if want := (thread{nice: 19, policy: schedIdle, class: ioprioClassBE, level: 7}); inside != want {
+	if want := (thread{tid: inside.tid, nice: 19, policy: schedIdle, class: ioprioClassBE, level: 7}); inside != want {
 		t.Errorf("inside Run(Idle): %+v, want %+v", inside, want)
 	}
-	// The thread ends just after Run returns: look again for a while.
-	var left []string
-	for range 100 {
-		left = nil
+	// Every other thread kept its priority. Run's own ends once Run has
+	// returned (at idle priority: on a busy machine that takes a while),
+	// or, when it was the process's main thread, which cannot end, the
+	// runtime parks it for good: either way no goroutine runs on it again.
+	main := inside.tid == os.Getpid()
+	gone := false
+	for deadline := time.Now().Add(5 * time.Second); !gone && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		gone = true
 		for _, tid := range must(threads()) {
-			nice, _ := Nice(tid)
-			policy, _ := Policy(tid)
-			if nice != was.nice || policy != was.policy {
-				left = append(left, fmt.Sprintf("thread %d: niceness %d, policy %d", tid, nice, policy))
+			if tid == inside.tid && !main {
+				gone = false
+			} else if tid != inside.tid && !parked[tid] && lowered(tid) {
+				t.Fatalf("after Run(Idle): thread %d was lowered too", tid)
 			}
 		}
-		if len(left) == 0 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
-	if len(left) > 0 {
-		t.Errorf("after Run(Idle), want every thread at niceness %d, policy %d (Run's has ended): %v", was.nice, was.policy, left)
+	if !gone {
+		t.Errorf("Run's thread %d did not end", inside.tid)
 	}
+	var wg sync.WaitGroup
+	for range 32 { // goroutines on threads of their own, from the pool first
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			if p, _ := Policy(0); p != was.policy {
+				t.Errorf("a goroutine after Run(Idle) runs on thread %d at policy %d", syscall.Gettid(), p)
+			}
+		}()
+	}
+	wg.Wait()
 	called := false
 	if err := Run("lowest", func() { called = true }); err == nil || called {
 		t.Errorf("Run(lowest): %v, fn called %v; want an error and no call", err, called)
