@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -126,8 +127,9 @@ func serve(args []string, stderr io.Writer) int {
 
 // The settings each command takes besides its own flags (serve takes them all).
 var (
-	healthcheckSettings = []string{"addr", "tls-cert", "tls-key"}          // the key only pairs with the certificate
-	storageSettings     = append([]string{"root"}, config.StorageFlags...) // gc, du, sql
+	healthcheckSettings = []string{"addr", "tls-cert", "tls-key"}              // the key only pairs with the certificate
+	storageSettings     = append([]string{"root"}, config.StorageFlags...)     // gc, du, sql
+	backgroundSettings  = slices.Concat(storageSettings, []string{"priority"}) // gc, du
 )
 
 // healthcheck asks the local registry's /readyz; for a container

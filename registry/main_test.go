@@ -185,8 +185,8 @@ func TestCommandFlags(t *testing.T) {
 	cases := map[string][]string{
 		"serve":       serve,
 		"healthcheck": {"addr", "tls-cert", "tls-key"},
-		"gc":          with("delete-untagged", "dry-run", "grace", "json", "wait"),
-		"du":          with("json"),
+		"gc":          with("delete-untagged", "dry-run", "grace", "json", "priority", "wait"),
+		"du":          with("json", "priority"),
 		"sql":         with("csv", "export", "json", "schema"),
 	}
 	flagLine := regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`)

@@ -29,8 +29,11 @@ var built struct {
 	err       error
 }
 
-// TestMain removes the binary the tests built.
+// TestMain removes the binary the tests built. The gc and du the tests
+// run in this process keep its priority (REGISTRY_PRIORITY=normal):
+// lowered, it could not be raised again.
 func TestMain(m *testing.M) {
+	os.Setenv("REGISTRY_PRIORITY", "normal")
 	code := m.Run()
 	if built.dir != "" {
 		os.RemoveAll(built.dir)

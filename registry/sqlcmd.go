@@ -27,7 +27,7 @@ func sqlCommand(args []string, stdout, stderr io.Writer) int {
 	asCSV := fs.Bool("csv", false, "print the rows as CSV with a header line")
 	export := fs.String("export", "", "write the index as a SQLite database `FILE` (replaced when complete)")
 	schema := fs.Bool("schema", false, "print the schema and exit")
-	cfg, code, ok := loadConfig(fs, args, stderr)
+	cfg, code, ok := loadConfig(fs, args, stderr, storageSettings)
 	if !ok {
 		return code
 	}

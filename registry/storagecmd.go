@@ -17,14 +17,15 @@ import (
 
 	"github.com/layerlab/layerlab/registry/accesslog"
 	"github.com/layerlab/layerlab/registry/config"
+	"github.com/layerlab/layerlab/registry/internal/priority"
 	"github.com/layerlab/layerlab/registry/server"
 	"github.com/layerlab/layerlab/registry/storage"
 )
 
-// loadConfig parses the flags of a storage command; with ok false, the
-// command exits with code (0 after --help).
-func loadConfig(fs *flag.FlagSet, args []string, stderr io.Writer) (cfg config.Config, code int, ok bool) {
-	cfg, _, err := config.Load(fs, args, config.Getenv, storageSettings...)
+// loadConfig parses the flags of a storage command, those named in
+// settings; with ok false, the command exits with code (0 after --help).
+func loadConfig(fs *flag.FlagSet, args []string, stderr io.Writer, settings []string) (cfg config.Config, code int, ok bool) {
+	cfg, _, err := config.Load(fs, args, config.Getenv, settings...)
 	if err == flag.ErrHelp {
 		return cfg, 0, false
 	}
@@ -35,11 +36,16 @@ func loadConfig(fs *flag.FlagSet, args []string, stderr io.Writer) (cfg config.C
 	return cfg, 0, true
 }
 
-// openStore parses the flags of a storage command and opens the store.
+// openStore parses the flags of a background command (gc, du), lowers its
+// priority below the registry's that may serve beside it, and opens the
+// store.
 func openStore(fs *flag.FlagSet, args []string, stderr io.Writer) (*storage.Store, int) {
-	cfg, code, ok := loadConfig(fs, args, stderr)
+	cfg, code, ok := loadConfig(fs, args, stderr, backgroundSettings)
 	if !ok {
 		return nil, code
+	}
+	if err := priority.Lower(priority.Level(cfg.Priority)); err != nil { // a sandbox may forbid it: run all the same
+		fmt.Fprintf(stderr, "registry: runs at the priority it was started with: %v\n", err)
 	}
 	store, err := server.OpenStore(cfg)
 	if err != nil {

@@ -49,6 +49,7 @@ type Config struct {
 	Mirror         Mirror  // the pull-through cache: mirror.go
 	Instance       string  // this replica's name in its log and metrics: instance.go
 	TrustedProxies string  // load balancers whose X-Forwarded-For names the client
+	Priority       string  // how far gc and du step aside for serving: idle, low or normal
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -75,6 +76,7 @@ func Defaults() Config {
 		Storage:       storageDefaults(),
 		Mirror:        mirrorDefaults(),
 		Instance:      defaultInstance(),
+		Priority:      "idle",
 	}
 }
 
@@ -120,13 +122,18 @@ func (c *Config) settings() []setting {
 		{"shutdown-grace", "REGISTRY_SHUTDOWN_GRACE", "how long in-flight requests may finish on SIGINT/SIGTERM", &c.ShutdownGrace},
 		{"trusted-proxies", "REGISTRY_TRUSTED_PROXIES", "load balancers (IP addresses or CIDR prefixes, comma-separated) whose X-Forwarded-For names the client: for the access log, the per-client upload limit and login throttling", &c.TrustedProxies},
 		{"instance", "REGISTRY_INSTANCE", "this replica's name, on every access-log line and in the metrics (default: the host name)", &c.Instance},
+		{"priority", "REGISTRY_PRIORITY", "step aside for the registry serving beside this command: idle (use only the CPU nobody else wants: SCHED_IDLE on Linux, else niceness 19; on a machine busy all the time it takes that much longer), low (niceness 10) or normal (as started); idle and low also take the lowest best-effort I/O priority on Linux", &c.Priority},
 	}, append(c.storageSettings(), c.mirrorSettings()...)...)
 }
 
+// backgroundOnly are the settings of the background commands (gc, du)
+// that serve does not take.
+var backgroundOnly = map[string]bool{"priority": true}
+
 // Load builds the configuration from defaults, the environment and args.
 // only names the settings a command takes (its flags and the REGISTRY_*
-// variables it reads); none means every setting (the serve command). It
-// returns the remaining arguments.
+// variables it reads); none means every setting but the background
+// commands' own (the serve command). It returns the remaining arguments.
 func Load(fs *flag.FlagSet, args []string, getenv func(string) string, only ...string) (Config, []string, error) {
 	c := Defaults()
 	all := c.settings()
@@ -163,7 +170,13 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string, only ...s
 // pick returns the settings named in only, or all of them when only is empty.
 func pick(all []setting, only []string) ([]setting, error) {
 	if len(only) == 0 {
-		return all, nil
+		var picked []setting
+		for _, s := range all {
+			if !backgroundOnly[s.flag] {
+				picked = append(picked, s)
+			}
+		}
+		return picked, nil
 	}
 	byFlag := make(map[string]setting, len(all))
 	for _, s := range all {
@@ -248,6 +261,11 @@ func (c *Config) Validate() error {
 	}
 	if c.ChunkMinLength < 0 || c.MaxUploads < 0 || c.MinRate < 0 {
 		return fmt.Errorf("chunk-min-length, max-uploads-per-client and min-transfer-rate must not be negative")
+	}
+	switch c.Priority {
+	case "idle", "low", "normal":
+	default:
+		return fmt.Errorf("--priority %q: want idle, low or normal", c.Priority)
 	}
 	if c.MinRate > 0 && c.RateWindow < time.Second {
 		return fmt.Errorf("--transfer-window %s: must be at least 1s", c.RateWindow)

@@ -196,3 +196,41 @@ func TestUISwitch(t *testing.T) {
 		}
 	}
 }
+
+// --priority is gc's and du's: serve has no such flag and ignores
+// REGISTRY_PRIORITY; the background commands take idle (the default), low
+// or normal.
+func TestPriority(t *testing.T) {
+	t.Parallel()
+	if _, _, err := load(t, nil, "--priority", "low"); err == nil || !strings.Contains(err.Error(), "priority") {
+		t.Errorf("serve --priority low: %v, want the flag refused", err)
+	}
+	if _, _, err := load(t, map[string]string{"REGISTRY_PRIORITY": "lowest"}); err != nil {
+		t.Errorf("serve with REGISTRY_PRIORITY=lowest: %v, want it ignored", err)
+	}
+	for _, c := range []struct {
+		env  string
+		args []string
+		want string
+		err  string
+	}{
+		{"", nil, "idle", ""},
+		{"normal", nil, "normal", ""},
+		{"normal", []string{"--priority", "low"}, "low", ""},
+		{"lowest", nil, "", `--priority "lowest": want idle, low or normal`},
+		{"", []string{"--priority", "10"}, "", `--priority "10": want idle, low or normal`},
+	} {
+		fs := flag.NewFlagSet("gc", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		cfg, _, err := Load(fs, c.args, func(k string) string { return map[string]string{"REGISTRY_PRIORITY": c.env}[k] }, "root", "priority")
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("REGISTRY_PRIORITY=%q %v: %v, want %q", c.env, c.args, err, c.err)
+			}
+			continue
+		}
+		if err != nil || cfg.Priority != c.want {
+			t.Errorf("REGISTRY_PRIORITY=%q %v: priority %q (%v), want %q", c.env, c.args, cfg.Priority, err, c.want)
+		}
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/layerlab/layerlab/registry/auth"
 	"github.com/layerlab/layerlab/registry/config"
 	"github.com/layerlab/layerlab/registry/index"
+	"github.com/layerlab/layerlab/registry/internal/priority"
 	"github.com/layerlab/layerlab/registry/metrics"
 	"github.com/layerlab/layerlab/registry/mirror"
 	"github.com/layerlab/layerlab/registry/storage"
@@ -380,7 +381,13 @@ func (s *Server) collectGarbage(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		res, err := s.store.GC(ctx, storage.GCOptions{Grace: s.cfg.GCGrace})
+		// On a thread of its own at idle priority: it takes the CPU the
+		// requests leave (registry/internal/priority).
+		var res *storage.GCResult
+		var err error
+		if perr := priority.Run(priority.Idle, func() { res, err = s.store.GC(ctx, storage.GCOptions{Grace: s.cfg.GCGrace}) }); perr != nil {
+			s.log.WithError(perr).Warn("garbage collection ran at the server's priority")
+		}
 		var running *storage.GCRunningError
 		if errors.As(err, &running) {
 			s.log.WithFields(logrus.Fields{"holder": running.Lease.Holder, "lease_expires": running.Lease.Expires}).

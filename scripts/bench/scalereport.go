@@ -17,8 +17,12 @@ func runScale(bin string, sizes []int, loadFor time.Duration, kept, out string) 
 	for i, n := range sizes {
 		results[i] = benchScale(bin, n, loadFor, kept)
 	}
-	fmt.Printf("\nlayerlab scale benchmark — filesystem store, one tiny image per repository, %d shared layers; %s, %d cores\n\n",
-		sharedLayers, runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU())
+	prio := os.Getenv("REGISTRY_PRIORITY") // du and gc inherit it, as a user's would
+	if prio == "" {
+		prio = "idle (the default)"
+	}
+	fmt.Printf("\nlayerlab scale benchmark — filesystem store, one tiny image per repository, %d shared layers; %s, %d cores; du and gc at --priority %s\n\n",
+		sharedLayers, runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), prio)
 	tw := tabwriter.NewWriter(os.Stdout, 2, 8, 2, ' ', tabwriter.AlignRight)
 	header := "repositories\tunit\t"
 	for i, n := range sizes {
