@@ -1,8 +1,6 @@
 package s3
 
 import (
-	"encoding/base64"
-	"hash/crc32"
 	"net/http"
 
 	"github.com/minio/minio-go/v7"
@@ -20,42 +18,33 @@ import (
 // Either way, what is stored under a digest was verified against it
 // before it became visible.
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+// crc is the checksum, from the client library: the header it goes in,
+// the algorithm's name, and its base64 value of some bytes.
+const crc = minio.ChecksumCRC32C
 
-const (
-	checksumAlgorithm = "CRC32C"
-	hdrAlgorithm      = "X-Amz-Checksum-Algorithm"
-	hdrCRC32C         = "X-Amz-Checksum-Crc32c"
-)
-
-// crc32c is the base64 CRC32C of data, as S3 headers carry it.
-func crc32c(data []byte) string {
-	var b [4]byte
-	v := crc32.Checksum(data, castagnoli)
-	b[0], b[1], b[2], b[3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
-	return base64.StdEncoding.EncodeToString(b[:])
-}
+// hdrAlgorithm names the checksum's algorithm.
+const hdrAlgorithm = "X-Amz-Checksum-Algorithm"
 
 // checkedPut is the options of a PutObject of data: unsigned, with its
 // CRC32C.
 func checkedPut(data []byte) minio.PutObjectOptions {
 	return minio.PutObjectOptions{
 		DisableContentSha256: true,
-		UserMetadata:         map[string]string{hdrAlgorithm: checksumAlgorithm, hdrCRC32C: crc32c(data)},
+		UserMetadata:         map[string]string{hdrAlgorithm: crc.String(), crc.KeyCapitalized(): crc.EncodeToString(data)},
 	}
 }
 
 // checkedUpload is the options of a multipart upload whose parts all carry
 // their CRC32C (the service wants the algorithm named when it starts).
 func checkedUpload() minio.PutObjectOptions {
-	return minio.PutObjectOptions{UserMetadata: map[string]string{hdrAlgorithm: checksumAlgorithm}}
+	return minio.PutObjectOptions{UserMetadata: map[string]string{hdrAlgorithm: crc.String()}}
 }
 
 // checkedPart is the options of a PutObjectPart of data in such an upload.
 func checkedPart(data []byte) (minio.PutObjectPartOptions, string) {
-	sum := crc32c(data)
+	sum := crc.EncodeToString(data)
 	h := http.Header{}
-	h.Set(hdrAlgorithm, checksumAlgorithm)
-	h.Set(hdrCRC32C, sum)
+	h.Set(hdrAlgorithm, crc.String())
+	h.Set(crc.KeyCapitalized(), sum)
 	return minio.PutObjectPartOptions{DisableContentSha256: true, CustomHeader: h}, sum
 }

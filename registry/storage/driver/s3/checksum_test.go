@@ -30,7 +30,7 @@ func TestServerChecksCRC32C(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.abort(name+"-mp", id)
-	opts, _ := checkedPart(good)
+	opts, sum := checkedPart(good)
 	if _, err := d.core.PutObjectPart(ctx, d.bucket, name+"-mp", id, 1, bytes.NewReader(bad), int64(len(bad)), opts); err == nil {
 		t.Fatal("PutObjectPart: the server took a part whose CRC32C does not match")
 	}
@@ -38,7 +38,6 @@ func TestServerChecksCRC32C(t *testing.T) {
 	if err != nil {
 		t.Fatalf("PutObjectPart with a matching CRC32C: %v", err)
 	}
-	_, sum := checkedPart(good)
 	parts := []minio.CompletePart{{PartNumber: 1, ETag: p.ETag, ChecksumCRC32C: sum}}
 	if _, err := d.core.CompleteMultipartUpload(ctx, d.bucket, name+"-mp", id, parts, minio.PutObjectOptions{}); err != nil {
 		t.Fatalf("completing an upload of checked parts: %v", err)
