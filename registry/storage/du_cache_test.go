@@ -65,10 +65,9 @@ func repoNames(r *storage.UsageReport) string {
 	return strings.Join(names, ",")
 }
 
-// TestUsageCacheWalksOncePerChange: requests on an unchanged store are
-// answered from the report without listing anything; a push or a delete
-// makes the next answer current (a small store's walk ends within Wait).
-func TestUsageCacheWalksOncePerChange(t *testing.T) {
+// newUsageCache is a usage cache waiting up to wait for its walks, over a
+// store on a counting memory driver that holds lab/a:v1.
+func newUsageCache(t *testing.T, wait time.Duration) (*countingDriver, *storage.Store, *storage.UsageCache) {
 	d := &countingDriver{Driver: memory.New()}
 	s, err := storage.Open("", storage.Options{Driver: d})
 	if err != nil {
@@ -76,7 +75,15 @@ func TestUsageCacheWalksOncePerChange(t *testing.T) {
 	}
 	putImage(t, s, "lab/a", "v1", nil)
 	c := storage.NewUsageCache(s)
-	c.Wait = time.Minute
+	c.Wait = wait
+	return d, s, c
+}
+
+// TestUsageCacheWalksOncePerChange: requests on an unchanged store are
+// answered from the report without listing anything; a push or a delete
+// makes the next answer current (a small store's walk ends within Wait).
+func TestUsageCacheWalksOncePerChange(t *testing.T) {
+	d, s, c := newUsageCache(t, time.Minute)
 	r, stale := usageOf(t, c)
 	if stale || repoNames(r) != "lab/a" || r.Generation == "" || r.AsOf.IsZero() {
 		t.Fatalf("first report: %s stale %v generation %q as of %v", repoNames(r), stale, r.Generation, r.AsOf)
@@ -109,14 +116,7 @@ func TestUsageCacheWalksOncePerChange(t *testing.T) {
 // the request gets the last report marked stale, one walk serves every
 // request meanwhile, and once it ends the answer is current again.
 func TestUsageCacheStaleWhileWalking(t *testing.T) {
-	d := &countingDriver{Driver: memory.New()}
-	s, err := storage.Open("", storage.Options{Driver: d})
-	if err != nil {
-		t.Fatal(err)
-	}
-	putImage(t, s, "lab/a", "v1", nil)
-	c := storage.NewUsageCache(s)
-	c.Wait = 20 * time.Millisecond
+	d, s, c := newUsageCache(t, 20*time.Millisecond)
 	first, _ := usageOf(t, c)
 
 	putImage(t, s, "lab/b", "v1", nil)
