@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // I/O priorities as ioprio_set(2) takes them: a class in the top bits and
@@ -56,8 +58,6 @@ func Lower(l Level) error {
 	return fmt.Errorf("lower the priority: the process keeps starting threads")
 }
 
-const schedIdle = 5 // SCHED_IDLE in sched_setscheduler(2)
-
 func lowerThread(tid, nice int, idle bool) error {
 	cur, err := Nice(tid)
 	if err != nil {
@@ -70,7 +70,7 @@ func lowerThread(tid, nice int, idle bool) error {
 	}
 	if idle {
 		var param int32 // sched_priority: 0, the only one SCHED_IDLE has
-		if _, _, e := syscall.Syscall(syscall.SYS_SCHED_SETSCHEDULER, uintptr(tid), schedIdle, uintptr(unsafe.Pointer(&param))); e != 0 {
+		if _, _, e := syscall.Syscall(syscall.SYS_SCHED_SETSCHEDULER, uintptr(tid), unix.SCHED_IDLE, uintptr(unsafe.Pointer(&param))); e != 0 {
 			return fmt.Errorf("sched_setscheduler SCHED_IDLE: %w", e)
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The tests lower the priority of a child process (this test binary run
@@ -110,11 +112,11 @@ func TestLowerSetsEveryThread(t *testing.T) {
 		levels string
 		want   thread
 	}{
-		{"idle", thread{nice: 19, policy: schedIdle, class: ioprioClassBE, level: 7}},
+		{"idle", thread{nice: 19, policy: unix.SCHED_IDLE, class: ioprioClassBE, level: 7}},
 		{"low", thread{nice: 10, policy: 0, class: ioprioClassBE, level: 7}},
 		{"normal", was},
 		// Already lower than asked: stays so.
-		{"idle,low,normal", thread{nice: 19, policy: schedIdle, class: ioprioClassBE, level: 7}},
+		{"idle,low,normal", thread{nice: 19, policy: unix.SCHED_IDLE, class: ioprioClassBE, level: 7}},
 	} {
 		for _, th := range runHelper(t, c.levels) {
 			if got := (thread{nice: th.nice, policy: th.policy, class: th.class, level: th.level}); got != c.want {
@@ -155,7 +157,7 @@ func TestRunSetsItsThreadAlone(t *testing.T) {
 	}); rerr != nil || err != nil {
 		t.Fatal(rerr, err)
 	}
-	if want := (thread{tid: inside.tid, nice: 19, policy: schedIdle, class: ioprioClassBE, level: 7}); inside != want {
+	if want := (thread{tid: inside.tid, nice: 19, policy: unix.SCHED_IDLE, class: ioprioClassBE, level: 7}); inside != want {
 		t.Errorf("inside Run(Idle): %+v, want %+v", inside, want)
 	}
 	// Every other thread kept its priority. Run's own ends once Run has
