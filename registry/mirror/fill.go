@@ -74,7 +74,9 @@ func (m *Mirror) startFill(ctx context.Context, rt *Route, d digest.Digest, fl *
 	}
 	m.stats.fetches.Add(1)
 	fl.size = size
+	m.running.Add(1)
 	go func() {
+		defer m.running.Done()
 		defer cancel()
 		err := m.runFill(fctx, cancel, rt, d, body, size, fl)
 		body.Close()

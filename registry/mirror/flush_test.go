@@ -1,6 +1,7 @@
 package mirror_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -38,21 +39,7 @@ func newHeldMirror(t *testing.T, part string) *heldMirror {
 	h := &heldMirror{held: make(chan struct{}), release: make(chan struct{})}
 	h.up = newUpstream(t, basicAuth)
 	h.blob, h.size = bigImage(t, h.up, "lab/big:1", 4<<20)
-	// The registry's background work may still write in its root as the
-	// test ends (the server is not stopped, only its listener): removed
-	// once it stops changing.
-	root, err := os.MkdirTemp("", "held-mirror-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for range 100 {
-			if os.RemoveAll(root) == nil {
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
+	root := t.TempDir() // removed after the registry drained: its fills wrote
 	var hold sync.Once
 	fs, err := filesystem.New(root, filesystem.Options{SyncFault: func(path string) error {
 		if strings.HasPrefix(path, filepath.Join(root, part)+string(filepath.Separator)) {
@@ -132,16 +119,19 @@ func TestClientNotHeldByFlush(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the next request on the connection waited for the flush of the cached blob")
 	}
+	// Draining the registry waits for the fill: not while its flush is held,
+	// and once it is let go, with the blob in the store.
+	short, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	if err := h.m.Drain(short); err == nil {
+		t.Fatal("the registry drained while a fill's flush was held")
+	}
 	h.letGo()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := h.store.StatBlob(t.Context(), "hub/lab/big", h.blob); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the blob was not cached once its flush went through")
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := h.m.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.store.StatBlob(t.Context(), "hub/lab/big", h.blob); err != nil {
+		t.Fatalf("the blob is not cached once the registry drained: %v", err)
 	}
 }
 

@@ -33,6 +33,7 @@ type Mirror struct {
 	manifests singleflight.Group // by repository and reference
 	fillsMu   sync.Mutex
 	fills     map[string]*fill // blob fills in progress, by digest
+	running   sync.WaitGroup   // the fills' goroutines, for Wait
 	stats     counters
 	now       func() time.Time
 }
@@ -110,6 +111,23 @@ func isDockerHub(host string) bool {
 		return true
 	}
 	return false
+}
+
+// Wait waits until no fill is running (or ctx ends): a server stopping
+// lets the blobs it is fetching reach the store rather than cutting them
+// off, and a test's store is still when it is removed.
+func (m *Mirror) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		m.running.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Describe lists the mirrored prefixes for the start-up line.

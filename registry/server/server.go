@@ -95,6 +95,17 @@ func NewWithStore(cfg config.Config, log *logrus.Logger, store *storage.Store) (
 	return s, nil
 }
 
+// Drain waits for the work requests left running behind them (blobs the
+// mirror is still fetching into the store) to end, or for ctx to. Serve
+// drains on its way out; a caller serving Handler itself drains after its
+// listener closed.
+func (s *Server) Drain(ctx context.Context) error {
+	if s.mirror == nil {
+		return nil
+	}
+	return s.mirror.Wait(ctx)
+}
+
 // Store is the server's store.
 func (s *Server) Store() *storage.Store { return s.store }
 
@@ -325,6 +336,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	err := s.http.Shutdown(sctx)
 	if e := <-errc; err == nil && !errors.Is(e, http.ErrServerClosed) {
 		err = e
+	}
+	if e := s.Drain(sctx); e != nil {
+		s.log.WithError(e).Warn("shutting down: blobs still being fetched from upstream were cut off (their uploads are cleaned later)")
 	}
 	s.log.Info("stopped")
 	return err

@@ -5,6 +5,7 @@
 package registrytest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -50,7 +52,11 @@ type Registry struct {
 	Config config.Config
 	Store  *storage.Store
 	Logs   *LogBuffer // the JSON logs, when Options.LogLevel was set
+	srv    *server.Server
 }
+
+// Drain waits for the registry's background work (server.Server.Drain).
+func (r *Registry) Drain(ctx context.Context) error { return r.srv.Drain(ctx) }
 
 // New starts a registry for the test; it stops when the test ends.
 func New(t testing.TB, o Options) *Registry {
@@ -62,9 +68,16 @@ func New(t testing.TB, o Options) *Registry {
 		h = o.Wrap(h)
 	}
 	ts := httptest.NewServer(h)
-	t.Cleanup(ts.Close)
+	t.Cleanup(func() {
+		ts.Close() // waits for the requests in flight
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := srv.Drain(ctx); err != nil {
+			t.Errorf("the registry's background work did not end: %v", err)
+		}
+	})
 	return &Registry{Server: ts, Host: strings.TrimPrefix(ts.URL, "http://"), Root: cfg.Root, Config: cfg,
-		Store: srv.Store(), Logs: logs}
+		Store: srv.Store(), Logs: logs, srv: srv}
 }
 
 // Config is the configuration New would start with: the defaults, the
