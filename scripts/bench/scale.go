@@ -39,10 +39,16 @@ var scaleMetrics = []metric{
 	{"gc.delete", "registry gc, 10% of images deleted", "s", false, ""},
 	{"get.p50", "manifest GET p50, alone", "ms", false, ""},
 	{"get.p99", "manifest GET p99, alone", "ms", false, ""},
-	{"get.dugc.p50", "manifest GET p50, while du + gc --dry-run", "ms", false, ""},
-	{"get.dugc.p99", "manifest GET p99, while du + gc --dry-run", "ms", false, ""},
+	{"get.dugc.p50", "manifest GET p50, while du + gc --dry-run run", "ms", false, ""},
+	{"get.dugc.p99", "manifest GET p99, while du + gc --dry-run run", "ms", false, ""},
+	{"get.dugc.paused.p50", "manifest GET p50, du + gc --dry-run paused", "ms", false, ""},
+	{"get.dugc.paused.p99", "manifest GET p99, du + gc --dry-run paused", "ms", false, ""},
 	{"get.gc.p50", "manifest GET p50, while gc deletes", "ms", false, ""},
 	{"get.gc.p99", "manifest GET p99, while gc deletes", "ms", false, ""},
+	{"get.gc.paused.p50", "manifest GET p50, gc paused", "ms", false, ""},
+	{"get.gc.paused.p99", "manifest GET p99, gc paused", "ms", false, ""},
+	{"get.dugc.ratio", "GET p99 du + gc --dry-run running ÷ paused", "×", false, ""},
+	{"get.gc.ratio", "GET p99 gc running ÷ paused", "×", false, ""},
 	{"rss.serve", "peak RSS: serve", "MiB", false, ""},
 	{"rss.du", "peak RSS: registry du", "MiB", false, ""},
 	{"rss.gcdry", "peak RSS: registry gc --dry-run", "MiB", false, ""},
@@ -129,35 +135,50 @@ func benchScale(bin string, n int, loadFor time.Duration, kept string) map[strin
 
 	keep := func(i int) bool { return i%10 != 0 }
 	fmt.Fprintf(os.Stderr, "scale %d: manifest GETs, alone…\n", n)
-	res["get.p50"], res["get.p99"] = getLoad(addr, n, keep, timed(loadFor))
+	res["get.p50"], res["get.p99"] = percentiles(getLoad(addr, n, keep, timed(loadFor), nil)[windowRan])
 
 	fmt.Fprintf(os.Stderr, "scale %d: du and gc --dry-run, with manifest GETs…\n", n)
+	pc := newPacer()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	var p50, p99 float64
+	var by [3][]time.Duration
 	wg.Add(1)
-	go func() { defer wg.Done(); p50, p99 = getLoad(addr, n, keep, stop) }()
+	go func() { defer wg.Done(); by = getLoad(addr, n, keep, stop, pc) }()
 	var duT, dryT time.Duration
 	var duRSS, dryRSS float64
 	var cwg sync.WaitGroup
 	cwg.Add(2)
-	go func() { defer cwg.Done(); duT, duRSS = runChild(bin, "du", "--root", store, "--json") }()
-	go func() { defer cwg.Done(); dryT, dryRSS = runChild(bin, "gc", "--root", store, "--dry-run", "--json") }()
+	go func() { defer cwg.Done(); duT, duRSS = runChild(bin, pc, "du", "--root", store, "--json") }()
+	go func() {
+		defer cwg.Done()
+		dryT, dryRSS = runChild(bin, pc, "gc", "--root", store, "--dry-run", "--json")
+	}()
 	cwg.Wait()
+	pc.end()
 	close(stop)
 	wg.Wait()
 	res["du.cli"], res["rss.du"], res["gc.dry"], res["rss.gcdry"] = duT.Seconds(), duRSS, dryT.Seconds(), dryRSS
-	res["get.dugc.p50"], res["get.dugc.p99"] = p50, p99
+	res["get.dugc.p50"], res["get.dugc.p99"] = percentiles(by[windowRan])
+	res["get.dugc.paused.p50"], res["get.dugc.paused.p99"] = percentiles(by[windowPaused])
 
 	fmt.Fprintf(os.Stderr, "scale %d: deleting 10%% of the images, then gc with manifest GETs…\n", n)
 	deleteTenth(addr, n)
+	pc = newPacer()
 	stop = make(chan struct{})
 	wg.Add(1)
-	go func() { defer wg.Done(); p50, p99 = getLoad(addr, n, keep, stop) }()
-	gcT, gcRSS := runChild(bin, "gc", "--root", store, "--grace", "0s", "--json")
+	go func() { defer wg.Done(); by = getLoad(addr, n, keep, stop, pc) }()
+	gcT, gcRSS := runChild(bin, pc, "gc", "--root", store, "--grace", "0s", "--json")
+	pc.end()
 	close(stop)
 	wg.Wait()
-	res["gc.delete"], res["rss.gc"], res["get.gc.p50"], res["get.gc.p99"] = gcT.Seconds(), gcRSS, p50, p99
+	res["gc.delete"], res["rss.gc"] = gcT.Seconds(), gcRSS
+	res["get.gc.p50"], res["get.gc.p99"] = percentiles(by[windowRan])
+	res["get.gc.paused.p50"], res["get.gc.paused.p99"] = percentiles(by[windowPaused])
+	for _, k := range []string{"get.dugc", "get.gc"} {
+		if paused := res[k+".paused.p99"]; paused > 0 {
+			res[k+".ratio"] = res[k+".p99"] / paused
+		}
+	}
 	res["rss.serve"] = peakRSS(cmd.Process.Pid)
 	cmd.Process.Kill()
 	cmd.Wait()
@@ -215,10 +236,11 @@ func catalogWalk(addr string, n int) (time.Duration, []time.Duration) {
 }
 
 // getLoad GETs the manifest of random kept repositories from 4 clients
-// until stop closes: p50 and p99 in ms.
-func getLoad(addr string, n int, keep func(int) bool, stop chan struct{}) (p50, p99 float64) {
+// until stop closes: the latencies, by window of pc (all in windowRan
+// when pc is nil).
+func getLoad(addr string, n int, keep func(int) bool, stop chan struct{}, pc *pacer) [3][]time.Duration {
 	const clients = 4
-	lat := make([][]time.Duration, clients)
+	lat := make([][3][]time.Duration, clients)
 	var wg sync.WaitGroup
 	for c := 0; c < clients; c++ {
 		wg.Add(1)
@@ -234,22 +256,38 @@ func getLoad(addr string, n int, keep func(int) bool, stop chan struct{}) (p50, 
 				if !keep(i) {
 					continue
 				}
+				var f0, f1 int64
+				if pc != nil {
+					f0 = pc.flips.Load()
+				}
 				t0 := time.Now()
 				drain(get(addr, "/v2/"+scaleRepo(i)+"/manifests/latest"))
-				lat[c] = append(lat[c], time.Since(t0))
+				took := time.Since(t0)
+				if pc != nil {
+					f1 = pc.flips.Load()
+				}
+				w := window(f0, f1)
+				lat[c][w] = append(lat[c][w], took)
 			}
 		}()
 	}
 	wg.Wait()
-	var all []time.Duration
+	var all [3][]time.Duration
 	for _, l := range lat {
-		all = append(all, l...)
+		for w := range all {
+			all[w] = append(all[w], l[w]...)
+		}
 	}
-	if len(all) == 0 {
+	return all
+}
+
+// percentiles are the p50 and p99 of lat in ms.
+func percentiles(lat []time.Duration) (p50, p99 float64) {
+	if len(lat) == 0 {
 		return 0, 0
 	}
-	sortDurations(all)
-	return ms(all[len(all)/2]), ms(all[int(0.99*float64(len(all)-1))])
+	sortDurations(lat)
+	return ms(lat[len(lat)/2]), ms(lat[int(0.99*float64(len(lat)-1))])
 }
 
 // deleteTenth deletes the manifest of every tenth repository through the API.
@@ -261,20 +299,20 @@ func deleteTenth(addr string, n int) {
 	}
 }
 
-// runChild runs the registry binary to its end: wall time and peak RSS.
-//
-// The peak is the child's VmHWM, read every 5 ms while it runs (it cannot
-// be read once the process has exited). Its rusage cannot tell: Go starts
-// a child with vfork, so until its exec the child shares this process's
-// memory, and the kernel records that (the benchmark's own, hundreds of
-// MiB after a fill) as the child's maximum RSS.
-func runChild(bin string, args ...string) (time.Duration, float64) {
+// runChild runs the registry binary to its end, paced by pc when not nil:
+// the time it ran (its pauses left out) and its peak RSS.
+func runChild(bin string, pc *pacer, args ...string) (time.Duration, float64) {
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout = io.Discard
 	cmd.Stderr = os.Stderr
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
 		fatal(fmt.Errorf("registry %s: %w", strings.Join(args, " "), err))
+	}
+	var paused0 time.Duration
+	if pc != nil {
+		paused0 = pc.pausedSoFar()
+		pc.add(cmd.Process)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -287,7 +325,12 @@ func runChild(bin string, args ...string) (time.Duration, float64) {
 			if err != nil {
 				fatal(fmt.Errorf("registry %s: %w", strings.Join(args, " "), err))
 			}
-			return time.Since(t0), peak
+			took := time.Since(t0)
+			if pc != nil {
+				pc.remove(cmd.Process)
+				took -= pc.pausedSoFar() - paused0
+			}
+			return took, peak
 		case <-tick.C:
 		}
 	}
