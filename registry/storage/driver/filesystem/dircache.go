@@ -146,27 +146,19 @@ func (c *dirCache) done(path string, mine bool) {
 // readSorted reads the directory at path (key prefix prefix): its
 // directories and regular files, in key order.
 func readSorted(path, prefix string) ([]dirItem, error) {
-	f, err := os.Open(path)
+	var items []dirItem
+	err := readDir(path, func(name string, dir, regular bool) bool {
+		switch {
+		case prefix == "" && name == tmpDir:
+		case dir:
+			items = append(items, dirItem{key: prefix + name + "/", dir: true})
+		case regular:
+			items = append(items, dirItem{key: prefix + name, regular: true})
+		}
+		return true
+	})
 	if err != nil {
 		return nil, err
-	}
-	entries, err := f.ReadDir(-1) // unsorted: os.ReadDir would sort them by name first
-	f.Close()
-	if err != nil {
-		return nil, err
-	}
-	items := make([]dirItem, 0, len(entries))
-	for _, e := range entries {
-		if prefix == "" && e.Name() == tmpDir {
-			continue
-		}
-		it := dirItem{key: prefix + e.Name(), dir: e.IsDir(), regular: e.Type().IsRegular()}
-		if it.dir {
-			it.key += "/"
-		} else if !it.regular {
-			continue
-		}
-		items = append(items, it)
 	}
 	slices.SortFunc(items, func(a, b dirItem) int { return strings.Compare(a.key, b.key) })
 	return items, nil

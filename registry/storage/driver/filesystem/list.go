@@ -86,11 +86,10 @@ func empty(dir string) bool {
 	if holdsDirs(dir) {
 		return false
 	}
-	f, err := os.Open(dir)
-	if err != nil {
-		return true
-	}
-	defer f.Close()
-	names, _ := f.Readdirnames(1)
-	return len(names) == 0
+	found := false
+	err := readDir(dir, func(string, bool, bool) bool {
+		found = true
+		return false
+	})
+	return err != nil || !found
 }
