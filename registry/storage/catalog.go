@@ -57,7 +57,7 @@ func (s *Store) catalogLevel(ctx context.Context, base, last string, emit func(s
 		}
 		return nil
 	}
-	err := s.d.List(ctx, reposPrefix+base, opts, func(e driver.Entry) error {
+	err := s.listLevel(ctx, base, opts, func(e driver.Entry) error {
 		c := lastComponent(e.Key)
 		if !e.Dir || strings.HasPrefix(c, "_") {
 			return nil
@@ -81,7 +81,7 @@ func (s *Store) catalogItem(ctx context.Context, base, item, last string, emit f
 		}
 		return s.catalogLevel(ctx, prefix, last, emit)
 	}
-	if name := base + item; name > last && s.hasManifests(ctx, name) {
+	if name := base + item; name > last && s.catalogHasManifests(ctx, name) {
 		return emit(name)
 	}
 	return nil

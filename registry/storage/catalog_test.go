@@ -45,22 +45,80 @@ func TestCatalogPages(t *testing.T) {
 			if got, err := s.Repositories(t.Context()); err != nil || !slices.Equal(got, want) {
 				t.Fatalf("repositories %v, %v; want %v", got, err, want)
 			}
-			starts := append([]string{"", "0", "lab-", "lab/", "lab/base/", "la", "zz"}, want...)
-			for _, last := range starts {
-				after := want[sort.SearchStrings(want, last):]
-				if len(after) > 0 && after[0] == last {
-					after = after[1:]
-				}
-				for _, size := range []int{1, 2, 3, 100} {
-					got, more, err := s.Catalog(t.Context(), last, size)
-					wantPage := after[:min(size, len(after))]
-					if err != nil || !slices.Equal(got, wantPage) || more != (len(after) > size) {
-						t.Errorf("Catalog(%q, %d) = %v more %v, %v; want %v more %v", last, size, got, more, err, wantPage, len(after) > size)
-					}
-				}
-			}
+			checkPages(t, s, want)
 		})
 	}
+}
+
+// checkPages pages the catalog of s from every starting point with every
+// page size, and wants the names want (sorted) each time.
+func checkPages(t *testing.T, s *storage.Store, want []string) {
+	t.Helper()
+	starts := append([]string{"", "0", "lab-", "lab/", "lab/base/", "la", "zz"}, want...)
+	for _, last := range starts {
+		after := want[sort.SearchStrings(want, last):]
+		if len(after) > 0 && after[0] == last {
+			after = after[1:]
+		}
+		for _, size := range []int{1, 2, 3, 100} {
+			got, more, err := s.Catalog(t.Context(), last, size)
+			wantPage := after[:min(size, len(after))]
+			if err != nil || !slices.Equal(got, wantPage) || more != (len(after) > size) {
+				t.Errorf("Catalog(%q, %d) = %v more %v, %v; want %v more %v", last, size, got, more, err, wantPage, len(after) > size)
+			}
+		}
+	}
+}
+
+// TestCatalogKeptAnswers: on the filesystem, what catalog pages read per
+// repository is kept once its directories have settled, and pages are
+// answered from it (hits counted); every change is seen at once all the
+// same: a repository nested under a kept one, a repository made in an
+// empty directory that was kept as such, the last manifest of a kept
+// repository deleted, a kept repository's directory removed, a kept
+// repository's link removed with its directory left.
+func TestCatalogKeptAnswers(t *testing.T) {
+	root := t.TempDir()
+	s := open(t, root)
+	names := []string{"a", "lab", "lab-x", "lab.y", "lab/base", "lab/base/sub", "lab/base-2", "lab/c.d/e", "z", "z/z-z"}
+	images := map[string]image{}
+	for _, n := range names {
+		images[n] = putImage(t, s, n, "v1", nil)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "repositories", "lab", "empty"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Clone(names)
+	sort.Strings(want)
+	time.Sleep(100 * time.Millisecond) // the directories settle: their answers may be kept
+	checkPages(t, s, want)
+	before := storage.CatalogHits(s)
+	checkPages(t, s, want)
+	if hits := storage.CatalogHits(s) - before; hits == 0 {
+		t.Fatal("pages of an unchanged store were not answered from what was kept")
+	}
+
+	for _, n := range []string{"lab/base/sub/deeper", "lab/empty"} {
+		putImage(t, s, n, "v1", nil)
+		want = append(want, n)
+	}
+	sort.Strings(want)
+	checkPages(t, s, want)
+
+	time.Sleep(100 * time.Millisecond)
+	checkPages(t, s, want) // kept again
+	if err := s.DeleteManifest(t.Context(), "lab/base-2", images["lab/base-2"].d); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(root, "repositories", "z", "z-z")); err != nil {
+		t.Fatal(err)
+	}
+	// A link gone with its directory left (a removal cut short before the prune).
+	if err := os.Remove(filepath.Join(root, "repositories", "a", "_manifests", "revisions", "sha256", images["a"].d.Encoded())); err != nil {
+		t.Fatal(err)
+	}
+	want = slices.DeleteFunc(want, func(n string) bool { return n == "lab/base-2" || n == "z/z-z" || n == "a" })
+	checkPages(t, s, want)
 }
 
 func onDriver(t *testing.T, d driver.Driver) *storage.Store {

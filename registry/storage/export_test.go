@@ -6,3 +6,6 @@ package storage
 // a repository's untagged manifests are listed ("untagged-listed") and after
 // each batch of deletions released the lock ("untagged-batch").
 func SetGCHook(s *Store, fn func(event string)) { s.gcHook = fn }
+
+// CatalogHits counts the catalog answers taken from what was kept.
+func CatalogHits(s *Store) int64 { return s.catalog.hits.Load() }

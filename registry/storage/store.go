@@ -45,6 +45,7 @@ type Store struct {
 	gcMu      sync.RWMutex            // the GC lock where no lock file can be shared
 	stats     counters
 	manifests manifestCache
+	catalog   catalogCache              // what catalog pages read, per repository (catalog_cache.go)
 	gcHook    func(event string)        // tests: where a collection stands
 	lease     atomic.Pointer[heldLease] // the GC lease while this store collects
 }

@@ -133,6 +133,12 @@ type ListOptions struct {
 	StartAfter string
 	// Recursive lists every object below the prefix instead of one level.
 	Recursive bool
+	// EmptyDirs, in a one-level listing, lists directories without first
+	// making sure each holds an object: the filesystem may keep an empty
+	// one for a moment (a race with its removal), and a caller that copes
+	// with one saves the look inside. Drivers whose directories exist only
+	// through their objects (S3, memory) list the same either way.
+	EmptyDirs bool
 }
 
 var (
@@ -223,6 +229,17 @@ type Toucher interface {
 	// Touch sets the object's modification time to now, or fails with
 	// ErrNotFound.
 	Touch(ctx context.Context, key string) error
+}
+
+// A Stamper stamps directories (the filesystem: a directory's
+// modification time). A prefix's stamp changes whenever an entry directly
+// under it is created, renamed or removed. Settled says that the stamp
+// would also change for any such change from now on, even within the
+// clock's granularity: a caller may keep what it reads under the prefix
+// after the call, keyed by a settled stamp, for as long as a later call
+// returns the same stamp. A missing directory fails with ErrNotFound.
+type Stamper interface {
+	Stamp(ctx context.Context, prefix string) (stamp int64, settled bool, err error)
 }
 
 // A driver may hand the bytes of a long write to its backing store while

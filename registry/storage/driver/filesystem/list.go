@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/layerlab/layerlab/registry/storage/driver"
 )
@@ -60,7 +61,7 @@ func (d *Driver) list(ctx context.Context, prefix string, opts driver.ListOption
 			}
 		case it.key <= opts.StartAfter:
 		case dir:
-			if empty(filepath.Join(d.root, filepath.FromSlash(it.key))) {
+			if !opts.EmptyDirs && empty(filepath.Join(d.root, filepath.FromSlash(it.key))) {
 				continue
 			}
 			if err := fn(driver.Entry{Info: driver.Info{Key: it.key}, Dir: true}); err != nil {
@@ -92,4 +93,23 @@ func empty(dir string) bool {
 		return false
 	})
 	return err != nil || !found
+}
+
+// Stamp implements driver.Stamper: the directory's modification time,
+// settled once it is older than the clock's granularity (see settled).
+func (d *Driver) Stamp(ctx context.Context, prefix string) (int64, bool, error) {
+	if !driver.ValidPrefix(prefix) {
+		return 0, false, &driver.KeyError{Key: prefix}
+	}
+	info, err := os.Lstat(filepath.Join(d.root, filepath.FromSlash(prefix)))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0, false, driver.NotFound(prefix)
+		}
+		return 0, false, err
+	}
+	if !info.IsDir() {
+		return 0, false, driver.NotFound(prefix)
+	}
+	return info.ModTime().UnixNano(), settled(info.ModTime(), time.Now()), nil
 }

@@ -1,10 +1,16 @@
 package filesystem
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/layerlab/layerlab/registry/storage/driver"
 )
 
 // TestReadDir: every entry, once, with its kind; a directory larger than
@@ -63,5 +69,51 @@ func TestReadDir(t *testing.T) {
 	}
 	if !empty(filepath.Join(dir, "sub")) || empty(dir) {
 		t.Error("empty: wrong answer")
+	}
+}
+
+// TestStampAndEmptyDirs: a directory's stamp moves with an entry made in
+// it, is not settled while fresh and is once old; a missing one is not
+// found; a one-level listing hides an empty directory unless asked not to.
+func TestStampAndEmptyDirs(t *testing.T) {
+	d, err := New(t.TempDir(), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if _, err := d.Put(ctx, "a/b/x", strings.NewReader("x"), driver.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(d.Root(), "a", "empty"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s1, settled, err := d.Stamp(ctx, "a/")
+	if err != nil || settled {
+		t.Fatalf("fresh directory: stamp %d settled %v, %v; want not settled", s1, settled, err)
+	}
+	old := time.Now().Add(-time.Minute)
+	os.Chtimes(filepath.Join(d.Root(), "a"), old, old)
+	s2, settled, err := d.Stamp(ctx, "a/")
+	if err != nil || !settled || s2 == s1 {
+		t.Fatalf("old directory: stamp %d (was %d) settled %v, %v; want a settled new stamp", s2, s1, settled, err)
+	}
+	if _, err := d.Put(ctx, "a/c", strings.NewReader("c"), driver.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if s3, _, _ := d.Stamp(ctx, "a/"); s3 == s2 {
+		t.Fatal("the stamp did not move with an entry made")
+	}
+	if _, _, err := d.Stamp(ctx, "nothing/"); !errors.Is(err, driver.ErrNotFound) {
+		t.Fatalf("missing directory: %v", err)
+	}
+	list := func(opts driver.ListOptions) (keys []string) {
+		d.List(ctx, "a/", opts, func(e driver.Entry) error { keys = append(keys, e.Key); return nil })
+		return keys
+	}
+	if got := list(driver.ListOptions{}); !slices.Equal(got, []string{"a/b/", "a/c"}) {
+		t.Errorf("listing: %v", got)
+	}
+	if got := list(driver.ListOptions{EmptyDirs: true}); !slices.Equal(got, []string{"a/b/", "a/c", "a/empty/"}) {
+		t.Errorf("listing with EmptyDirs: %v", got)
 	}
 }
