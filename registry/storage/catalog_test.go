@@ -268,3 +268,33 @@ func TestWarmCatalog(t *testing.T) {
 		})
 	}
 }
+
+// TestWalksLeaveManifestCache: du and gc read every manifest of the store;
+// the cache of recent manifests, which serves pulls, keeps what clients
+// read and not what the walks did.
+func TestWalksLeaveManifestCache(t *testing.T) {
+	s := open(t, t.TempDir())
+	var pulled image
+	for i := range 20 {
+		im := putImage(t, s, fmt.Sprintf("lab/r%d", i), "v1", nil)
+		if i == 0 {
+			pulled = im
+		}
+	}
+	if _, _, _, err := s.GetManifest(t.Context(), "lab/r0", "v1"); err != nil {
+		t.Fatal(err)
+	}
+	before := storage.CachedManifests(s)
+	if _, err := s.DiskUsage(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GC(t.Context(), storage.GCOptions{DryRun: true}); err != nil {
+		t.Fatal(err)
+	}
+	if after := storage.CachedManifests(s); after != before {
+		t.Fatalf("%d manifests cached after du and gc, %d before", after, before)
+	}
+	if body, _, _, err := s.GetManifest(t.Context(), "lab/r0", "v1"); err != nil || !bytes.Equal(body, pulled.body) {
+		t.Fatalf("pulled manifest after the walks: %v", err)
+	}
+}

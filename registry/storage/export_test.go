@@ -9,3 +9,10 @@ func SetGCHook(s *Store, fn func(event string)) { s.gcHook = fn }
 
 // CatalogHits counts the catalog answers taken from what was kept.
 func CatalogHits(s *Store) int64 { return s.catalog.hits.Load() }
+
+// CachedManifests counts the manifests in the cache of recent ones.
+func CachedManifests(s *Store) int {
+	s.manifests.mu.Lock()
+	defer s.manifests.mu.Unlock()
+	return len(s.manifests.m)
+}

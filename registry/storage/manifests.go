@@ -182,6 +182,14 @@ func (s *Store) ResolveManifest(ctx context.Context, name, ref string) (digest.D
 
 // GetManifest returns a manifest's bytes, media type and digest.
 func (s *Store) GetManifest(ctx context.Context, name, ref string) ([]byte, string, digest.Digest, error) {
+	return s.getManifest(ctx, name, ref, true)
+}
+
+// getManifest is GetManifest; keep says whether a manifest read from the
+// driver joins the cache of recent ones: not for a walk of the whole
+// store (du, gc), which would fill it with manifests nobody asked for and
+// push out those clients are pulling.
+func (s *Store) getManifest(ctx context.Context, name, ref string, keep bool) ([]byte, string, digest.Digest, error) {
 	d, mt, err := s.ResolveManifest(ctx, name, ref)
 	if err != nil {
 		return nil, "", "", err
@@ -193,7 +201,9 @@ func (s *Store) GetManifest(ctx context.Context, name, ref string) ([]byte, stri
 	if err != nil {
 		return nil, "", "", notFound(err, ErrManifestUnknown, "manifest "+d.String())
 	}
-	s.manifests.put(d, body)
+	if keep {
+		s.manifests.put(d, body)
+	}
 	return body, mt, d, nil
 }
 

@@ -38,7 +38,7 @@ func (s *Store) eachBlob(ctx context.Context, fn func(d digest.Digest, info driv
 // references returns what a stored manifest points at: its blobs (config
 // and layers, or nothing for an index), its child manifests and its subject.
 func (s *Store) references(ctx context.Context, name string, d digest.Digest) (blobs, children []digest.Digest, subject digest.Digest, err error) {
-	body, mt, _, err := s.GetManifest(ctx, name, d.String())
+	body, mt, _, err := s.getManifest(ctx, name, d.String(), false)
 	if err != nil {
 		return nil, nil, "", err
 	}
