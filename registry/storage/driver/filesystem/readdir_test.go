@@ -18,7 +18,7 @@ import (
 func TestReadDir(t *testing.T) {
 	dir := t.TempDir()
 	want := map[string]string{}
-	for i := range 3000 { // some 100 KiB of entries: several reads
+	for i := range 3000 { // some 100 KiB of entries: several reads of 8 KiB
 		name := fmt.Sprintf("file-with-a-longish-name-%05d", i)
 		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
 			t.Fatal(err)
