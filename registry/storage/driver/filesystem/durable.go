@@ -89,16 +89,9 @@ func (d *Driver) Touch(ctx context.Context, key string) error {
 
 // readSmall reads a file of at most limit bytes with plain system calls.
 func readSmall(path string, limit int64) ([]byte, error) {
-	var fd int
-	var err error
-	for {
-		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-		if err != syscall.EINTR {
-			break
-		}
-	}
+	fd, err := openRead(path)
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+		return nil, err
 	}
 	defer syscall.Close(fd)
 	buf := make([]byte, 0, 512)

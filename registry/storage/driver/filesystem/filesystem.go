@@ -144,10 +144,11 @@ func (d *Driver) open(ctx context.Context, key string) (*reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(p)
+	fd, err := openRead(p)
 	if err != nil {
 		return nil, d.notFound(key, err)
 	}
+	f := os.NewFile(uintptr(fd), p)
 	st, err := f.Stat()
 	if err != nil || !st.Mode().IsRegular() {
 		f.Close()

@@ -73,6 +73,18 @@ func openFile(path string, flags int, perm uint32) (int, error) {
 	}
 }
 
+// openRead opens a file to read it, leaving its access time alone when
+// the kernel allows (noAtime: the file is this process's own).
+func openRead(path string) (int, error) {
+	if noAtime != 0 {
+		fd, err := openFile(path, syscall.O_RDONLY|noAtime, 0)
+		if !errors.Is(err, syscall.EPERM) {
+			return fd, err
+		}
+	}
+	return openFile(path, syscall.O_RDONLY, 0)
+}
+
 // Write writes all of p (a regular file: no short writes but on error).
 func (t *tempFile) Write(p []byte) (int, error) {
 	n := 0
