@@ -76,14 +76,8 @@ func TestReadDir(t *testing.T) {
 // it, is not settled while fresh and is once old; a missing one is not
 // found; a one-level listing hides an empty directory unless asked not to.
 func TestStampAndEmptyDirs(t *testing.T) {
-	d, err := New(t.TempDir(), Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := driverHolding(t, "a/b/x")
 	ctx := t.Context()
-	if _, err := d.Put(ctx, "a/b/x", strings.NewReader("x"), driver.PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	if err := os.Mkdir(filepath.Join(d.Root(), "a", "empty"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -116,4 +110,18 @@ func TestStampAndEmptyDirs(t *testing.T) {
 	if got := list(driver.ListOptions{EmptyDirs: true}); !slices.Equal(got, []string{"a/b/", "a/c", "a/empty/"}) {
 		t.Errorf("listing with EmptyDirs: %v", got)
 	}
+}
+
+// driverHolding is a driver (no flushes) on a fresh root holding an object
+// at key.
+func driverHolding(t *testing.T, key string) *Driver {
+	t.Helper()
+	d, err := New(t.TempDir(), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Put(t.Context(), key, strings.NewReader("some bytes"), driver.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
