@@ -85,8 +85,7 @@ func emit(dir, name string, typ uint8, fn func(string, bool, bool) bool) bool {
 }
 
 // noAtime opens a file for reading without updating its access time,
-// which nothing in the store reads: a read then writes nothing to the
-// filesystem's journal, and does not wait behind a commit of other
-// writes (a collection deleting, pushes landing). The kernel allows it
-// to the file's owner only; others read as usual (see openRead).
+// which nothing in the store reads: a read then leaves its inode clean
+// (no inode write, no journal entry). The kernel allows it to the file's
+// owner only; others read as usual (see openRead).
 const noAtime = unix.O_NOATIME
