@@ -218,11 +218,7 @@ func TestCleanUploadsRemovesOldSessions(t *testing.T) {
 	}
 	then := time.Now().Add(-3 * time.Hour)
 	dir := filepath.Join(root, "uploads", old)
-	for _, p := range []string{dir, filepath.Join(dir, "state"), filepath.Join(dir, "data")} {
-		if err := os.Chtimes(p, then, then); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ageSession(t, dir, then)
 	stale := filepath.Join(root, "tmp", "tmp-stale")
 	if err := os.WriteFile(stale, []byte("half a write"), 0o644); err != nil {
 		t.Fatal(err)
@@ -251,17 +247,30 @@ func TestCleanUploadsRemovesOldSessions(t *testing.T) {
 	}
 	// A session unknown to this process (left by a previous one) is cleaned too.
 	s2 := open(t, root)
-	fdir := filepath.Join(root, "uploads", fresh)
-	for _, p := range []string{fdir, filepath.Join(fdir, "state"), filepath.Join(fdir, "data")} {
-		if err := os.Chtimes(p, then, then); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ageSession(t, filepath.Join(root, "uploads", fresh), then)
 	if removed, err := s2.CleanUploads(t.Context(), time.Hour); err != nil || removed != 1 {
 		t.Fatalf("restarted store removed %d, %v; want 1", removed, err)
 	}
 	if _, err := s2.UploadStatus(t.Context(), "lab/app", fresh); !errors.Is(err, storage.ErrUploadUnknown) {
 		t.Fatalf("cleaned session: %v", err)
+	}
+}
+
+// ageSession dates a session's directory and its files (data, and its state
+// where that is a file) back to then.
+func ageSession(t *testing.T, dir string, then time.Time) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if err := os.Chtimes(filepath.Join(dir, e.Name()), then, then); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chtimes(dir, then, then); err != nil {
+		t.Fatal(err)
 	}
 }
 

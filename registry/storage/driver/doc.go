@@ -37,7 +37,8 @@
 //	repositories/<name>/_manifests/tags/<tag>          tag (digest)
 //	repositories/<name>/_referrers/<alg>/<subject>/<alg>-<hex>  referrer descriptor
 //	uploads/<id>/info                                  session info (the store's)
-//	uploads/<id>/data…, uploads/<id>/state             session bytes and state (the driver's)
+//	uploads/<id>/data…, uploads/<id>/state             session bytes and state (the driver's; the
+//	                                                   filesystem keeps the state as an attribute of data)
 //	gc.done                                            time of the last collection
 //	gc/lease-<generation>                              the GC lease (holder, expiry)
 //

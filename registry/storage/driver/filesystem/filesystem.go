@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/layerlab/layerlab/registry/storage/driver"
@@ -58,6 +59,7 @@ type Driver struct {
 	// durableDirs holds the directories whose entries this process synced
 	// in their parents (keys: paths).
 	durableDirs sync.Map
+	noAttrs     atomic.Bool // the filesystem keeps no extended attributes (upload.go)
 }
 
 var _ driver.Driver = (*Driver)(nil)
