@@ -6,8 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/opencontainers/go-digest"
-
 	"github.com/layerlab/layerlab/registry/storage/driver"
 )
 
@@ -138,7 +136,7 @@ func (s *Store) catalogHasManifests(ctx context.Context, name string) bool {
 	if !ok {
 		return s.hasManifests(ctx, name)
 	}
-	prefix := revisionsPrefix(name) + digest.SHA256.String() + "/"
+	prefix := sha256Revisions(name)
 	stamp, settled, err := st.Stamp(ctx, prefix)
 	if err != nil {
 		return s.hasManifests(ctx, name)
@@ -147,16 +145,12 @@ func (s *Store) catalogHasManifests(ctx context.Context, name string) bool {
 		s.catalog.hits.Add(1)
 		return true
 	}
-	found := false
-	err = s.d.List(ctx, prefix, driver.ListOptions{}, func(e driver.Entry) error {
-		if e.Dir {
-			return nil
-		}
-		found = true
-		return driver.ErrStop
-	})
-	if err != nil || !found {
-		return s.hasManifests(ctx, name)
+	found, err := s.hasLinkUnder(ctx, prefix, false)
+	if err != nil {
+		return true // as hasManifests: a listing that fails is no proof of none
+	}
+	if !found {
+		return s.anyRevision(ctx, name)
 	}
 	if settled {
 		s.catalog.keep(name, func(f *catalogFacts, _ map[string][]string) { f.revStamp = stamp })

@@ -20,20 +20,33 @@ import (
 // repository it holds). Only a link proves it — a directory found there is
 // no answer — and without one the whole listing decides, as before.
 func (s *Store) hasManifests(ctx context.Context, name string) bool {
+	if found, err := s.hasLinkUnder(ctx, sha256Revisions(name), false); found || err != nil {
+		return true
+	}
+	return s.anyRevision(ctx, name)
+}
+
+// anyRevision is hasManifests' whole listing: a link of any algorithm.
+func (s *Store) anyRevision(ctx context.Context, name string) bool {
+	found, err := s.hasLinkUnder(ctx, revisionsPrefix(name), true)
+	return found || err != nil
+}
+
+// sha256Revisions is the directory of a repository's sha256 revisions.
+func sha256Revisions(name string) string { return revisionsPrefix(name) + digest.SHA256.String() + "/" }
+
+// hasLinkUnder reports whether a link (an object, not a directory) lies
+// under prefix, one level down or at any depth.
+func (s *Store) hasLinkUnder(ctx context.Context, prefix string, recursive bool) (bool, error) {
 	found := false
-	stopAtLink := func(e driver.Entry) error {
+	err := s.d.List(ctx, prefix, driver.ListOptions{Recursive: recursive}, func(e driver.Entry) error {
 		if e.Dir {
 			return nil
 		}
 		found = true
 		return driver.ErrStop
-	}
-	err := s.d.List(ctx, revisionsPrefix(name)+digest.SHA256.String()+"/", driver.ListOptions{}, stopAtLink)
-	if found || err != nil {
-		return true
-	}
-	err = s.d.List(ctx, revisionsPrefix(name), driver.ListOptions{Recursive: true}, stopAtLink)
-	return found || err != nil
+	})
+	return found, err
 }
 
 // revisions lists the digests of the manifests stored in a repository.

@@ -37,3 +37,13 @@ func (l Level) niceness() (int, error) {
 	}
 	return 0, fmt.Errorf("priority %q: want idle, low or normal", string(l))
 }
+
+// runAsProcess is Run where a priority is the process's, not a thread's:
+// it checks the level and calls fn as it is.
+func runAsProcess(l Level, fn func()) error {
+	if _, err := l.niceness(); err != nil {
+		return err
+	}
+	fn()
+	return nil
+}

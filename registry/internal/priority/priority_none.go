@@ -11,10 +11,4 @@ func Lower(l Level) error {
 
 // Run calls fn at the process's priority: here a priority is the
 // process's, not a thread's.
-func Run(l Level, fn func()) error {
-	if _, err := l.niceness(); err != nil {
-		return err
-	}
-	fn()
-	return nil
-}
+func Run(l Level, fn func()) error { return runAsProcess(l, fn) }

@@ -74,16 +74,21 @@ func openFile(path string, flags int, perm uint32) (int, error) {
 }
 
 // openRead opens a file to read it, leaving its access time alone when
-// the kernel allows (noAtime: the file is this process's own).
+// the kernel allows (noAtime: the file is this process's own). Once it
+// refused (a store written by another user), reads stop asking: every
+// read would otherwise cost a refused open first.
 func openRead(path string) (int, error) {
-	if noAtime != 0 {
+	if noAtime != 0 && !noAtimeRefused.Load() {
 		fd, err := openFile(path, syscall.O_RDONLY|noAtime, 0)
 		if !errors.Is(err, syscall.EPERM) {
 			return fd, err
 		}
+		noAtimeRefused.Store(true)
 	}
 	return openFile(path, syscall.O_RDONLY, 0)
 }
+
+var noAtimeRefused atomic.Bool
 
 // Write writes all of p (a regular file: no short writes but on error).
 func (t *tempFile) Write(p []byte) (int, error) {
