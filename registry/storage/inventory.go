@@ -124,8 +124,8 @@ type Upload struct {
 // Uploads lists the upload sessions in progress, sorted by id.
 func (s *Store) Uploads(ctx context.Context) ([]Upload, error) {
 	var ids []string
-	err := s.d.List(ctx, uploadsPrefix, driver.ListOptions{}, func(e driver.Entry) error {
-		if id := lastComponent(e.Key); e.Dir && ValidUploadID(id) {
+	err := s.eachSession(ctx, func(e driver.Entry) error {
+		if id := lastComponent(e.Key); ValidUploadID(id) {
 			ids = append(ids, id)
 		}
 		return nil

@@ -55,10 +55,8 @@ func (s *Store) Stats() Stats {
 	}
 	st := Stats{Blobs: s.stats.blobs.Load(), BlobBytes: s.stats.blobBytes.Load(),
 		Manifests: s.stats.manifests.Load(), Repositories: s.stats.repos.Load()}
-	s.d.List(ctx, uploadsPrefix, driver.ListOptions{}, func(e driver.Entry) error {
-		if e.Dir {
-			st.Uploads++
-		}
+	s.eachSession(ctx, func(e driver.Entry) error {
+		st.Uploads++
 		return nil
 	})
 	return st

@@ -219,6 +219,18 @@ func TestCleanUploadsRemovesOldSessions(t *testing.T) {
 	then := time.Now().Add(-3 * time.Hour)
 	dir := filepath.Join(root, "uploads", old)
 	ageSession(t, dir, then)
+	// Left old by earlier builds: a session's directory, and a session's
+	// file whose state was never stored (killed while starting).
+	legacy := filepath.Join(root, "uploads", "00112233445566778899aabbccddeeff")
+	if err := os.MkdirAll(legacy, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(legacy, "info"), []byte(`{"repository":"lab/app","algorithm":"sha256"}`), 0o644)
+	os.WriteFile(filepath.Join(legacy, "data"), []byte("old"), 0o644)
+	ageSession(t, legacy, then)
+	torn := filepath.Join(root, "uploads", "ffeeddccbbaa99887766554433221100")
+	os.WriteFile(torn, nil, 0o644)
+	ageSession(t, torn, then)
 	stale := filepath.Join(root, "tmp", "tmp-stale")
 	if err := os.WriteFile(stale, []byte("half a write"), 0o644); err != nil {
 		t.Fatal(err)
@@ -230,8 +242,13 @@ func TestCleanUploadsRemovesOldSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if removed != 1 {
-		t.Fatalf("removed %d sessions, want 1", removed)
+	if removed != 3 {
+		t.Fatalf("removed %d sessions, want 3", removed)
+	}
+	for _, p := range []string{legacy, torn} {
+		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%s still there: %v", p, err)
+		}
 	}
 	if _, err := s.UploadStatus(t.Context(), "lab/app", old); !errors.Is(err, storage.ErrUploadUnknown) {
 		t.Fatalf("old session after cleaning: %v, want ErrUploadUnknown", err)
@@ -256,20 +273,26 @@ func TestCleanUploadsRemovesOldSessions(t *testing.T) {
 	}
 }
 
-// ageSession dates a session's directory and its files (data, and its state
-// where that is a file) back to then.
-func ageSession(t *testing.T, dir string, then time.Time) {
+// ageSession dates a session back to then: its file, or its directory
+// and the files there (an older layout: data, and a state file or info).
+func ageSession(t *testing.T, path string, then time.Time) {
 	t.Helper()
-	entries, err := os.ReadDir(dir)
+	st, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range entries {
-		if err := os.Chtimes(filepath.Join(dir, e.Name()), then, then); err != nil {
+	if st.IsDir() {
+		entries, err := os.ReadDir(path)
+		if err != nil {
 			t.Fatal(err)
 		}
+		for _, e := range entries {
+			if err := os.Chtimes(filepath.Join(path, e.Name()), then, then); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
-	if err := os.Chtimes(dir, then, then); err != nil {
+	if err := os.Chtimes(path, then, then); err != nil {
 		t.Fatal(err)
 	}
 }

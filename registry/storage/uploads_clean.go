@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/layerlab/layerlab/registry/storage/driver"
@@ -16,10 +17,10 @@ import (
 // killed mid-write left. It returns how many sessions it removed.
 func (s *Store) CleanUploads(ctx context.Context, maxAge time.Duration) (int, error) {
 	cutoff := time.Now().Add(-maxAge)
-	var dirs []string
-	err := s.d.List(ctx, uploadsPrefix, driver.ListOptions{}, func(e driver.Entry) error {
-		if e.Dir {
-			dirs = append(dirs, e.Key)
+	var stale []driver.Entry
+	err := s.eachSession(ctx, func(e driver.Entry) error {
+		if e.Dir && !s.newerThan(ctx, e.Key, cutoff) || !e.Dir && e.ModTime.Before(cutoff) {
+			stale = append(stale, e)
 		}
 		return nil
 	})
@@ -27,11 +28,9 @@ func (s *Store) CleanUploads(ctx context.Context, maxAge time.Duration) (int, er
 		return 0, err
 	}
 	removed := 0
-	for _, dir := range dirs {
-		if s.newerThan(ctx, dir, cutoff) {
-			continue
-		}
-		id := lastComponent(dir)
+	for _, e := range stale {
+		key := strings.TrimSuffix(e.Key, "/")
+		id := lastComponent(key)
 		s.mu.Lock()
 		st := s.uploads[id]
 		s.mu.Unlock()
@@ -42,10 +41,16 @@ func (s *Store) CleanUploads(ctx context.Context, maxAge time.Duration) (int, er
 			st.gone = true
 			s.forget(id)
 		}
-		if up, err := s.d.ResumeUpload(ctx, dir[:len(dir)-1]); err == nil {
+		if up, err := s.d.ResumeUpload(ctx, key); err == nil {
 			up.Cancel(ctx)
 		}
-		if s.deleteAll(ctx, dir) == nil {
+		var err error
+		if e.Dir {
+			err = s.deleteAll(ctx, e.Key)
+		} else if err = s.d.Delete(ctx, key); errors.Is(err, driver.ErrNotFound) {
+			err = nil // the session's own Cancel removed it
+		}
+		if err == nil {
 			removed++
 		}
 		if st != nil {
@@ -68,6 +73,20 @@ func (s *Store) CleanUploads(ctx context.Context, maxAge time.Duration) (int, er
 		}
 	})
 	return removed, nil
+}
+
+// eachSession calls fn for each upload session's entry under uploads/: a
+// directory (sessions on S3 and in memory, and on a filesystem that keeps
+// no extended attributes), or one object, a session on the filesystem
+// (driver/filesystem/upload.go). Directories are passed whatever their
+// name; objects only when named as a session.
+func (s *Store) eachSession(ctx context.Context, fn func(driver.Entry) error) error {
+	return s.d.List(ctx, uploadsPrefix, driver.ListOptions{}, func(e driver.Entry) error {
+		if e.Dir || ValidUploadID(lastComponent(e.Key)) {
+			return fn(e)
+		}
+		return nil
+	})
 }
 
 // pruneUploadDirs removes the empty session directories a process killed

@@ -36,9 +36,10 @@
 //	repositories/<name>/_manifests/revisions/<alg>/<hex>  revision link (media type)
 //	repositories/<name>/_manifests/tags/<tag>          tag (digest)
 //	repositories/<name>/_referrers/<alg>/<subject>/<alg>-<hex>  referrer descriptor
-//	uploads/<id>/info                                  session info (the store's)
-//	uploads/<id>/data…, uploads/<id>/state             session bytes and state (the driver's; the
-//	                                                   filesystem keeps the state as an attribute of data)
+//	uploads/<id>/data…, uploads/<id>/state             session bytes and state (the driver's; on the
+//	                                                   filesystem one file, uploads/<id>, its state an
+//	                                                   attribute of it)
+//	uploads/<id>/info                                  session info (left by older registries)
 //	gc.done                                            time of the last collection
 //	gc/lease-<generation>                              the GC lease (holder, expiry)
 //

@@ -67,9 +67,12 @@ type Driver interface {
 
 // Upload is an append-only session whose bytes and caller state (the
 // offset and a marshalled running hash, say) live in the backing store, so
-// that successive calls may be served by different processes. It uses keys
-// under its own key + "/" whose names start with "data" or "state"; other
-// names there are left to the caller.
+// that successive calls may be served by different processes. It owns its
+// key and the keys under key + "/" whose names start with "data" or
+// "state" (other names there are left to the caller, where the driver keeps
+// a session as a directory); a one-level listing of the parent shows the
+// session as an entry named key: a directory, or on the filesystem, where
+// a session is one file, an object.
 //
 // An Upload value is not safe for concurrent use; two processes appending
 // to one session at once leave it in the state of one of them (the last

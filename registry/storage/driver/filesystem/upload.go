@@ -15,26 +15,32 @@ import (
 	"github.com/layerlab/layerlab/registry/storage/driver"
 )
 
-// An upload session at key is the directory <root>/<key> holding "data"
-// (the bytes so far) and its state (JSON: the size those bytes are known
-// to have, and the caller's state), replaced whole after each append. The
-// state is an extended attribute of the data file (user.layerlab.state),
-// which the kernel replaces in one step; where the filesystem keeps none,
-// it is the file "state", replaced by rename. The attribute spares every
-// append a file made and one removed: on ext4 without a journal, making a
-// file after many were removed scans past the recently removed ones
-// (recently_deleted), which dominated the CPU of small pushes there. A
-// session that has both (one written where attributes failed) resumes
-// from whichever is further along. A session the store started before the
-// driver existed has data and no state: it resumes with the data's size
-// and no caller state, and the caller rebuilds its hash from Reader.
-// Sessions are not fsynced: a session lost to a power cut is one the
-// client starts again; bytes are made durable when committed.
+// An upload session at key is one file, <root>/<key>: its bytes, with its
+// state (JSON: the size those bytes are known to have, and the caller's
+// state) in an extended attribute (user.layerlab.state) that the kernel
+// replaces in one step after each append. A session makes one inode and
+// keeps it: committed, the file is linked or renamed to its object. On ext4
+// without a journal, making a file after many were removed scans past the
+// recently removed ones (recently_deleted), which dominated the CPU of
+// small pushes there: a session with a directory of its own, or a state
+// file replaced by rename, removed one or more per blob.
+//
+// Where the filesystem keeps no attributes, a session is the directory
+// <root>/<key> holding "data" and "state" (the JSON, replaced by rename).
+// Sessions of that layout, and those of earlier builds (the directory's
+// data with the attribute, or with a state file), resume as they were; a
+// session that has both resumes from whichever is further along. A session
+// the store started before the driver existed has data and no state: it
+// resumes with the data's size and no caller state, and the caller
+// rebuilds its hash from Reader. Sessions are not fsynced: a session lost
+// to a power cut is one the client starts again; bytes are made durable
+// when committed.
 
 type upload struct {
 	d     *Driver
 	key   string
-	dir   string
+	path  string // <root>/<key>: the session's file, or its directory (inDir)
+	inDir bool   // the directory layout: path/data, and its state attribute or path/state
 	size  int64
 	state []byte
 }
@@ -50,57 +56,93 @@ type stateFile struct {
 
 // StartUpload implements driver.Driver.
 func (d *Driver) StartUpload(ctx context.Context, key string, state []byte) (driver.Upload, error) {
-	dir, err := d.path(ctx, key)
+	p, err := d.path(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Mkdir(dir, 0o755); err != nil && err != syscall.EEXIST {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+	u := &upload{d: d, key: key, path: p, inDir: d.noAttrs.Load()}
+	if err := u.create(); err != nil {
+		return nil, err
+	}
+	err = u.saveState(0, state)
+	if errors.Is(err, errNoAttr) && !u.inDir { // attributes refused: the directory layout
+		u.remove(false)
+		u.inDir = true
+		if err = u.create(); err != nil {
 			return nil, err
 		}
-	}
-	fd, err := openFile(filepath.Join(dir, "data"), syscall.O_CREAT|syscall.O_EXCL|syscall.O_WRONLY, 0o644)
-	if errors.Is(err, fs.ErrExist) {
-		return nil, driver.Exists(key)
+		err = u.saveState(0, state)
 	}
 	if err != nil {
-		return nil, err
-	}
-	syscall.Close(fd)
-	u := &upload{d: d, key: key, dir: dir}
-	if err := u.saveState(0, state); err != nil {
-		os.Remove(filepath.Join(dir, "data"))
-		d.prune(dir, false)
+		u.remove(false)
 		return nil, err
 	}
 	return u, nil
 }
 
+// create makes the session's empty data file (and in the directory layout,
+// its directory), and the uploads directory when it is missing.
+func (u *upload) create() error {
+	if u.inDir {
+		if err := syscall.Mkdir(u.path, 0o755); err != nil && err != syscall.EEXIST {
+			if err := os.MkdirAll(u.path, 0o755); err != nil {
+				return err
+			}
+		}
+	}
+	const flags = syscall.O_CREAT | syscall.O_EXCL | syscall.O_WRONLY
+	fd, err := openFile(u.dataPath(), flags, 0o644)
+	if errors.Is(err, fs.ErrNotExist) && !u.inDir {
+		if err := os.MkdirAll(filepath.Dir(u.path), 0o755); err != nil {
+			return err
+		}
+		fd, err = openFile(u.dataPath(), flags, 0o644)
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return driver.Exists(u.key)
+	}
+	if err != nil {
+		return err
+	}
+	return syscall.Close(fd)
+}
+
 // ResumeUpload implements driver.Driver.
 func (d *Driver) ResumeUpload(ctx context.Context, key string) (driver.Upload, error) {
-	dir, err := d.path(ctx, key)
+	p, err := d.path(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	st, err := os.Stat(filepath.Join(dir, "data"))
-	if err != nil {
+	u := &upload{d: d, key: key, path: p}
+	st, err := os.Stat(p)
+	if err == nil && st.IsDir() {
+		u.inDir = true
+		st, err = os.Stat(u.dataPath())
+	}
+	if err != nil || !st.Mode().IsRegular() {
 		return nil, d.notFound(key, err)
 	}
-	u := &upload{d: d, key: key, dir: dir, size: st.Size()}
+	u.size = st.Size()
 	attr, err := getState(u.dataPath())
 	if err != nil {
 		return nil, d.notFound(key, err)
 	}
-	file, err := readSmall(filepath.Join(dir, "state"), maxStateFile)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		file = nil
-	case errors.Is(err, driver.ErrTooLarge):
-		return nil, driver.NotFound(key) // not a state this driver wrote: unusable
-	case err != nil:
-		return nil, err
+	var file []byte
+	if u.inDir {
+		file, err = readSmall(filepath.Join(p, "state"), maxStateFile)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			file = nil
+		case errors.Is(err, driver.ErrTooLarge):
+			return nil, driver.NotFound(key) // not a state this driver wrote: unusable
+		case err != nil:
+			return nil, err
+		}
 	}
 	if attr == nil && file == nil {
+		if !u.inDir {
+			return nil, driver.NotFound(key) // made, and its state never stored: unusable
+		}
 		return u, nil // a session from before the driver
 	}
 	var best *stateFile
@@ -124,34 +166,43 @@ func (u *upload) Key() string   { return u.key }
 func (u *upload) Size() int64   { return u.size }
 func (u *upload) State() []byte { return u.state }
 
-func (u *upload) dataPath() string { return filepath.Join(u.dir, "data") }
+func (u *upload) dataPath() string {
+	if u.inDir {
+		return filepath.Join(u.path, "data")
+	}
+	return u.path
+}
 
 // errNoAttr says a filesystem keeps no state attribute.
 var errNoAttr = errors.New("no extended attribute for the session's state")
 
 // saveState replaces the session's state: its data file's attribute, or
-// where the filesystem keeps none, the state file, by rename from a temp
-// file in the session's own directory (no shared directory to contend
-// for).
+// in the directory layout where the filesystem keeps none, the state file,
+// by rename from a temp file in the session's own directory (no shared
+// directory to contend for). Where a file session's attribute is refused,
+// the error wraps errNoAttr.
 func (u *upload) saveState(size int64, state []byte) error {
 	b, err := json.Marshal(stateFile{Size: size, State: state})
 	if err != nil {
 		return err
 	}
-	if !u.d.noAttrs.Load() {
+	if !u.inDir || !u.d.noAttrs.Load() {
 		err := setState(u.dataPath(), b)
 		if err == nil {
 			return nil
 		}
+		if errors.Is(err, syscall.ENOTSUP) {
+			u.d.noAttrs.Store(true) // not on this filesystem: the directory layout from now on
+		}
 		if !errors.Is(err, errNoAttr) {
 			return u.d.notFound(u.key, err)
 		}
-		if errors.Is(err, syscall.ENOTSUP) {
-			u.d.noAttrs.Store(true) // not on this filesystem: files from now on
+		if !u.inDir {
+			return err // StartUpload moves to the directory layout; an Append fails
 		}
 		dropState(u.dataPath()) // a state file from now on: no older attribute beside it
 	}
-	p := tempName(u.dir, "state.new-")
+	p := tempName(u.path, "state.new-")
 	fd, err := openFile(p, syscall.O_CREAT|syscall.O_EXCL|syscall.O_WRONLY, 0o644)
 	if err != nil {
 		return u.d.notFound(u.key, err)
@@ -161,7 +212,7 @@ func (u *upload) saveState(size int64, state []byte) error {
 	if _, err := u.d.copy(t, bytes.NewReader(b)); err != nil {
 		return err
 	}
-	if err := syscall.Rename(p, filepath.Join(u.dir, "state")); err != nil {
+	if err := syscall.Rename(p, filepath.Join(u.path, "state")); err != nil {
 		return u.d.notFound(u.key, err)
 	}
 	t.path = ""
@@ -272,17 +323,27 @@ func (u *upload) Cancel(ctx context.Context) error {
 }
 
 // remove deletes the session's files (data unless moved to its object
-// already) and its directory once empty (the caller's own files there stay).
+// already), and in the directory layout the directory once empty (the
+// caller's own files there stay).
 func (u *upload) remove(moved bool) error {
+	if !u.inDir {
+		if moved {
+			return nil
+		}
+		if err := syscall.Unlink(u.path); err != nil && err != syscall.ENOENT {
+			return err
+		}
+		return nil
+	}
 	names := []string{"state", "data"}
 	if moved {
 		names = names[:1]
 	}
 	for _, name := range names {
-		if err := os.Remove(filepath.Join(u.dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := os.Remove(filepath.Join(u.path, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}
 	// Not synced: an upload session is not durable (see above).
-	return u.d.prune(u.dir, false)
+	return u.d.prune(u.path, false)
 }

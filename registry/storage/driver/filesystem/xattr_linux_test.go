@@ -4,6 +4,7 @@ package filesystem
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -22,11 +23,12 @@ func appendState(t *testing.T, u driver.Upload, b []byte, st string) {
 	}
 }
 
-// TestSessionStateInAttribute: a session's state lives in its data file's
-// attribute (no state file is made, none removed), resumes from there, and
-// the committed object carries no attribute; on a filesystem without
-// attributes the state file takes over; a session holding both resumes from
-// the one further along.
+// TestSessionStateInAttribute: a session is one file whose attribute holds
+// its state (no directory, no state file: nothing made to be removed), it
+// resumes from there, its inode becomes the committed object's, which
+// carries no attribute; a file whose state was never stored does not
+// resume; on a filesystem without attributes a directory with a state file
+// takes over; a session holding both resumes from the one further along.
 func TestSessionStateInAttribute(t *testing.T) {
 	d, err := New(t.TempDir(), Options{NoSync: true})
 	if err != nil {
@@ -38,8 +40,8 @@ func TestSessionStateInAttribute(t *testing.T) {
 		t.Fatal(err)
 	}
 	appendState(t, u, []byte("hello "), "s1")
-	dir := filepath.Join(d.Root(), "uploads", "a")
-	names := func() []string {
+	uploads := filepath.Join(d.Root(), "uploads")
+	names := func(dir string) []string {
 		entries, _ := os.ReadDir(dir)
 		var out []string
 		for _, e := range entries {
@@ -47,10 +49,15 @@ func TestSessionStateInAttribute(t *testing.T) {
 		}
 		return out
 	}
-	if got := names(); len(got) != 1 || got[0] != "data" {
-		t.Fatalf("session files %v, want only data", got)
+	session := filepath.Join(uploads, "a")
+	st, err := os.Lstat(session)
+	if err != nil || !st.Mode().IsRegular() {
+		t.Fatalf("the session is not one file: %v %v", st, err)
 	}
-	if b, err := getState(filepath.Join(dir, "data")); err != nil || b == nil {
+	if got := names(uploads); len(got) != 1 || got[0] != "a" {
+		t.Fatalf("uploads holds %v, want only the session's file", got)
+	}
+	if b, err := getState(session); err != nil || b == nil {
 		t.Fatalf("no state attribute: %v", err)
 	}
 	r, err := d.ResumeUpload(ctx, "uploads/a")
@@ -60,8 +67,23 @@ func TestSessionStateInAttribute(t *testing.T) {
 	if err := r.Commit(ctx, "blobs/a", driver.PutOptions{IfNotExists: true}); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := unix.Getxattr(filepath.Join(d.Root(), "blobs", "a"), stateAttr, make([]byte, 64)); err == nil {
+	object := filepath.Join(d.Root(), "blobs", "a")
+	if n, err := unix.Getxattr(object, stateAttr, make([]byte, 64)); err == nil {
 		t.Fatalf("the committed object carries its session's state (%d bytes)", n)
+	}
+	if ost, err := os.Stat(object); err != nil || !os.SameFile(st, ost) {
+		t.Fatalf("the object is not the session's inode: %v", err)
+	}
+	if got := names(uploads); len(got) != 0 {
+		t.Fatalf("committed, uploads still holds %v", got)
+	}
+
+	// Made, and killed before its state was stored: not a session.
+	if err := os.WriteFile(filepath.Join(uploads, "torn"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.ResumeUpload(ctx, "uploads/torn"); !errors.Is(err, driver.ErrNotFound) {
+		t.Fatalf("a file without state resumed: %v", err)
 	}
 
 	// A filesystem without attributes: the state file.
