@@ -29,10 +29,12 @@ var scaleMetrics = []metric{
 	{"catalog.walk", "catalog: whole walk, n=100, via Link", "s", false, ""},
 	{"catalog.worst", "catalog: worst page", "ms", false, ""},
 	{"catalog.p50", "catalog: page p50", "ms", false, ""},
+	{"catalog.worst.at", "catalog: which page was the worst (1: the first)", "#", false, ""},
 	{"catalog.cpu", "catalog: serve's CPU per page", "ms", false, ""},
 	{"catalog2.walk", "catalog again: whole walk", "s", false, ""},
 	{"catalog2.worst", "catalog again: worst page", "ms", false, ""},
 	{"catalog2.p50", "catalog again: page p50", "ms", false, ""},
+	{"catalog2.worst.at", "catalog again: which page was the worst", "#", false, ""},
 	{"catalog2.cpu", "catalog again: serve's CPU per page", "ms", false, ""},
 	{"du.api.first", "/api/du: first (makes the report)", "ms", false, ""},
 	{"du.api.p50", "/api/du: cached p50", "ms", false, ""},
@@ -119,7 +121,8 @@ func benchScale(bin string, n int, loadFor time.Duration, kept string) map[strin
 	for _, walk := range []string{"catalog", "catalog2"} {
 		fmt.Fprintf(os.Stderr, "scale %d: %s…\n", n, walk)
 		cpu0 := cpuTime(cmd.Process.Pid)
-		total, pages := catalogWalk(addr, n)
+		total, pages, worstAt := catalogWalk(addr, n)
+		res[walk+".worst.at"] = float64(worstAt + 1)
 		res[walk+".cpu"] = ms(cpuTime(cmd.Process.Pid)-cpu0) / float64(len(pages))
 		res[walk+".walk"] = total.Seconds()
 		res[walk+".worst"] = ms(pages[len(pages)-1])
@@ -218,8 +221,9 @@ func get(addr, path string) *http.Response {
 }
 
 // catalogWalk follows the catalog's Link headers from the first page to
-// the last: the whole time and every page's, sorted.
-func catalogWalk(addr string, n int) (time.Duration, []time.Duration) {
+// the last: the whole time, every page's (sorted) and where the worst one
+// came in the walk (0: the first page).
+func catalogWalk(addr string, n int) (time.Duration, []time.Duration, int) {
 	path, seen := "/v2/_catalog?n=100", 0
 	var pages []time.Duration
 	start := time.Now()
@@ -239,8 +243,14 @@ func catalogWalk(addr string, n int) (time.Duration, []time.Duration) {
 	if seen != n {
 		fatal(fmt.Errorf("catalog walk saw %d repositories of %d", seen, n))
 	}
+	worstAt := 0
+	for i, d := range pages {
+		if d > pages[worstAt] {
+			worstAt = i
+		}
+	}
 	sortDurations(pages)
-	return total, pages
+	return total, pages, worstAt
 }
 
 // getLoad GETs the manifest of random kept repositories from 4 clients

@@ -234,6 +234,18 @@ type Toucher interface {
 	Touch(ctx context.Context, key string) error
 }
 
+// A BatchDeleter deletes many objects at once, paying for durability once
+// per directory touched (the filesystem: one flush of each, where Delete
+// flushes once per object) rather than once per object. Garbage collection
+// deletes through it: at 100,000 repositories, a collection that removes
+// 10,000 emptied repositories removes half a million links.
+type BatchDeleter interface {
+	// DeleteMany removes every key given (missing ones, and keys naming a
+	// directory, are skipped) and returns once every removal is as durable
+	// as Delete's.
+	DeleteMany(ctx context.Context, keys []string) error
+}
+
 // A Stamper stamps directories (the filesystem: a directory's
 // modification time). A prefix's stamp changes whenever an entry directly
 // under it is created, renamed or removed. Settled says that the stamp

@@ -21,8 +21,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -236,6 +238,46 @@ func (d *Driver) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	return d.prune(filepath.Dir(p), true)
+}
+
+// DeleteMany implements driver.BatchDeleter: it unlinks every file, then
+// removes the directories it left empty (and their parents while empty),
+// then flushes once each directory that holds what it removed.
+func (d *Driver) DeleteMany(ctx context.Context, keys []string) error {
+	dirs := map[string]bool{}
+	for _, key := range keys {
+		p, err := d.path(ctx, key)
+		if err != nil {
+			return err
+		}
+		switch err := syscall.Unlink(p); err {
+		case nil:
+			dirs[filepath.Dir(p)] = true
+		case syscall.ENOENT, syscall.ENOTDIR, syscall.EISDIR: // missing, or a directory: not an object
+		default:
+			return &fs.PathError{Op: "unlink", Path: p, Err: err}
+		}
+	}
+	// Deepest first: a directory emptied goes before its parent is looked at.
+	order := slices.SortedFunc(maps.Keys(dirs), func(a, b string) int { return len(b) - len(a) })
+	flush := map[string]bool{}
+	for _, dir := range order {
+		for len(dir) > len(d.root) && strings.HasPrefix(dir, d.root) {
+			d.durableDirs.Delete(dir)
+			if syscall.Rmdir(dir) != nil {
+				break
+			}
+			delete(flush, dir)
+			dir = filepath.Dir(dir)
+		}
+		flush[dir] = true
+	}
+	for _, dir := range slices.Sorted(maps.Keys(flush)) {
+		if err := d.syncDir(dir, ""); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // prune removes dir and its parents while they are empty, up to the root,
