@@ -40,6 +40,7 @@ func Run(t *testing.T, s Suite) {
 	}{
 		{"RoundTrip", testRoundTrip},
 		{"NotFound", testNotFound},
+		{"DeleteMany", testDeleteMany},
 		{"RangeRead", testRangeRead},
 		{"ListOrder", testListOrder},
 		{"ListStartAfter", testListStartAfter},
@@ -141,6 +142,29 @@ func testNotFound(t *testing.T, s Suite) {
 		wantErr(t, "delete "+key, d.Delete(ctx, key), driver.ErrNotFound)
 		_, err = d.ResumeUpload(ctx, key)
 		wantErr(t, "resume "+key, err, driver.ErrNotFound)
+	}
+}
+
+// testDeleteMany: a driver that deletes in batches removes every key
+// given, skips missing ones, and leaves the others, as another instance
+// sees.
+func testDeleteMany(t *testing.T, s Suite) {
+	d, reopen := s.New(t)
+	b, ok := d.(driver.BatchDeleter)
+	if !ok {
+		t.Skip("the driver deletes one key at a time (no driver.BatchDeleter)")
+	}
+	keys := []string{"r/a/_layers/sha256/1", "r/a/_layers/sha256/2", "r/a/_manifests/tags/t", "r/b/_layers/sha256/1", "r/c"}
+	putAll(t, d, keys)
+	if err := b.DeleteMany(ctx, []string{"r/a/_layers/sha256/1", "r/a/_layers/sha256/2", "r/b/_layers/sha256/1", "r/missing", "r/a/_manifests/tags/none"}); err != nil {
+		t.Fatal(err)
+	}
+	sameKeys(t, "left after DeleteMany", list(t, reopen(), "r/", driver.ListOptions{Recursive: true}), []string{"r/a/_manifests/tags/t", "r/c"})
+	if err := b.DeleteMany(ctx, nil); err != nil {
+		t.Fatalf("nothing to delete: %v", err)
+	}
+	if err := b.DeleteMany(ctx, []string{"../escape"}); err == nil {
+		t.Fatal("a key outside the store was accepted")
 	}
 }
 
