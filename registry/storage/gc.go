@@ -126,7 +126,7 @@ func (s *Store) collect(ctx context.Context, opts GCOptions) (*GCResult, error) 
 			}
 		}
 	}
-	marked := map[digest.Digest]bool{}
+	marked := map[digest.Digest]mark{}
 	for _, name := range repos {
 		revs, err := s.revisions(ctx, name)
 		if err != nil {
@@ -136,24 +136,23 @@ func (s *Store) collect(ctx context.Context, opts GCOptions) (*GCResult, error) 
 			if doomed[GCManifest{name, d}] {
 				continue
 			}
-			marked[d] = true
+			marked[d] = markedRef
 			blobs, children, _, err := s.references(ctx, name, d)
 			if err != nil {
 				continue // unreadable: its blobs stay unless nothing else holds them
 			}
 			for _, b := range append(blobs, children...) {
-				marked[b] = true
+				marked[b] = markedRef
 			}
 		}
 	}
 	res.MarkedBlobs = len(marked)
 	s.hook("marked")
 	candidates := []GCBlob{}
-	present := map[digest.Digest]bool{} // marked blobs that exist: the sweep keeps them
 	err = s.eachBlob(ctx, func(d digest.Digest, info driver.Info) {
 		switch {
-		case marked[d]:
-			present[d] = true
+		case marked[d] != 0:
+			marked[d] = markedSeen
 		case !info.ModTime.Before(cutoff):
 			res.KeptRecent++
 		default:
@@ -173,7 +172,7 @@ func (s *Store) collect(ctx context.Context, opts GCOptions) (*GCResult, error) 
 		return res, err
 	}
 	if !opts.DryRun {
-		n, err := s.removeDanglingLinks(ctx, repos, present)
+		n, err := s.removeDanglingLinks(ctx, repos, marked)
 		res.RemovedLinks = n
 		if err != nil {
 			return res, err
@@ -258,12 +257,20 @@ func (s *Store) linkedSince(ctx context.Context, repos []string, d digest.Digest
 	return false
 }
 
+// mark is what a collection knows of a blob it keeps.
+type mark uint8
+
+const (
+	markedRef  mark = iota + 1 // a manifest kept refers to it
+	markedSeen                 // ... and the walk of blobs found it stored
+)
+
 // removeDanglingLinks removes repository links to blobs that no longer
 // exist, under the exclusive lock so no link being made right now is lost.
-// A link to a blob in present (seen by this collection, which keeps it:
+// A link to a blob marked and seen by this collection (which keeps it:
 // only a collection deletes blobs, and it holds the lease) is not looked
 // up again: at 100,000 repositories that spares millions of stats.
-func (s *Store) removeDanglingLinks(ctx context.Context, repos []string, present map[digest.Digest]bool) (int, error) {
+func (s *Store) removeDanglingLinks(ctx context.Context, repos []string, marked map[digest.Digest]mark) (int, error) {
 	if err := s.checkLease(); err != nil {
 		return 0, err
 	}
@@ -279,7 +286,7 @@ func (s *Store) removeDanglingLinks(ctx context.Context, repos []string, present
 		err := s.d.List(ctx, prefix, driver.ListOptions{Recursive: true}, func(e driver.Entry) error {
 			alg, hex, _ := strings.Cut(strings.TrimPrefix(e.Key, prefix), "/")
 			d := digest.NewDigestFromEncoded(digest.Algorithm(alg), hex)
-			if present[d] || ValidateDigest(d) != nil {
+			if marked[d] == markedSeen || ValidateDigest(d) != nil {
 				return nil
 			}
 			if _, err := s.d.Stat(ctx, blobKey(d)); !errors.Is(err, driver.ErrNotFound) {
@@ -331,11 +338,7 @@ func (s *Store) removeEmptyRepos(ctx context.Context, repos []string, cutoff tim
 			continue
 		}
 		for _, own := range []string{"_layers/", "_manifests/", "_referrers/"} {
-			err := s.d.List(ctx, repoPrefix(name)+own, driver.ListOptions{Recursive: true}, func(e driver.Entry) error {
-				keys = append(keys, e.Key)
-				return nil
-			})
-			if err != nil {
+			if keys, err = s.appendKeys(ctx, keys, repoPrefix(name)+own); err != nil {
 				return removed, err
 			}
 		}
@@ -354,15 +357,20 @@ const removeBatch = 4096
 
 // deleteAll deletes every object under prefix.
 func (s *Store) deleteAll(ctx context.Context, prefix string) error {
-	var keys []string
-	err := s.d.List(ctx, prefix, driver.ListOptions{Recursive: true}, func(e driver.Entry) error {
-		keys = append(keys, e.Key)
-		return nil
-	})
+	keys, err := s.appendKeys(ctx, nil, prefix)
 	if err != nil {
 		return err
 	}
 	return s.deleteKeys(ctx, keys)
+}
+
+// appendKeys appends the key of every object under prefix to keys.
+func (s *Store) appendKeys(ctx context.Context, keys []string, prefix string) ([]string, error) {
+	err := s.d.List(ctx, prefix, driver.ListOptions{Recursive: true}, func(e driver.Entry) error {
+		keys = append(keys, e.Key)
+		return nil
+	})
+	return keys, err
 }
 
 // deleteKeys deletes keys (missing ones skipped), in one batch where the

@@ -41,14 +41,15 @@ func (s *Store) CleanUploads(ctx context.Context, maxAge time.Duration) (int, er
 			st.gone = true
 			s.forget(id)
 		}
-		if up, err := s.d.ResumeUpload(ctx, key); err == nil {
-			up.Cancel(ctx)
-		}
+		// A session's own Cancel removes it; what it leaves (a torn
+		// session, a directory of an older layout) is removed by key.
 		var err error
-		if e.Dir {
-			err = s.deleteAll(ctx, e.Key)
-		} else if err = s.d.Delete(ctx, key); errors.Is(err, driver.ErrNotFound) {
-			err = nil // the session's own Cancel removed it
+		if up, rerr := s.d.ResumeUpload(ctx, key); rerr != nil || up.Cancel(ctx) != nil || e.Dir {
+			if e.Dir {
+				err = s.deleteAll(ctx, e.Key)
+			} else if err = s.d.Delete(ctx, key); errors.Is(err, driver.ErrNotFound) {
+				err = nil
+			}
 		}
 		if err == nil {
 			removed++

@@ -262,15 +262,11 @@ func (d *Driver) DeleteMany(ctx context.Context, keys []string) error {
 	order := slices.SortedFunc(maps.Keys(dirs), func(a, b string) int { return len(b) - len(a) })
 	flush := map[string]bool{}
 	for _, dir := range order {
-		for len(dir) > len(d.root) && strings.HasPrefix(dir, d.root) {
-			d.durableDirs.Delete(dir)
-			if syscall.Rmdir(dir) != nil {
-				break
-			}
-			delete(flush, dir)
-			dir = filepath.Dir(dir)
+		left, removed := d.removeEmpty(dir)
+		for _, r := range removed {
+			delete(flush, r)
 		}
-		flush[dir] = true
+		flush[left] = true
 	}
 	for _, dir := range slices.Sorted(maps.Keys(flush)) {
 		if err := d.syncDir(dir, ""); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -283,20 +279,26 @@ func (d *Driver) DeleteMany(ctx context.Context, keys []string) error {
 // prune removes dir and its parents while they are empty, up to the root,
 // and with durable syncs the directory that held the last one removed.
 func (d *Driver) prune(dir string, durable bool) error {
-	removed := false
+	left, removed := d.removeEmpty(dir)
+	if len(removed) == 0 || !durable {
+		return nil
+	}
+	if err := d.syncDir(left, ""); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// removeEmpty removes dir and its parents while they are empty, up to the
+// root. It returns the directory it stopped at and those it removed.
+func (d *Driver) removeEmpty(dir string) (left string, removed []string) {
 	for len(dir) > len(d.root) && strings.HasPrefix(dir, d.root) {
 		d.durableDirs.Delete(dir)
 		if syscall.Rmdir(dir) != nil {
 			break
 		}
-		removed = true
+		removed = append(removed, dir)
 		dir = filepath.Dir(dir)
 	}
-	if !removed || !durable {
-		return nil
-	}
-	if err := d.syncDir(dir, ""); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return nil
+	return dir, removed
 }

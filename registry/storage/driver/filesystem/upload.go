@@ -340,8 +340,9 @@ func (u *upload) remove(moved bool) error {
 		names = names[:1]
 	}
 	for _, name := range names {
-		if err := os.Remove(filepath.Join(u.path, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
+		p := filepath.Join(u.path, name)
+		if err := syscall.Unlink(p); err != nil && err != syscall.ENOENT {
+			return &fs.PathError{Op: "unlink", Path: p, Err: err}
 		}
 	}
 	// Not synced: an upload session is not durable (see above).
