@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/layerlab/layerlab/registry/config"
 	"github.com/layerlab/layerlab/registry/storage"
 	"github.com/layerlab/layerlab/registry/storage/driver/s3"
@@ -57,7 +59,15 @@ func (s *Server) warmCatalog(ctx context.Context) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.store.WarmCatalog(ctx)
+		t0 := time.Now()
+		n, err := s.store.WarmCatalog(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.WithError(err).Warn("catalog index: not built; catalog pages walk the repositories' directories until it is")
+		case err == nil && n >= 0:
+			s.log.WithFields(logrus.Fields{"repositories": n, "took": time.Since(t0).Round(time.Millisecond).String()}).
+				Info("catalog index built: catalog pages now read catalog/ in the store instead of every repository's directories")
+		}
 	}()
 	t := time.NewTimer(warmUpWait)
 	defer t.Stop()

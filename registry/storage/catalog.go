@@ -11,7 +11,9 @@ import (
 
 // Catalog lists, in lexical order, up to n repositories holding at least
 // one manifest whose names sort after last ("" from the first); more says
-// whether others follow. It lists the tree from last onwards, level by
+// whether others follow. A store whose catalog index is whole lists the
+// index (catalog_index.go); where it is not, or last is not a name, it
+// lists the tree from last onwards, level by
 // level with StartAfter, and stops once the page is full: a page costs
 // what it holds, not what precedes it.
 //
@@ -22,6 +24,9 @@ import (
 // only sort before one listed earlier if it is a prefix of it followed by
 // '-' or '.', so an item is emitted once no such prefix can still come.
 func (s *Store) Catalog(ctx context.Context, last string, n int) (repos []string, more bool, err error) {
+	if s.indexed.Load() && (last == "" || ValidName(last)) {
+		return s.catalogFromIndex(ctx, last, n)
+	}
 	repos = []string{}
 	err = s.catalogLevel(ctx, "", last, func(name string) error {
 		if len(repos) == n {
@@ -110,17 +115,31 @@ func (h *itemHeap) Pop() any {
 	return x
 }
 
-// WarmCatalog reads, in the background of a registry that has just
-// started, the directories a catalog page would otherwise be the first to
-// read whole. On the filesystem a large directory's sorted entries are
-// kept (the driver's dircache.go); the first page that reads the 100,000
-// entries of one, unkept, waits some 50 ms for them, and with this it
-// waits at most for the read under way. It descends from repositories/
-// through small directories (namespaces such as "lab/"), at most
-// warmDirs of them, and not into large ones: those are what it is for,
-// and what they hold are repositories. Other drivers list from any key
+// WarmCatalog prepares, in the background of a registry that has just
+// started, what catalog pages read. Where the catalog index is whole it
+// reads it once (on the filesystem its sorted entries are then kept: the
+// driver's dircache.go); where it is not, it builds it (BuildCatalogIndex:
+// a walk of the whole tree), and returns the number of repositories the
+// index then holds (-1 when it was whole already) and the error that
+// stopped it.
+func (s *Store) WarmCatalog(ctx context.Context) (int, error) {
+	if s.indexed.Load() {
+		return -1, s.d.List(ctx, catalogPrefix, driver.ListOptions{KeysOnly: true}, func(driver.Entry) error { return driver.ErrStop })
+	}
+	s.warmTree(ctx)
+	return s.BuildCatalogIndex(ctx)
+}
+
+// warmTree reads the directories a walk of the tree would otherwise be the
+// first to read whole. On the filesystem a large directory's sorted
+// entries are kept (the driver's dircache.go); the first page that reads
+// the 100,000 entries of one, unkept, waits some 50 ms for them, and with
+// this it waits at most for the read under way. It descends from
+// repositories/ through small directories (namespaces such as "lab/"), at
+// most warmDirs of them, and not into large ones: those are what it is
+// for, and what they hold are repositories. Other drivers list from any key
 // natively: there it does nothing.
-func (s *Store) WarmCatalog(ctx context.Context) {
+func (s *Store) warmTree(ctx context.Context) {
 	if s.root == "" {
 		return
 	}

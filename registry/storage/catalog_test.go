@@ -45,6 +45,15 @@ func TestCatalogPages(t *testing.T) {
 			if got, err := s.Repositories(t.Context()); err != nil || !slices.Equal(got, want) {
 				t.Fatalf("repositories %v, %v; want %v", got, err, want)
 			}
+			if !s.CatalogIndexed() {
+				t.Fatal("a new store has no whole catalog index")
+			}
+			checkPages(t, s, want) // from the index
+			storage.ForgetCatalogIndex(s)
+			checkPages(t, s, want) // from the tree
+			if n, err := s.WarmCatalog(t.Context()); err != nil || n != len(want) || !s.CatalogIndexed() {
+				t.Fatalf("index built: %d repositories, %v, whole %v; want %d", n, err, s.CatalogIndexed(), len(want))
+			}
 			checkPages(t, s, want)
 		})
 	}
@@ -79,14 +88,18 @@ func checkPages(t *testing.T, s *storage.Store, want []string) {
 // repository's link removed with its directory left.
 func TestCatalogKeptAnswers(t *testing.T) {
 	root := t.TempDir()
+	// A tree without a catalog index (an earlier build's): pages walk it.
+	if err := os.MkdirAll(filepath.Join(root, "repositories", "lab", "empty"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	s := open(t, root)
+	if s.CatalogIndexed() {
+		t.Fatal("a tree without an index is taken as indexed")
+	}
 	names := []string{"a", "lab", "lab-x", "lab.y", "lab/base", "lab/base/sub", "lab/base-2", "lab/c.d/e", "z", "z/z-z"}
 	images := map[string]image{}
 	for _, n := range names {
 		images[n] = putImage(t, s, n, "v1", nil)
-	}
-	if err := os.MkdirAll(filepath.Join(root, "repositories", "lab", "empty"), 0o755); err != nil {
-		t.Fatal(err)
 	}
 	want := slices.Clone(names)
 	sort.Strings(want)
@@ -135,10 +148,19 @@ func onDriver(t *testing.T, d driver.Driver) *storage.Store {
 // kept while the directory does not change), every page is what a full
 // walk gives, before and after repositories come and go.
 func TestCatalogLargeDirectory(t *testing.T) {
+	for _, mode := range []string{"index", "tree"} {
+		t.Run(mode, func(t *testing.T) { catalogLargeDirectory(t, mode == "tree") })
+	}
+}
+
+func catalogLargeDirectory(t *testing.T, tree bool) {
 	root := t.TempDir()
 	s, err := storage.Open(root, storage.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if tree {
+		storage.ForgetCatalogIndex(s)
 	}
 	var names []string
 	push := func(name string) image {
@@ -153,8 +175,10 @@ func TestCatalogLargeDirectory(t *testing.T) {
 	push("big-x")
 	settle := func() { // as if the directory had not changed for a while
 		old := time.Now().Add(-time.Minute)
-		if err := os.Chtimes(filepath.Join(root, "repositories", "big"), old, old); err != nil {
-			t.Fatal(err)
+		for _, dir := range []string{"repositories/big", "catalog"} {
+			if err := os.Chtimes(filepath.Join(root, dir), old, old); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	check := func(when string) {
@@ -236,12 +260,15 @@ func TestWarmCatalog(t *testing.T) {
 	for _, warm := range []bool{true, false} {
 		t.Run(fmt.Sprint("warm=", warm), func(t *testing.T) {
 			root := t.TempDir()
-			s := open(t, root)
 			dir := filepath.Join(root, "repositories", "lab", "big")
 			for i := range 600 {
 				if err := os.MkdirAll(filepath.Join(dir, fmt.Sprintf("r%03d", i), "_layers"), 0o755); err != nil {
 					t.Fatal(err)
 				}
+			}
+			s := open(t, root) // a tree without an index: the warm-up reads it
+			if s.CatalogIndexed() {
+				t.Fatal("a store holding repositories but no index is taken as indexed")
 			}
 			old := time.Now().Add(-time.Minute)
 			if err := os.Chtimes(dir, old, old); err != nil {

@@ -16,3 +16,7 @@ func CachedManifests(s *Store) int {
 	defer s.manifests.mu.Unlock()
 	return len(s.manifests.m)
 }
+
+// ForgetCatalogIndex makes s take its catalog index for not whole, as a
+// store opened on a tree an earlier build wrote: pages walk the tree.
+func ForgetCatalogIndex(s *Store) { s.indexed.Store(false); s.ready.Store(false) }

@@ -127,10 +127,14 @@ func (s *Store) collect(ctx context.Context, opts GCOptions) (*GCResult, error) 
 		}
 	}
 	marked := map[digest.Digest]mark{}
+	indexed := map[string]bool{} // the repositories holding a manifest: the catalog index's
 	for _, name := range repos {
 		revs, err := s.revisions(ctx, name)
 		if err != nil {
 			return nil, fmt.Errorf("list the manifests of %s: %w", name, err)
+		}
+		if len(revs) > 0 && !opts.DryRun {
+			indexed[name] = true
 		}
 		for _, d := range revs {
 			if doomed[GCManifest{name, d}] {
@@ -179,6 +183,9 @@ func (s *Store) collect(ctx context.Context, opts GCOptions) (*GCResult, error) 
 		}
 		if res.RemovedRepos, err = s.removeEmptyRepos(ctx, repos, cutoff); err != nil {
 			return res, err
+		}
+		if err := s.reconcileIndex(ctx, indexed); err != nil {
+			return res, fmt.Errorf("reconcile the catalog index: %w", err)
 		}
 	}
 	if err := s.checkLease(); err != nil {
@@ -283,7 +290,7 @@ func (s *Store) removeDanglingLinks(ctx context.Context, repos []string, marked 
 	for _, name := range repos {
 		prefix := layersPrefix(name)
 		var dangling []string
-		err := s.d.List(ctx, prefix, driver.ListOptions{Recursive: true}, func(e driver.Entry) error {
+		err := s.d.List(ctx, prefix, driver.ListOptions{Recursive: true, KeysOnly: true}, func(e driver.Entry) error {
 			alg, hex, _ := strings.Cut(strings.TrimPrefix(e.Key, prefix), "/")
 			d := digest.NewDigestFromEncoded(digest.Algorithm(alg), hex)
 			if marked[d] == markedSeen || ValidateDigest(d) != nil {
@@ -366,7 +373,7 @@ func (s *Store) deleteAll(ctx context.Context, prefix string) error {
 
 // appendKeys appends the key of every object under prefix to keys.
 func (s *Store) appendKeys(ctx context.Context, keys []string, prefix string) ([]string, error) {
-	err := s.d.List(ctx, prefix, driver.ListOptions{Recursive: true}, func(e driver.Entry) error {
+	err := s.d.List(ctx, prefix, driver.ListOptions{Recursive: true, KeysOnly: true}, func(e driver.Entry) error {
 		keys = append(keys, e.Key)
 		return nil
 	})

@@ -25,6 +25,20 @@ type image struct {
 // subject when subject is not nil) under ref, a tag or "" for by digest.
 func putImage(t *testing.T, s *storage.Store, repo, ref string, subject *image) image {
 	t.Helper()
+	im := stageImage(t, s, repo, subject)
+	if ref == "" {
+		ref = im.d.String()
+	}
+	if _, _, err := s.PutManifest(t.Context(), repo, ref, storage.MediaTypeOCIManifest, im.body, nil); err != nil {
+		t.Fatal(err)
+	}
+	return im
+}
+
+// stageImage pushes the blobs of a new image and returns it, its manifest
+// not pushed.
+func stageImage(t *testing.T, s *storage.Store, repo string, subject *image) image {
+	t.Helper()
 	cfg, layer := registrytest.RandomBytes(t, 64), registrytest.RandomBytes(t, 256)
 	im := image{cfg: digest.FromBytes(cfg), layer: digest.FromBytes(layer)}
 	for _, b := range [][]byte{cfg, layer} {
@@ -39,12 +53,6 @@ func putImage(t *testing.T, s *storage.Store, repo, ref string, subject *image) 
 			subject.d, len(subject.body)), 1)
 	}
 	im.d = digest.FromBytes(im.body)
-	if ref == "" {
-		ref = im.d.String()
-	}
-	if _, _, err := s.PutManifest(t.Context(), repo, ref, storage.MediaTypeOCIManifest, im.body, nil); err != nil {
-		t.Fatal(err)
-	}
 	return im
 }
 

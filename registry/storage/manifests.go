@@ -66,12 +66,24 @@ func (s *Store) putManifest(ctx context.Context, name, ref, contentType string, 
 	_, err = s.d.Stat(ctx, revisionKey(name, d))
 	newRevision := err != nil
 	firstManifest := newRevision && !s.hasManifests(ctx, name) // a stored revision is a manifest
+	// The catalog entry first: a crash leaves one too many, not one missing.
+	if firstManifest {
+		if err := s.indexAdd(ctx, name); err != nil {
+			return "", nil, err
+		}
+	}
 	if newRevision {
 		err = s.put(ctx, revisionKey(name, d), m.MediaType)
 	} else { // pushed again: young again to garbage collection
 		if err = s.touch(ctx, revisionKey(name, d)); err == nil {
 			err = s.writeLink(ctx, revisionKey(name, d), m.MediaType)
 		}
+	}
+	if firstManifest {
+		// Again after the manifest: another process may have removed the
+		// entry meanwhile, on seeing the repository without one. (The push
+		// stands if this fails: the entry made above is most likely there.)
+		s.indexSync(ctx, name)
 	}
 	if err != nil {
 		return "", nil, err
@@ -252,6 +264,9 @@ func (s *Store) unlinkManifest(ctx context.Context, name string, d, subject dige
 	s.stats.manifests.Add(-1)
 	if !s.hasManifests(ctx, name) {
 		s.stats.repos.Add(-1)
+		// An entry that fails to go is one too many: the catalog lists the
+		// repository until the next collection reconciles the index.
+		s.indexSync(ctx, name)
 	}
 	return nil
 }

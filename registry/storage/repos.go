@@ -39,7 +39,7 @@ func sha256Revisions(name string) string { return revisionsPrefix(name) + digest
 // under prefix, one level down or at any depth.
 func (s *Store) hasLinkUnder(ctx context.Context, prefix string, recursive bool) (bool, error) {
 	found := false
-	err := s.d.List(ctx, prefix, driver.ListOptions{Recursive: recursive}, func(e driver.Entry) error {
+	err := s.d.List(ctx, prefix, driver.ListOptions{Recursive: recursive, KeysOnly: true}, func(e driver.Entry) error {
 		if e.Dir {
 			return nil
 		}

@@ -48,6 +48,8 @@ type Store struct {
 	catalog   catalogCache              // what catalog pages read, per repository (catalog_cache.go)
 	gcHook    func(event string)        // tests: where a collection stands
 	lease     atomic.Pointer[heldLease] // the GC lease while this store collects
+	indexed   atomic.Bool               // the catalog index is whole (catalog_index.go)
+	ready     atomic.Bool               // ... and catalog.ready says so
 }
 
 // Open returns a Store on opts.Driver, or on the filesystem driver rooted
@@ -73,6 +75,7 @@ func Open(root string, opts Options) (*Store, error) {
 	if info, err := s.d.Stat(ctx, gcDoneKey); err == nil {
 		s.stats.gcSeen.Store(info.ModTime.UnixNano())
 	}
+	s.catalogIndexed(ctx)
 	return s, nil
 }
 

@@ -142,6 +142,11 @@ type ListOptions struct {
 	// with one saves the look inside. Drivers whose directories exist only
 	// through their objects (S3, memory) list the same either way.
 	EmptyDirs bool
+	// KeysOnly says the caller reads only the keys of objects listed (and
+	// whether each is a directory): their sizes and dates may be left zero.
+	// The filesystem then skips a stat of every object, a read of its inode
+	// that may go to the disk.
+	KeysOnly bool
 }
 
 var (

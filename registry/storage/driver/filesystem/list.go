@@ -67,6 +67,10 @@ func (d *Driver) list(ctx context.Context, prefix string, opts driver.ListOption
 			if err := fn(driver.Entry{Info: driver.Info{Key: it.key}, Dir: true}); err != nil {
 				return err
 			}
+		case opts.KeysOnly:
+			if err := fn(driver.Entry{Info: driver.Info{Key: it.key}}); err != nil {
+				return err
+			}
 		default:
 			info, err := os.Lstat(filepath.Join(d.root, filepath.FromSlash(it.key)))
 			if err != nil || !info.Mode().IsRegular() {
