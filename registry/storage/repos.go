@@ -106,7 +106,12 @@ func (s *Store) walkRepos(ctx context.Context, fn func(name string, own []string
 
 // Repositories lists, in lexical order, every repository that holds at
 // least one manifest: one left with no manifests and no tags is not listed.
+// It reads the catalog index where it is whole, the tree where not.
 func (s *Store) Repositories(ctx context.Context) ([]string, error) {
+	if s.indexed.Load() {
+		repos, _, err := s.catalogFromIndex(ctx, "", -1)
+		return repos, err
+	}
 	repos := []string{}
 	err := s.walkRepos(ctx, func(name string, _ []string) error {
 		if s.hasManifests(ctx, name) {
