@@ -137,3 +137,47 @@ func TestUsageCacheStaleWhileWalking(t *testing.T) {
 		t.Fatalf("after the walk: %s stale %v; want lab/a,lab/b, current", repoNames(r), stale)
 	}
 }
+
+// TestUsageKeptAcrossStarts: a report a walk made is kept in the store; a
+// cache that starts on it takes it up and, while the store's generation
+// has not moved, answers from it without a walk; once it moves, it walks.
+// A kept report that cannot be read is refused, and a walk makes another.
+func TestUsageKeptAcrossStarts(t *testing.T) {
+	d, _, c := newUsageCache(t, time.Minute)
+	first, _ := usageOf(t, c)
+
+	s2, err := storage.Open("", storage.Options{Driver: d}) // a registry started again
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2 := storage.NewUsageCache(s2)
+	c2.Wait = time.Minute
+	if loaded, err := c2.Load(t.Context()); !loaded || err != nil {
+		t.Fatalf("load: %v, %v", loaded, err)
+	}
+	lists := d.lists.Load()
+	r, stale := usageOf(t, c2)
+	if stale || repoNames(r) != "lab/a" || r.Generation != first.Generation || c2.Walks() != 0 || d.lists.Load() != lists {
+		t.Fatalf("after a start: %s stale %v generation %q (want %q), %d walks, %d listings; want the kept report, no walk",
+			repoNames(r), stale, r.Generation, first.Generation, c2.Walks(), d.lists.Load()-lists)
+	}
+	if r.PhysicalBytes != first.PhysicalBytes || r.Repositories[0] != first.Repositories[0] {
+		t.Fatalf("kept report %+v differs from the one made %+v", r.Repositories[0], first.Repositories[0])
+	}
+
+	putImage(t, s2, "lab/b", "v1", nil)
+	if r, stale = usageOf(t, c2); stale || repoNames(r) != "lab/a,lab/b" || c2.Walks() != 1 {
+		t.Fatalf("after a push: %s stale %v, %d walks; want lab/a,lab/b, current, 1 walk", repoNames(r), stale, c2.Walks())
+	}
+
+	if _, err := d.Put(t.Context(), "usage.json", strings.NewReader("{not json"), driver.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c3 := storage.NewUsageCache(s2)
+	if loaded, err := c3.Load(t.Context()); loaded || err == nil {
+		t.Fatalf("a torn report loaded: %v, %v", loaded, err)
+	}
+	if r, _ = usageOf(t, c3); repoNames(r) != "lab/a,lab/b" || c3.Walks() != 1 {
+		t.Fatalf("after a torn report: %s, %d walks", repoNames(r), c3.Walks())
+	}
+}
