@@ -22,7 +22,7 @@ in_storage() {
 
 title "10 · what kind of database does the registry use?"
 explain <<'TEXT'
-None — no server, no SQL, no index file. The registry's 'database' is a directory tree: blobs
+None — no server, no SQL. The registry's 'database' is a directory tree: blobs
 named by their digest, and tiny text files that link names to digests. Every question about the
 registry is a walk of that tree, which is also why the answers are crash-safe: each file is
 written to a temp file and renamed into place, all or nothing.
@@ -39,6 +39,18 @@ explain <<'TEXT'
 blobs/ holds content (every layer, config and manifest, once). repositories/ holds names: which
 blobs a repository may serve (_layers), which manifests it has (_manifests/revisions) and its
 tags (_manifests/tags). uploads/ holds pushes in progress, tmp/ files being written.
+TEXT
+pause
+
+step "The catalog's index: one empty file per repository"
+in_storage "ls catalog"
+check catalog-index "catalog/ holds lab.base, the entry of lab/base" grep -qx 'lab.base' "$OUT"
+explain <<'TEXT'
+GET /v2/_catalog does not look inside repositories/: it lists catalog/, where each repository
+holding a manifest has an empty file. '/' is written '.' (and '.' '-', '-' ','): those bytes sort
+just below the ones they stand for, so ls sorts the directory the way the catalog does, and a page
+from ?last= is one read of one directory — at 100,000 repositories as at 2. The registry writes a
+repository's entry before its first manifest and removes it with its last.
 TEXT
 pause
 
