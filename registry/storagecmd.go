@@ -38,13 +38,19 @@ func loadConfig(fs *flag.FlagSet, args []string, stderr io.Writer, settings []st
 
 // openStore parses the flags of a background command (gc, du), lowers its
 // priority below the registry's that may serve beside it, and opens the
-// store.
-func openStore(fs *flag.FlagSet, args []string, stderr io.Writer) (*storage.Store, int) {
+// store. holdsNothing, asked once the flags are parsed, says that the
+// command holds nothing another waits for (no GC lease): its I/O may then
+// wait for the disk to be free.
+func openStore(fs *flag.FlagSet, args []string, stderr io.Writer, holdsNothing func() bool) (*storage.Store, int) {
 	cfg, code, ok := loadConfig(fs, args, stderr, backgroundSettings)
 	if !ok {
 		return nil, code
 	}
-	if err := priority.Lower(priority.Level(cfg.Priority)); err != nil { // a sandbox may forbid it: run all the same
+	lower := priority.Lower
+	if holdsNothing() {
+		lower = priority.LowerHoldingNothing
+	}
+	if err := lower(priority.Level(cfg.Priority)); err != nil { // a sandbox may forbid it: run all the same
 		fmt.Fprintf(stderr, "registry: runs at the priority it was started with: %v\n", err)
 	}
 	store, err := server.OpenStore(cfg)
@@ -69,7 +75,7 @@ it, gc says so and exits with status 3, or waits for it with --wait.`, stderr)
 	grace := fs.Duration("grace", storage.DefaultGCGrace, "keep blobs and manifests touched this recently (pushes in flight)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	wait := fs.Duration("wait", 0, "wait this long for a collection running elsewhere to end (0: do not wait)")
-	store, code := openStore(fs, args, stderr)
+	store, code := openStore(fs, args, stderr, func() bool { return *dry }) // a dry run takes no lease
 	if store == nil {
 		return code
 	}
@@ -113,7 +119,7 @@ Per repository: the logical size (everything its manifests reference) and the
 bytes only it holds; for the store: bytes on disk, blobs shared between
 repositories and the bytes deduplication saves.`, stderr)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	store, code := openStore(fs, args, stderr)
+	store, code := openStore(fs, args, stderr, func() bool { return true })
 	if store == nil {
 		return code
 	}

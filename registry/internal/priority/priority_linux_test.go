@@ -30,7 +30,11 @@ func TestMain(m *testing.M) {
 // scheduling policy and I/O class and level, a line each.
 func helper(list string) int {
 	for _, f := range strings.Split(list, ",") {
-		if err := Lower(Level(f)); err != nil {
+		lower := Lower
+		if l, ok := strings.CutPrefix(f, "nothing:"); ok {
+			lower, f = LowerHoldingNothing, l
+		}
+		if err := lower(Level(f)); err != nil {
 			fmt.Println("error:", err)
 			return 1
 		}
@@ -115,6 +119,10 @@ func TestLowerSetsEveryThread(t *testing.T) {
 		{"idle", thread{nice: 19, policy: unix.SCHED_IDLE, class: ioprioClassBE, level: 7}},
 		{"low", thread{nice: 10, policy: 0, class: ioprioClassBE, level: 7}},
 		{"normal", was},
+		// Holding nothing (du, gc --dry-run): at idle, the idle I/O class.
+		{"nothing:idle", thread{nice: 19, policy: unix.SCHED_IDLE, class: ioprioClassIdle, level: 0}},
+		{"nothing:low", thread{nice: 10, policy: 0, class: ioprioClassBE, level: 7}},
+		{"nothing:normal", was},
 		// Already lower than asked: stays so.
 		{"idle,low,normal", thread{nice: 19, policy: unix.SCHED_IDLE, class: ioprioClassBE, level: 7}},
 	} {

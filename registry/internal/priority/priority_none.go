@@ -9,6 +9,9 @@ func Lower(l Level) error {
 	return err
 }
 
+// LowerHoldingNothing is Lower.
+func LowerHoldingNothing(l Level) error { return Lower(l) }
+
 // Run calls fn at the process's priority: here a priority is the
 // process's, not a thread's.
 func Run(l Level, fn func()) error { return runAsProcess(l, fn) }

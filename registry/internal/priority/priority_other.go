@@ -25,6 +25,9 @@ func Lower(l Level) error {
 	return nil
 }
 
+// LowerHoldingNothing is Lower: here no I/O priority is set.
+func LowerHoldingNothing(l Level) error { return Lower(l) }
+
 // Run calls fn at the process's priority: here a priority is the
 // process's, not a thread's.
 func Run(l Level, fn func()) error { return runAsProcess(l, fn) }
