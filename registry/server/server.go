@@ -304,7 +304,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	bg, stopBg := context.WithCancel(ctx)
 	defer stopBg()
 	go s.cleanUploads(bg)
-	go s.loadUsage(bg)
 	s.warmCatalog(bg)
 	if s.cfg.GCInterval > 0 {
 		go s.collectGarbage(bg)

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -66,18 +65,6 @@ type freshness struct {
 	Generation string    `json:"generation"` // the store's generation the report was made at
 	AsOf       time.Time `json:"as_of"`      // when the walk that made it began
 	Stale      bool      `json:"stale"`      // the store has changed since: a newer report is being made
-}
-
-// loadUsage takes up the storage report the last walk kept in the store,
-// so that /api/du after a restart need not wait for a walk.
-func (s *Server) loadUsage(ctx context.Context) {
-	loaded, err := s.du.Load(ctx)
-	switch {
-	case err != nil && ctx.Err() == nil:
-		s.log.WithError(err).Warn("storage report: the one kept in the store is unreadable; /api/du makes a new one")
-	case loaded:
-		s.log.Info("storage report: took up the one kept in the store (usage.json); /api/du serves it while the store's generation says it is current")
-	}
 }
 
 // maxUsagePage is /api/du's page of repositories when ?n= is absent, and

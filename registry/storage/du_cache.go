@@ -1,16 +1,9 @@
 package storage
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"sync"
 	"time"
-
-	"github.com/layerlab/layerlab/registry/storage/driver"
 )
 
 // UsageCache serves the storage report without walking the store per
@@ -32,14 +25,6 @@ import (
 // So on a small store every answer is current (a walk takes milliseconds),
 // and on a large one an answer is at most one walk and one pause behind the
 // last write, and says so.
-//
-// Every report a walk makes is also kept in the store (usage.json), and a
-// registry that starts takes it up (Load) before anyone asks: the same
-// rule then decides whether it is current. A restart thus costs no walk
-// while the store has not changed (at 100,000 repositories a walk takes
-// from 12 s, the page cache warm, to 90 s, cold), and otherwise at most
-// Wait before the last report is served, marked stale, while the walk
-// runs.
 type UsageCache struct {
 	store *Store
 	// Wait bounds how long a request waits for a walk under way.
@@ -137,14 +122,9 @@ func (c *UsageCache) startLocked() chan struct{} {
 		gen := c.store.Generation(ctx) // before the walk: a write meanwhile moves it again
 		u, err := c.store.DiskUsage(ctx)
 		took := time.Since(began)
-		var r *UsageReport
-		if err == nil {
-			r = &UsageReport{Usage: u, Generation: gen, AsOf: began.UTC(), WalkTime: took}
-			c.save(ctx, r)
-		}
 		c.mu.Lock()
-		if r != nil {
-			c.report = r
+		if err == nil {
+			c.report = &UsageReport{Usage: u, Generation: gen, AsOf: began.UTC(), WalkTime: took}
 		}
 		c.lastErr = err
 		c.earliest = time.Now().Add(took)
@@ -153,41 +133,4 @@ func (c *UsageCache) startLocked() chan struct{} {
 		close(done)
 	}()
 	return done
-}
-
-// usageKey is where the last report is kept.
-const usageKey = "usage.json"
-
-// save keeps a report in the store, streamed (at 100,000 repositories it
-// is some 13 MB of JSON). A report not saved costs the next start a walk:
-// the error is not the caller's.
-func (c *UsageCache) save(ctx context.Context, r *UsageReport) {
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(json.NewEncoder(pw).Encode(r)) }()
-	_, err := c.store.d.Put(ctx, usageKey, pr, driver.PutOptions{})
-	pr.CloseWithError(err) // the encoder stops, if the write did
-}
-
-// Load takes up the report the last walk kept in the store (this process's
-// or another's), unless one is held already. It reports whether it did.
-func (c *UsageCache) Load(ctx context.Context) (bool, error) {
-	f, err := c.store.d.Open(ctx, usageKey)
-	if errors.Is(err, driver.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	r := &UsageReport{Usage: &Usage{}}
-	if err := json.NewDecoder(bufio.NewReader(f)).Decode(r); err != nil {
-		return false, fmt.Errorf("%s: %w", usageKey, err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.report != nil {
-		return false, nil
-	}
-	c.report = r
-	return true, nil
 }
