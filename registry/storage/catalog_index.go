@@ -96,9 +96,6 @@ func (s *Store) catalogIndexed(ctx context.Context) bool {
 	return true
 }
 
-// CatalogIndexed reports whether catalog pages read the index.
-func (s *Store) CatalogIndexed() bool { return s.indexed.Load() }
-
 func (s *Store) markIndexed(ctx context.Context) error {
 	if _, err := s.d.Put(ctx, catalogReadyKey, bytes.NewReader(nil), driver.PutOptions{}); err != nil {
 		return err
@@ -108,7 +105,8 @@ func (s *Store) markIndexed(ctx context.Context) error {
 	return nil
 }
 
-// catalogFromIndex is Catalog's page, listed from the index.
+// catalogFromIndex is Catalog's page, listed from the index (n < 0:
+// every entry).
 func (s *Store) catalogFromIndex(ctx context.Context, last string, n int) (repos []string, more bool, err error) {
 	repos = []string{}
 	opts := driver.ListOptions{KeysOnly: true}
@@ -181,26 +179,18 @@ func (s *Store) indexSync(ctx context.Context, name string) error {
 	return s.indexAdd(ctx, name)
 }
 
-// indexEntries lists the repositories the index holds.
-func (s *Store) indexEntries(ctx context.Context) (map[string]bool, error) {
-	have := map[string]bool{}
-	err := s.d.List(ctx, catalogPrefix, driver.ListOptions{KeysOnly: true}, func(e driver.Entry) error {
-		if name := catalogName(e.Key); name != "" && !e.Dir {
-			have[name] = true
-		}
-		return nil
-	})
-	return have, err
-}
-
 // reconcileIndex makes the index hold exactly the repositories of want
 // (those found holding a manifest), each change checked against the
 // repository itself, then marks it whole. Garbage collection calls it
 // with what its walk found; BuildCatalogIndex with a walk of its own.
 func (s *Store) reconcileIndex(ctx context.Context, want map[string]bool) error {
-	have, err := s.indexEntries(ctx)
+	listed, _, err := s.catalogFromIndex(ctx, "", -1)
 	if err != nil {
 		return err
+	}
+	have := make(map[string]bool, len(listed))
+	for _, name := range listed {
+		have[name] = true
 	}
 	for name := range want {
 		if !have[name] {
@@ -209,7 +199,7 @@ func (s *Store) reconcileIndex(ctx context.Context, want map[string]bool) error 
 			}
 		}
 	}
-	for name := range have {
+	for _, name := range listed {
 		if !want[name] {
 			if err := s.indexSync(ctx, name); err != nil {
 				return err

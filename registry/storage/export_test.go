@@ -20,3 +20,6 @@ func CachedManifests(s *Store) int {
 // ForgetCatalogIndex makes s take its catalog index for not whole, as a
 // store opened on a tree an earlier build wrote: pages walk the tree.
 func ForgetCatalogIndex(s *Store) { s.indexed.Store(false); s.ready.Store(false) }
+
+// CatalogIndexed reports whether catalog pages of s read the index.
+func (s *Store) CatalogIndexed() bool { return s.indexed.Load() }

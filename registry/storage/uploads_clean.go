@@ -43,11 +43,16 @@ func (s *Store) CleanUploads(ctx context.Context, maxAge time.Duration) (int, er
 		}
 		// A session's own Cancel removes it; what it leaves (a torn
 		// session, a directory of an older layout) is removed by key.
+		cancelled := false
+		if up, err := s.d.ResumeUpload(ctx, key); err == nil {
+			cancelled = up.Cancel(ctx) == nil
+		}
 		var err error
-		if up, rerr := s.d.ResumeUpload(ctx, key); rerr != nil || up.Cancel(ctx) != nil || e.Dir {
-			if e.Dir {
-				err = s.deleteAll(ctx, e.Key)
-			} else if err = s.d.Delete(ctx, key); errors.Is(err, driver.ErrNotFound) {
+		switch {
+		case e.Dir:
+			err = s.deleteAll(ctx, e.Key)
+		case !cancelled:
+			if err = s.d.Delete(ctx, key); errors.Is(err, driver.ErrNotFound) {
 				err = nil
 			}
 		}
